@@ -1,0 +1,46 @@
+"""pingji (评级): YAML credit-rating rulebooks compiled into durable-rules, with a traced grade.
+
+The public API::
+
+    rb = load_rulebook("rulebooks/manufacturing.yaml")   # RulebookError lists every problem
+    diagnostics = check("rulebooks/manufacturing.yaml")   # errors and warnings, examples run
+    ev = evaluate(rb, facts)                               # Evaluation: grade, scores, trace
+    ev.to_dict()                                           # JSON-serialisable, deterministic
+"""
+
+from .diagnostics import Diagnostic, Location, Severity
+from .errors import (
+    EngineLimitError,
+    EvaluationError,
+    ExpressionError,
+    FactsError,
+    PingjiError,
+    RulebookError,
+    RulebookNotFound,
+    RulebookSyntaxError,
+)
+from .evaluation import ENGINE_VERSION, Evaluation, evaluate
+from .facts import read_facts
+from .rulebook import check, load_rulebook
+
+__version__ = ENGINE_VERSION
+
+__all__ = [
+    "Diagnostic",
+    "EngineLimitError",
+    "Evaluation",
+    "EvaluationError",
+    "ExpressionError",
+    "FactsError",
+    "Location",
+    "PingjiError",
+    "RulebookError",
+    "RulebookNotFound",
+    "RulebookSyntaxError",
+    "Severity",
+    "check",
+    "evaluate",
+    "load_rulebook",
+    "read_facts",
+    "__version__",
+]

@@ -1,0 +1,181 @@
+"""Compile a resolved rulebook into a durable-rules ruleset and a table of actions. Pure: no engine import.
+
+The facts a session sees are narrow (a handful of fields each), one per thing known:
+
+| fact | meaning | asserted by |
+|---|---|---|
+| `{t: in, f, v}` / `{t: in, f, s: missing|undefined}` | the input of a metric factor | the run, from the metrics |
+| `{t: as, f, l, a}` | one expert's assessment of a qualitative factor | the run |
+| `{t: ag, f}` | "aggregate the assessments of f" | the run (with the assessments) |
+| `{t: oi, o, x0, x1, …}` | the values an override's condition looks at | the run |
+| `{t: fs, f, p}` | a factor's points | band / level / missing / undefined / aggregate rules |
+| `{t: gs, g, p}` | a group's subtotal | group rules (join of their factors' scores) |
+| `{t: tot, v}` | the total score | the total rule (join of the groups) |
+| `{t: mg, g, i}` | the model grade | grade rules (one per grade) |
+| `{t: fg, g, i}` | the final grade | the final rule, after every override rule |
+
+Rule priorities (`pri`, lower fires first): scoring and grading 0; level rules 0 and the
+aggregate rule 1; override rules 1; the final rule 2. Every rule's action is a small function in
+`actions` that records a trace row and returns the facts it concludes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import expressions as ex
+from .conditions import CompiledCondition, compile_condition
+from .diagnostics import Location, error
+from .errors import EngineLimitError
+from .model import Band, Factor, Metric, Override, Rulebook
+
+# durable-rules hangs for ever creating a ruleset past ~512 distinct first-level conditions, and
+# reports error 303 at ~483 rules; stay well below both.
+MAX_CONDITIONS = 440
+MAX_RULES = 440
+# More than ~64 conditions true at once for one fact fails with error 303: every override rule
+# and the final rule match the model-grade fact.
+MAX_OVERRIDES = 48
+# A fact with more than ~253 top-level properties is refused (error 302).
+MAX_CONDITION_TERMS = 64
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """What a rule is for: its trace identity and the data its action needs."""
+
+    name: str
+    kind: str  # band, level, missing, undefined, aggregate, group, total, grade, override, final, pd
+    at: Location
+    factor: Factor | None = None
+    band: Band | None = None
+    level: Any = None
+    points: float | None = None
+    group: str | None = None
+    grade_index: int | None = None
+    override: Override | None = None
+    members: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MetricPlan:
+    metric: Metric
+    fn: Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class OverridePlan:
+    override: Override
+    condition: CompiledCondition
+
+
+@dataclass
+class CompiledRulebook:
+    rulebook: Rulebook
+    ruleset: dict[str, Any]
+    rules: dict[str, RuleSpec]
+    metrics: tuple[MetricPlan, ...]
+    overrides: tuple[OverridePlan, ...]
+    condition_count: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _num(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else x
+
+
+def _band_condition(factor: str, b: Band) -> dict[str, Any]:
+    parts: list[Any] = [{"t": "in"}, {"f": factor}]
+    if b.lo is not None:
+        parts.append({"$gte": {"v": _num(b.lo)}})
+    if b.hi is not None:
+        parts.append({"$lt": {"v": _num(b.hi)}})
+    if b.lo is None and b.hi is None:
+        parts.append({"$ex": {"v": 1}})
+    return {"$and": parts}
+
+
+def compile_rulebook(rb: Rulebook) -> CompiledRulebook:
+    """Rulebook → (ruleset JSON, action table). Raises EngineLimitError past the engine's limits."""
+    ruleset: dict[str, Any] = {}
+    rules: dict[str, RuleSpec] = {}
+    conditions = 0
+
+    def add(name: str, definition: dict[str, Any], spec: RuleSpec, patterns: int) -> None:
+        nonlocal conditions
+        ruleset[name] = definition
+        rules[name] = spec
+        conditions += patterns
+
+    for f in rb.factors:
+        if f.kind == "metric":
+            for b in f.bands:
+                add(f"{f.id}.band{b.index + 1}", {"all": [{"m": _band_condition(f.id, b)}]},
+                    RuleSpec(f"{f.id}.band{b.index + 1}", "band", b.loc, factor=f, band=b), 1)
+            add(f"{f.id}.undefined", {"all": [{"m": {"$and": [{"t": "in"}, {"f": f.id}, {"s": "undefined"}]}}]},
+                RuleSpec(f"{f.id}.undefined", "undefined", f.at("undefined"), factor=f, points=f.undefined), 1)
+        else:
+            for lv in f.levels:
+                add(f"{f.id}.level{lv.level}", {"all": [{"m": {"$and": [{"t": "as"}, {"f": f.id}, {"l": lv.level}]}}]},
+                    RuleSpec(f"{f.id}.level{lv.level}", "level", lv.loc, factor=f, level=lv.level, points=lv.points), 1)
+            add(f"{f.id}.aggregate", {"pri": 1, "all": [{"m": {"$and": [{"t": "ag"}, {"f": f.id}]}}]},
+                RuleSpec(f"{f.id}.aggregate", "aggregate", f.at("aggregate") if "aggregate" in f.field_locs
+                         else f.at("levels"), factor=f), 1)
+        add(f"{f.id}.missing", {"all": [{"m": {"$and": [{"t": "in"}, {"f": f.id}, {"s": "missing"}]}}]},
+            RuleSpec(f"{f.id}.missing", "missing", f.at("missing"), factor=f, points=f.missing), 1)
+
+    for g in rb.groups:
+        members = tuple(f.id for f in rb.factors if f.group == g.id)
+        pattern = [{f"a{i}": {"$and": [{"t": "fs"}, {"f": fid}]}} for i, fid in enumerate(members)]
+        add(f"group.{g.id}", {"all": pattern}, RuleSpec(f"group.{g.id}", "group", g.loc, group=g.id, members=members),
+            len(pattern))
+
+    pattern = [{f"g{i}": {"$and": [{"t": "gs"}, {"g": g.id}]}} for i, g in enumerate(rb.groups)]
+    first_group = rb.groups[0].loc if rb.groups else rb.loc
+    add("total", {"all": pattern}, RuleSpec("total", "total", first_group,
+                                             members=tuple(g.id for g in rb.groups)), len(pattern))
+
+    assert rb.scale is not None
+    grades = rb.scale.grades
+    for i, g in enumerate(grades):
+        parts: list[Any] = [{"t": "tot"}]
+        if g.lo is not None:
+            parts.append({"$gte": {"v": _num(g.lo)}})
+        if i > 0 and grades[i - 1].lo is not None:
+            parts.append({"$lt": {"v": _num(grades[i - 1].lo)}})  # type: ignore[arg-type]
+        add(f"grade.{g.grade}", {"all": [{"m": {"$and": parts}}]},
+            RuleSpec(f"grade.{g.grade}", "grade", g.loc, grade_index=i), 1)
+
+    plans = []
+    for o in rb.overrides:
+        cond = compile_condition(o.when)
+        if len(cond.terms) > MAX_CONDITION_TERMS:
+            raise EngineLimitError([error("E190", f"override '{o.id}' looks at {len(cond.terms)} values; the limit is "
+                                                  f"{MAX_CONDITION_TERMS}", o.when_loc)])
+        match: list[Any] = [{"t": "oi"}, {"o": o.id}]
+        if cond.json is not None:
+            match.append(cond.json)
+        add(f"override.{o.id}", {"pri": 1, "all": [{"g": {"t": "mg"}}, {"o": {"$and": match}}]},
+            RuleSpec(f"override.{o.id}", "override", o.loc, override=o), 2)
+        plans.append(OverridePlan(o, cond))
+    if len(rb.overrides) > MAX_OVERRIDES:
+        raise EngineLimitError([error("E190", f"rulebook has {len(rb.overrides)} overrides; the engine handles at most "
+                                              f"{MAX_OVERRIDES} (more rules matching one fact fail with error 303)",
+                                      rb.overrides[MAX_OVERRIDES].loc)])
+
+    add("final", {"pri": 2, "all": [{"m": {"t": "mg"}}]}, RuleSpec("final", "final", rb.scale.loc), 1)
+    for i, g in enumerate(grades):
+        add(f"meaning.{g.grade}", {"all": [{"m": {"$and": [{"t": "fg"}, {"g": g.grade}]}}]},
+            RuleSpec(f"meaning.{g.grade}", "pd", g.loc, grade_index=i), 1)
+
+    if conditions > MAX_CONDITIONS or len(ruleset) > MAX_RULES:
+        raise EngineLimitError([error(
+            "E190",
+            f"rulebook compiles to {len(ruleset)} rules with {conditions} conditions; durable-rules hangs past about "
+            f"512 conditions, so pingji refuses more than {MAX_CONDITIONS} (split the rulebook or merge bands)",
+            rb.loc)])
+
+    metrics = tuple(MetricPlan(m, ex.compile_expr(m.expr)) for m in rb.metrics)
+    return CompiledRulebook(rb, ruleset, rules, metrics, tuple(plans), conditions)

@@ -1,0 +1,98 @@
+"""The exception tree. Every error pingji raises carries a code and, where there is one, a location.
+
+PingjiError
+├── RulebookError        a rulebook cannot be loaded, checked or compiled (carries diagnostics)
+│   ├── RulebookSyntaxError   the YAML itself is refused (malformed, hostile, too large)
+│   └── EngineLimitError      the rulebook would exceed a durable-rules limit
+├── ExpressionError      an expression or condition does not parse or type-check
+├── FactsError           customer facts fail their schema or cannot be read
+├── EvaluationError      something went wrong while a rulebook ran (e.g. an action raised)
+└── RulebookNotFound     no rulebook has that id / applies to that customer
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .diagnostics import Diagnostic, Location, error
+
+
+class PingjiError(Exception):
+    """Base of every error pingji raises on purpose."""
+
+    code = "E000"
+
+    def __init__(self, message: str, location: Location | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.location = location
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        if self.location is not None:
+            return f"{self.location}: error[{self.code}]: {self.message}"
+        return f"error[{self.code}]: {self.message}"
+
+
+class RulebookError(PingjiError):
+    """A rulebook has errors; `diagnostics` lists all of them."""
+
+    code = "E100"
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]):
+        self.diagnostics = list(diagnostics)
+        first = next((d for d in self.diagnostics if d.is_error), None)
+        msg = "\n".join(str(d) for d in self.diagnostics if d.is_error) or "rulebook has errors"
+        super().__init__(msg, first.location if first else None, first.code if first else None)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class RulebookSyntaxError(RulebookError):
+    """The YAML text of a rulebook (or facts file) was refused before any checking."""
+
+    @classmethod
+    def at(cls, code: str, message: str, location: Location) -> "RulebookSyntaxError":
+        return cls([error(code, message, location)])
+
+
+class EngineLimitError(RulebookError):
+    """Compiling the rulebook would exceed a durable-rules limit (it would hang or crash)."""
+
+
+class ExpressionError(PingjiError):
+    """An expression or condition is refused; location points at the offending token."""
+
+    code = "E300"
+
+
+class FactsError(PingjiError):
+    """Customer facts could not be read or do not match their schema; `diagnostics` lists why."""
+
+    code = "E500"
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]):
+        self.diagnostics = list(diagnostics)
+        first = self.diagnostics[0] if self.diagnostics else None
+        super().__init__(
+            "\n".join(str(d) for d in self.diagnostics) or "facts are invalid",
+            first.location if first else None,
+            first.code if first else None,
+        )
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class EvaluationError(PingjiError):
+    """A rulebook failed while running against a customer's facts."""
+
+    code = "E600"
+
+
+class RulebookNotFound(PingjiError):
+    """No rulebook has the given id, or none applies to the customer."""
+
+    code = "E700"

@@ -1,0 +1,468 @@
+"""Running a rulebook against one customer's facts, and the `Evaluation` it produces.
+
+Metrics are computed first by the rulebook's compiled expressions (each shows in the trace with
+its `file:line` and inputs); then the engine runs: every factor score, group subtotal, the total,
+the grade, every override and the final grade come from a rule that fired, in firing order.
+
+Rounding (all half-up on the shortest decimal representation, so results are deterministic):
+metric values to their precision; interpolated and aggregated points to 2 places; the total to 2
+places. Subtotals and contributions are kept unrounded inside and shown to 4 places.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from . import expressions as ex
+from .compile import CompiledRulebook, RuleSpec, compile_rulebook
+from .diagnostics import Location, error
+from .errors import FactsError
+from .factschema import require_valid
+from .model import Factor, Rulebook
+from .runtime import DURABLE_RULES_VERSION, ruleset_for
+
+ENGINE_VERSION = "0.1.0"
+MISSING, UNDEFINED = ex.MISSING, ex.UNDEFINED
+
+
+def round_half_up(x: float, places: int) -> float:
+    """Round on the shortest decimal representation: 1.4999999999 → 1.5 at 2 places, 2.675 → 2.68."""
+    d = Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return float(d) + 0.0  # normalise -0.0
+
+
+def facts_hash(facts: Any) -> str:
+    return hashlib.sha256(canonical_json(facts).encode("utf-8")).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+class FactsEnv:
+    """Name lookup for expressions: metric values first, then dotted paths into the facts."""
+
+    __slots__ = ("facts", "metrics", "_cache")
+
+    def __init__(self, facts: Mapping[str, Any]):
+        self.facts = facts
+        self.metrics: dict[str, Any] = {}
+        self._cache: dict[str, Any] = {}
+
+    def get(self, name: str, default: Any = MISSING) -> Any:
+        if name in self.metrics:
+            return self.metrics[name]
+        cached = self._cache.get(name, self)
+        if cached is not self:
+            return cached
+        node: Any = self.facts
+        for part in name.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                node = default
+                break
+            node = node[part]
+        if node is None:
+            node = default
+        self._cache[name] = node
+        return node
+
+
+def _jsonable(v: Any) -> Any:
+    if v is MISSING:
+        return "missing"
+    if v is UNDEFINED:
+        return "undefined"
+    return v
+
+
+@dataclass
+class FactorResult:
+    factor: Factor
+    points: float = 0.0
+    basis: str = ""  # "band 2: 1.4 <= x < 1.8", "level 4 (median of 2)", "missing", "undefined"
+    rule: str = ""
+    at: str = ""
+    input: Any = None
+    assessments: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Evaluation:
+    """The result of rating one customer: scores, grades, overrides, reason codes and the trace."""
+
+    rulebook: Rulebook
+    customer_id: str
+    facts_hash: str
+    metrics: dict[str, dict[str, Any]]
+    factors: list[FactorResult]
+    groups: dict[str, float]
+    total: float
+    model_grade: str
+    final_grade: str
+    overrides: list[dict[str, Any]]
+    pd: float | None
+    coarse_grade: str | None
+    trace: list[dict[str, Any]]
+
+    @property
+    def grade(self) -> str:
+        return self.final_grade
+
+    def factor(self, fid: str) -> FactorResult:
+        for f in self.factors:
+            if f.factor.id == fid:
+                return f
+        raise KeyError(fid)
+
+    def reason_codes(self, n: int = 5) -> list[dict[str, Any]]:
+        """The factors that cost the most total-score points against their maximum, worst first."""
+        rb = self.rulebook
+        gw = {g.id: g.weight for g in rb.groups}
+        rows = []
+        for order, fr in enumerate(self.factors):
+            eff = fr.factor.weight * gw[fr.factor.group] / 10000
+            lost = (100 - fr.points) * eff
+            if lost > 0:
+                rows.append((-lost, order, fr, lost))
+        rows.sort(key=lambda r: (r[0], r[1]))
+        return [
+            {"factor": fr.factor.id, "title": fr.factor.title.to_dict(), "points": fr.points,
+             "points_lost": round_half_up(lost, 2), "basis": fr.basis}
+            for _, _, fr, lost in rows[:n]
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        rb = self.rulebook
+        gw = {g.id: g.weight for g in rb.groups}
+        return {
+            "rulebook": {"id": rb.id, "version": rb.version, "hash": rb.content_hash, "file": rb.file,
+                         "title": rb.title.to_dict()},
+            "engine": {"pingji": ENGINE_VERSION, "durable_rules": DURABLE_RULES_VERSION},
+            "customer": {"id": self.customer_id, "facts_hash": self.facts_hash},
+            "metrics": self.metrics,
+            "factors": [
+                {
+                    "id": fr.factor.id, "title": fr.factor.title.to_dict(), "group": fr.factor.group,
+                    "weight": fr.factor.weight, "points": fr.points, "max_points": 100,
+                    "contribution": round_half_up(fr.points * fr.factor.weight * gw[fr.factor.group] / 10000, 4),
+                    "basis": fr.basis, "input": _jsonable(fr.input), "rule": fr.rule, "at": fr.at,
+                    **({"assessments": fr.assessments} if fr.assessments else {}),
+                }
+                for fr in self.factors
+            ],
+            "groups": [
+                {"id": g.id, "title": g.title.to_dict(), "weight": g.weight,
+                 "subtotal": round_half_up(self.groups[g.id], 4),
+                 "contribution": round_half_up(self.groups[g.id] * g.weight / 100, 4)}
+                for g in rb.groups
+            ],
+            "total": self.total,
+            "model_grade": self.model_grade,
+            "overrides": self.overrides,
+            "final_grade": self.final_grade,
+            "coarse_grade": self.coarse_grade,
+            "pd": self.pd,
+            "reason_codes": self.reason_codes(),
+            "trace": self.trace,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False)
+
+
+_compiled: dict[str, CompiledRulebook] = {}
+
+
+def compiled_for(rb: Rulebook) -> CompiledRulebook:
+    """Compile once per rulebook version per process."""
+    c = _compiled.get(rb.content_hash)
+    if c is None:
+        c = _compiled[rb.content_hash] = compile_rulebook(rb)
+    return c
+
+
+class _Run:
+    """The state of one evaluation while its rules fire."""
+
+    def __init__(self, compiled: CompiledRulebook, facts: Mapping[str, Any]):
+        self.c = compiled
+        self.rb = compiled.rulebook
+        self.facts = facts
+        self.env = FactsEnv(facts)
+        self.trace: list[dict[str, Any]] = []
+        self.results: dict[str, FactorResult] = {f.id: FactorResult(f) for f in self.rb.factors}
+        self.assessed: dict[str, list[tuple[Any, float, str]]] = {}
+        self.groups: dict[str, float] = {}
+        self.group_weight = {g.id: g.weight for g in self.rb.groups}
+        self.total: float | None = None
+        self.model: int | None = None
+        self.final: int | None = None
+        self.adjustments: list[dict[str, Any]] = []
+        self.pd: float | None = None
+        self.coarse: str | None = None
+        self.metric_rows: dict[str, dict[str, Any]] = {}
+
+    # -- before the run ---------------------------------------------------------------------------
+    def compute_metrics(self) -> None:
+        env = self.env
+        for plan in self.c.metrics:
+            m = plan.metric
+            value = plan.fn(env)
+            if value is MISSING or value is UNDEFINED:
+                shown: Any = None
+                status = "missing" if value is MISSING else "undefined"
+            else:
+                value = round_half_up(value, m.precision)
+                shown, status = value, "ok"
+            env.metrics[m.id] = value
+            inputs = {n: _jsonable(env.get(n.split("[]")[0]) if "[]" not in n else "array") for n in sorted(ex.names(m.expr))}
+            row = {"value": shown, "status": status, "expr": m.expr_text, "at": m.loc.short(), "inputs": inputs,
+                   "precision": m.precision}
+            self.metric_rows[m.id] = row
+            self.trace.append({"seq": len(self.trace) + 1, "rule": f"metric.{m.id}", "kind": "metric",
+                               "at": m.loc.short(), "matched": inputs, "asserted": {"value": shown, "status": status}})
+
+    def inputs(self) -> list[dict[str, Any]]:
+        facts: list[dict[str, Any]] = []
+        assessments = self.facts.get("assessments") or []
+        for f in self.rb.factors:
+            fr = self.results[f.id]
+            if f.kind == "metric":
+                v = self.env.metrics.get(f.metric or "", MISSING)
+                fr.input = v
+                if v is MISSING:
+                    facts.append({"t": "in", "f": f.id, "s": "missing"})
+                elif v is UNDEFINED:
+                    facts.append({"t": "in", "f": f.id, "s": "undefined"})
+                else:
+                    facts.append({"t": "in", "f": f.id, "v": v})
+            else:
+                mine = [(i, a) for i, a in enumerate(assessments)
+                        if isinstance(a, Mapping) and a.get("factor") == f.assessed and a.get("level") is not None]
+                known = {lv.level for lv in f.levels}
+                for i, a in mine:
+                    if a["level"] not in known:
+                        levels = ", ".join(str(k) for k in known)
+                        raise FactsError([error("E503", f"assessments[{i}].level: {a['level']!r} is not a level of "
+                                                        f"factor '{f.id}' (levels: {levels})", Location("facts"))])
+                if mine:
+                    fr.input = [a["level"] for _, a in mine]
+                    for i, a in mine:
+                        facts.append({"t": "as", "f": f.id, "l": a["level"], "a": i})
+                    facts.append({"t": "ag", "f": f.id})
+                else:
+                    fr.input = MISSING
+                    facts.append({"t": "in", "f": f.id, "s": "missing"})
+        for plan in self.c.overrides:
+            fact: dict[str, Any] = {"t": "oi", "o": plan.override.id}
+            for term in plan.condition.terms:
+                v = term.fn(self.env)
+                if v is not MISSING and v is not UNDEFINED:
+                    fact[term.field] = v
+            facts.append(fact)
+        return facts
+
+    # -- rule actions -----------------------------------------------------------------------------
+    def act(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        handler = getattr(self, f"_on_{spec.kind}")
+        out: list[dict[str, Any]] = handler(spec, matched)
+        return out
+
+    def _record(self, spec: RuleSpec, matched: Any, asserted: Any, note: str = "") -> None:
+        row = {"seq": len(self.trace) + 1, "rule": spec.name, "kind": spec.kind, "at": spec.at.short(),
+               "matched": matched, "asserted": asserted}
+        if note:
+            row["note"] = note
+        self.trace.append(row)
+
+    def _score(self, spec: RuleSpec, points: float, basis: str, inp: Any, matched: Any) -> list[dict[str, Any]]:
+        assert spec.factor is not None
+        fr = self.results[spec.factor.id]
+        fr.points, fr.basis, fr.rule, fr.at = points, basis, spec.name, spec.at.short()
+        fact = {"t": "fs", "f": spec.factor.id, "p": points}
+        self._record(spec, matched, {"factor": spec.factor.id, "points": points}, basis)
+        return [fact]
+
+    def _on_band(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        b, f = spec.band, spec.factor
+        assert b is not None and f is not None
+        v = matched[0]["v"]
+        if isinstance(b.points, tuple):
+            if b.lo is None or b.hi is None:  # pragma: no cover - validated: open bands take one number
+                points = b.points[1] if b.lo is None else b.points[0]
+            else:
+                p0, p1 = b.points
+                points = round_half_up(p0 + (p1 - p0) * (v - b.lo) / (b.hi - b.lo), 2)
+            basis = f"band {b.index + 1}: {b.describe()}, interpolated"
+        else:
+            points = b.points
+            basis = f"band {b.index + 1}: {b.describe()}"
+        return self._score(spec, points, basis, v, {"metric": f.metric, "value": v})
+
+    def _on_missing(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        assert spec.factor is not None and spec.points is not None
+        return self._score(spec, spec.points, "missing input", None, {"factor": spec.factor.id, "status": "missing"})
+
+    def _on_undefined(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        assert spec.factor is not None and spec.points is not None
+        return self._score(spec, spec.points, "undefined value", None,
+                           {"metric": spec.factor.metric, "status": "undefined"})
+
+    def _on_level(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        assert spec.factor is not None and spec.points is not None
+        a = (self.facts.get("assessments") or [])[matched[0]["a"]]
+        assessor = str(a.get("assessor", ""))
+        self.assessed.setdefault(spec.factor.id, []).append((matched[0]["l"], spec.points, assessor))
+        self.results[spec.factor.id].assessments.append(
+            {"assessor": assessor, "level": matched[0]["l"], "points": spec.points,
+             **({"date": a["date"]} if a.get("date") else {}), **({"comment": a["comment"]} if a.get("comment") else {})})
+        self._record(spec, {"factor": spec.factor.id, "level": matched[0]["l"], "assessor": assessor},
+                     {"assessment_points": spec.points})
+        return []
+
+    def _on_aggregate(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        f = spec.factor
+        assert f is not None
+        got = self.assessed.get(f.id, [])
+        pts = [p for _, p, _ in got]
+        if f.aggregate == "median":
+            points = float(statistics.median(pts))
+        elif f.aggregate == "worst":
+            points = min(pts)
+        else:
+            points = sum(pts) / len(pts)
+        points = round_half_up(points, 2)
+        levels = ", ".join(f"{lv} by {who or 'unnamed'}" for lv, _, who in got)
+        basis = f"{f.aggregate} of {len(got)} assessment{'s' if len(got) != 1 else ''} ({levels})"
+        return self._score(spec, points, basis, [lv for lv, _, _ in got],
+                           {"factor": f.id, "assessment_points": pts, "aggregate": f.aggregate})
+
+    def _on_group(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        weights = {f.id: f.weight for f in self.rb.factors}
+        parts = {m["f"]: m["p"] for m in matched}
+        subtotal = sum(parts[fid] * weights[fid] / 100 for fid in spec.members)
+        assert spec.group is not None
+        self.groups[spec.group] = subtotal
+        self._record(spec, {"points": parts}, {"group": spec.group, "subtotal": round_half_up(subtotal, 4)})
+        return [{"t": "gs", "g": spec.group, "p": subtotal}]
+
+    def _on_total(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        subs = {m["g"]: m["p"] for m in matched}
+        total = round_half_up(sum(subs[g] * self.group_weight[g] / 100 for g in spec.members), 2)
+        self.total = total
+        self._record(spec, {"subtotals": {g: round_half_up(v, 4) for g, v in subs.items()}}, {"total": total})
+        return [{"t": "tot", "v": total}]
+
+    def _on_grade(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        assert self.rb.scale is not None and spec.grade_index is not None
+        g = self.rb.scale.grades[spec.grade_index]
+        self.model = spec.grade_index
+        self._record(spec, {"total": matched[0]["v"]}, {"model_grade": g.grade},
+                     f"total >= {g.lo:g}" if g.lo is not None else "below every cut-off")
+        return [{"t": "mg", "g": g.grade, "i": spec.grade_index}]
+
+    def _on_override(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        o = spec.override
+        assert o is not None
+        inputs = next(m for m in matched if m.get("t") == "oi")
+        plan = next(p for p in self.c.overrides if p.override.id == o.id)
+        values = {t.text: _jsonable(inputs.get(t.field, MISSING)) for t in plan.condition.terms}
+        adj = {"id": o.id, "action": o.action, "value": o.value, "reason": o.reason.to_dict(),
+               "at": o.loc.short(), "when": o.when_text, "values": values}
+        self.adjustments.append(adj)
+        self._record(spec, values, {"override": o.id, o.action: o.value}, o.when_text)
+        return []
+
+    def _on_final(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        scale = self.rb.scale
+        assert scale is not None
+        start = int(matched[0]["i"])
+        worst = len(scale.grades) - 1
+        performing_worst = max((i for i, g in enumerate(scale.grades) if not g.default), default=worst)
+        steps = []
+        i = start
+        adj = self.adjustments
+        notch = sum(int(a["value"]) for a in adj if a["action"] == "notch")
+        if notch:
+            lo_limit = performing_worst if start <= performing_worst else worst
+            new = min(max(i - notch, 0), lo_limit)
+            steps.append(f"notches {notch:+d}: {scale.grades[i].grade} -> {scale.grades[new].grade}")
+            i = new
+        floors = [scale.resolve(str(a["value"]), "floor") for a in adj if a["action"] == "floor"]
+        if floors and i > min(floors):
+            steps.append(f"floor {scale.grades[min(floors)].grade}: {scale.grades[i].grade} -> "
+                         f"{scale.grades[min(floors)].grade}")
+            i = min(floors)
+        caps = [scale.resolve(str(a["value"]), "cap") for a in adj if a["action"] == "cap"]
+        if caps and i < max(caps):
+            steps.append(f"cap {scale.grades[max(caps)].grade}: {scale.grades[i].grade} -> {scale.grades[max(caps)].grade}")
+            i = max(caps)
+        kos = [scale.resolve(str(a["value"]), "grade") for a in adj if a["action"] == "grade"]
+        if kos:
+            steps.append(f"knock-out {scale.grades[max(kos)].grade}: {scale.grades[i].grade} -> "
+                         f"{scale.grades[max(kos)].grade}")
+            i = max(kos)
+        for a in adj:
+            if a["action"] == "grade":
+                a["applied"] = scale.resolve(str(a["value"]), "grade") == i
+            elif a["action"] == "cap":
+                a["applied"] = bool(caps) and scale.resolve(str(a["value"]), "cap") == max(caps) and not kos
+            elif a["action"] == "floor":
+                a["applied"] = bool(floors) and scale.resolve(str(a["value"]), "floor") == min(floors) and not kos
+            else:
+                a["applied"] = bool(notch) and not kos
+        self.final = i
+        g = scale.grades[i]
+        self._record(spec, {"model_grade": scale.grades[start].grade, "overrides": [a["id"] for a in adj]},
+                     {"final_grade": g.grade}, "; ".join(steps) if steps else "no override changed the grade")
+        return [{"t": "fg", "g": g.grade, "i": i}]
+
+    def _on_pd(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        assert self.rb.scale is not None and spec.grade_index is not None
+        g = self.rb.scale.grades[spec.grade_index]
+        self.pd, self.coarse = g.pd, g.coarse
+        self._record(spec, {"final_grade": g.grade}, {"pd": g.pd, "coarse_grade": g.coarse, "title": g.title.to_dict()})
+        return []
+
+
+def evaluate(rulebook: Rulebook, facts: Mapping[str, Any], *, locate: Any = None, label: str = "facts",
+             check_facts: bool = True) -> Evaluation:
+    """Rate one customer. `facts` must match the rulebook's facts schema (checked unless told not to)."""
+    if not isinstance(facts, Mapping):
+        raise FactsError([error("E501", f"facts must be a mapping; got {type(facts).__name__}", Location(label))])
+    if check_facts:
+        require_valid(facts, rulebook.facts_schema, locate, label)
+    compiled = compiled_for(rulebook)
+    run = _Run(compiled, facts)
+    run.compute_metrics()
+    inputs = run.inputs()
+    ruleset_for(compiled).run(inputs, run.act)
+    scale = rulebook.scale
+    assert scale is not None
+    unscored = [f.id for f in rulebook.factors if not run.results[f.id].rule]
+    if unscored or run.final is None or run.model is None or run.total is None:
+        from .errors import EvaluationError
+
+        raise EvaluationError(f"the run ended without a final grade (factors without a score: "
+                              f"{', '.join(unscored) or 'none'})", rulebook.loc, "E603")
+    return Evaluation(
+        rulebook=rulebook,
+        customer_id=str(facts.get("id", "")),
+        facts_hash=facts_hash(facts),
+        metrics=run.metric_rows,
+        factors=[run.results[f.id] for f in rulebook.factors],
+        groups=run.groups,
+        total=run.total,
+        model_grade=scale.grades[run.model].grade,
+        final_grade=scale.grades[run.final].grade,
+        overrides=run.adjustments,
+        pd=run.pd,
+        coarse_grade=run.coarse,
+        trace=run.trace,
+    )

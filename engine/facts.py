@@ -1,0 +1,26 @@
+"""Reading a customer's facts from a YAML or JSON file, keeping locations for error messages."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from .diagnostics import Location
+from .source import load_yaml
+
+
+@dataclass(frozen=True)
+class FactsFile:
+    data: dict[str, Any]
+    file: str
+    locate: Any  # path tuple -> Location
+
+    def loc(self, path: tuple[Any, ...] = ()) -> Location:
+        return self.locate(path)  # type: ignore[no-any-return]
+
+
+def read_facts(path: str | os.PathLike[str], display_name: str | None = None) -> FactsFile:
+    """Load facts (a mapping) from YAML or JSON; refusals raise RulebookSyntaxError with a location."""
+    doc = load_yaml(path, display_name=display_name or str(path))
+    return FactsFile(doc.data, doc.file, doc.loc)

@@ -1,0 +1,136 @@
+"""The only module that talks to durable-rules.
+
+It drives the C module `durable_rules_engine` directly (not the `durable.lang` host): its own
+ruleset handles, one session per evaluation, every action run here in Python so an exception
+raised by an action is ours to surface (the Host would swallow it), the agenda always drained
+before the session is deleted (deleting with actions pending crashes the process), and the session
+deleted afterwards on every path (a ruleset holds at most 1,024 live sessions).
+
+The run is forward chaining in waves: the inputs are asserted; every rule they activate fires in
+priority order; what the actions conclude is asserted together as the next wave; until a wave
+concludes nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import durable_rules_engine as _dre
+
+from .compile import CompiledRulebook, RuleSpec
+from .errors import EngineLimitError, EvaluationError
+
+MAX_LIVE_SESSIONS = 1000  # the C engine refuses the 1,025th live session of a ruleset
+MAX_WAVES = 64  # the chain is at most ~8 waves deep; more means a rule loop
+MAX_FIRINGS = 100_000
+
+_ID_RE = re.compile(r'"id":\s?(\d+)')
+_registry_lock = threading.Lock()
+_names = itertools.count(1)
+
+DURABLE_RULES_VERSION = "2.0.28"
+
+
+class Ruleset:
+    """One compiled rulebook registered with the C engine (once per process)."""
+
+    def __init__(self, compiled: CompiledRulebook):
+        self.compiled = compiled
+        rb = compiled.rulebook
+        with _registry_lock:
+            self.name = f"pingji_{rb.id}_{rb.content_hash[:12]}_{next(_names)}"
+            self.handle = _dre.create_ruleset(self.name, json.dumps(compiled.ruleset, ensure_ascii=False))
+        self.lock = threading.Lock()
+        self.live = 0
+        self._sids = itertools.count(1)
+
+    def run(self, inputs: list[dict[str, Any]], act: Callable[[RuleSpec, list[dict[str, Any]]], list[dict[str, Any]]],
+            ) -> int:
+        """Assert `inputs`, fire rules to quiescence calling `act(spec, matched_facts) -> new facts`.
+
+        Returns the number of rules fired. Every fact gets a unique id and this session's sid.
+        """
+        with self.lock:
+            if self.live >= MAX_LIVE_SESSIONS:
+                raise EngineLimitError([])  # pragma: no cover - sessions are deleted before the next one starts
+            sid = str(next(self._sids))
+            self.live += 1
+            try:
+                return self._run(sid, inputs, act)
+            finally:
+                _dre.delete_state(self.handle, sid)
+                self.live -= 1
+
+    def _run(self, sid: str, inputs: list[dict[str, Any]],
+             act: Callable[[RuleSpec, list[dict[str, Any]]], list[dict[str, Any]]]) -> int:
+        rules = self.compiled.rules
+        table: dict[int, dict[str, Any]] = {}
+        next_id = 0
+        wave = inputs
+        fired = 0
+        failure: BaseException | None = None
+        failed_rule: RuleSpec | None = None
+        for _ in range(MAX_WAVES):
+            if not wave:
+                break
+            parts = []
+            for fact in wave:
+                next_id += 1
+                fact["id"] = next_id
+                fact["sid"] = sid
+                table[next_id] = fact
+                parts.append(json.dumps(fact, ensure_ascii=False, allow_nan=False))
+            _code, state = _dre.assert_facts(self.handle, "[" + ",".join(parts) + "]")
+            # _code 1 only says the *last* fact matched nothing; the others may have.
+            concluded: list[dict[str, Any]] = []
+            result = _dre.start_action_for_state(self.handle, state)
+            message = result[1] if result else None
+            while message:
+                if failure is None:
+                    name = message[2:message.index('"', 2)]
+                    spec = rules[name]
+                    fired += 1
+                    try:
+                        matched = [table[int(i)] for i in _ID_RE.findall(message)]
+                        concluded.extend(act(spec, matched))
+                        if fired > MAX_FIRINGS:
+                            raise EvaluationError(f"more than {MAX_FIRINGS} rules fired; the rulebook loops", spec.at,
+                                                  "E602")
+                    except BaseException as exc:  # noqa: BLE001 - surfaced below, after draining
+                        failure, failed_rule = exc, spec
+                # Drain the agenda even after a failure: deleting a session with actions pending crashes.
+                message = _dre.complete_and_start_action(self.handle, state)
+            if failure is not None:
+                break
+            wave = concluded
+        else:
+            raise EvaluationError(f"rules still firing after {MAX_WAVES} waves; the rulebook loops", None, "E602")
+        if failure is not None:
+            if isinstance(failure, EvaluationError):
+                raise failure
+            assert failed_rule is not None
+            raise EvaluationError(
+                f"rule '{failed_rule.name}' ({failed_rule.at.short()}) failed in its action: "
+                f"{type(failure).__name__}: {failure}", failed_rule.at, "E601") from failure
+        return fired
+
+
+_cache: dict[str, Ruleset] = {}
+
+
+def ruleset_for(compiled: CompiledRulebook) -> Ruleset:
+    """The process-wide registered ruleset of a rulebook version (created once per content hash)."""
+    key = compiled.rulebook.content_hash
+    rs = _cache.get(key)
+    if rs is None:
+        with _registry_lock:
+            rs = _cache.get(key)
+        if rs is None:
+            rs = Ruleset(compiled)
+            _cache[key] = rs
+    return rs
