@@ -122,9 +122,34 @@ def _dnf(t: Any) -> list[list[Atom]] | None:
     return result
 
 
+def _kind(v: Any) -> type:
+    return float if isinstance(v, (int, float)) and not isinstance(v, bool) else type(v)
+
+
+def _propagating_names(node: ex.Expr) -> set[str]:
+    """The names whose absence makes `node` missing: every name used outside a `missing(...)` call."""
+    inside = {id(n) for call in ex.walk(node) if isinstance(call, ex.Call) and call.func == "missing"
+              for n in ex.walk(call) if isinstance(n, ex.Name)}
+    return {n.path for n in ex.walk(node) if isinstance(n, ex.Name) and id(n) not in inside}
+
+
 def _conj_sat(conj: list[Atom]) -> bool:
+    # `missing(x)` together with anything that looks at x: a comparison on a missing value is
+    # unknown, and unknown never fires.
+    absent = {node.args[0].path for node, op, value in conj
+              if isinstance(node, ex.Call) and node.func == "missing" and isinstance(node.args[0], ex.Name)
+              and op == "==" and value is True}
+    if absent and any(_propagating_names(node) & absent for node, _, _ in conj):
+        return False
     by_term: dict[ex.Expr, list[tuple[str, Any]]] = {}
     for node, op, value in conj:
+        if isinstance(node, ex.Compare):  # a comparison of two constants, e.g. `1 > 2`
+            lc, lv = _const(node.left)
+            rc, rv = _const(node.right)
+            if lc and rc and _kind(lv) == _kind(rv):
+                if _const_holds(lv, node.op, rv) != value:
+                    return False
+                continue
         ok, v = _const(node)
         if ok:  # a constant compared with a constant, or `true` / `false` itself
             if op == "==" and isinstance(value, bool) and isinstance(v, bool):

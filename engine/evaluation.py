@@ -245,7 +245,7 @@ class _Run:
             else:
                 mine = [(i, a) for i, a in enumerate(assessments)
                         if isinstance(a, Mapping) and a.get("factor") == f.assessed and a.get("level") is not None]
-                known = {lv.level for lv in f.levels}
+                known = [lv.level for lv in f.levels]
                 for i, a in mine:
                     if a["level"] not in known:
                         levels = ", ".join(str(k) for k in known)

@@ -516,8 +516,8 @@ def _tokenize(text: str) -> list[_Tok]:
             lit = text[i:j]
             value: int | float = float(lit) if is_float else int(lit)
             if not math.isfinite(value) or abs(value) > MAX_LITERAL:
-                return bad(i, "E307", f"number out of range: {_clip(lit)} (numbers must be finite and at most "
-                                      f"1e15 in size)", lit)
+                return bad(i, "E307", f"number out of range: {_clip(lit)} "
+                                      f"(numbers must be finite and at most 1e15 in size)", lit)
             toks.append(_Tok("num", lit, i, value))
             i = j
         elif c == '"':
@@ -558,7 +558,8 @@ def _tokenize(text: str) -> list[_Tok]:
                 if text.startswith("[]", j):
                     arrays.append(len(segments))
                     if len(arrays) == 2:
-                        problems.append((j, "E306", "nested arrays are not supported (use one '[]' in a name)"))
+                        problems.append((j, "E306", "nested arrays are not supported "
+                                                    "(use one '[]' in a name)"))
                     seg += "[]"
                     j += 2
                 segments.append(seg)
@@ -707,8 +708,8 @@ class _Parser:
                 op_pos = self.loc(tok.start)
                 if bp == _BP_CMP:
                     if compared:
-                        raise self.fail("E301", f"comparisons cannot be chained ('{tok.text}' after a comparison); "
-                                                f"combine them with 'and'", tok.start)
+                        raise self.fail("E301", f"comparisons cannot be chained ('{tok.text}' after a "
+                                                f"comparison); combine them with 'and'", tok.start)
                     right = self.expr(_BP_CMP)
                     left = Compare(tok.text, left, right, left.pos, op_pos)
                     compared = True
@@ -761,8 +762,8 @@ class _Parser:
                 raise self.fail(code, message, off)
             if tok.array is not None:
                 if self.agg is None:
-                    raise self.fail("E306", f"'{tok.text}' means each item of an array; use it inside sum() or "
-                                            f"count()", tok.start)
+                    raise self.fail("E306", f"'{tok.text}' means each item of an array; use it inside "
+                                            f"sum() or count()", tok.start)
                 self.agg_arrays.append((tok.array, pos))
             return Name(tok.text, tok.array, tok.item_path, pos)
         raise self.unexpected(tok)
@@ -820,11 +821,13 @@ class _Parser:
             array = arg.array
         elif func == "sum":
             if not arrays:
-                raise ExpressionError("sum() needs the items of an array, like 'collateral[].value'", pos, "E304")
+                raise ExpressionError("sum() needs the items of an array, like 'collateral[].value'",
+                                      pos, "E304")
             array = arrays[0][0]
             for other, at in arrays[1:]:
                 if other != array:
-                    raise ExpressionError(f"sum() mixes items of two arrays: '{array}[]' and '{other}[]'", at, "E304")
+                    raise ExpressionError(f"sum() mixes items of two arrays: '{array}[]' and '{other}[]'",
+                                          at, "E304")
         return Call(func, tuple(args), array, pos)
 
 
@@ -833,7 +836,8 @@ def parse(text: str, base: Location = Location("<expr>", 1, 1)) -> Expr:
     if not isinstance(text, str):
         raise ExpressionError(f"an expression must be text; got {type(text).__name__}", base, "E301")
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"expression is {len(text)} characters; the limit is {MAX_LENGTH}", base, "E305")
+        raise ExpressionError(f"expression is {len(text)} characters; the limit is {MAX_LENGTH}",
+                              base, "E305")
     return _Parser(text, base).parse()
 
 
@@ -861,7 +865,14 @@ class _Typer:
             self.bad(f"{message}; got {t}", at)
 
     def unknown(self, path: str, at: Location, candidates: Any) -> None:
-        self.bad(f"unknown fact '{path}'{did_you_mean(path, candidates)}", at, "E102")
+        keys = sorted(self.types)
+        if any(k.startswith(path + "[]") for k in keys):
+            hint = f" (it is an array: use count({path}[]) or sum({path}[].<field>))"
+        elif (inside := [k for k in keys if k.startswith(path + ".")]):
+            hint = f" (it is a group of facts, e.g. '{inside[0]}')"
+        else:
+            hint = did_you_mean(path, candidates)
+        self.bad(f"unknown fact '{path}'{hint}", at, "E102")
 
     def check(self, node: Expr) -> str | None:
         t = type(node)
@@ -928,7 +939,8 @@ class _Typer:
         if lt != rt:
             self.bad(f"cannot compare {lt} with {rt}", node.op_pos)
         elif lt == "date":
-            self.bad(f"'{node.op}' cannot order dates; compare months_between(...) with a number", node.op_pos)
+            self.bad(f"'{node.op}' cannot order dates; compare months_between(...) with a number",
+                     node.op_pos)
         elif lt != "number":
             self.bad(f"'{node.op}' needs numbers; got {lt}", node.op_pos)
 
@@ -1431,7 +1443,9 @@ def _fast_div(a: Any, b: Any) -> Any:
     return _arith("/", a, b)
 
 
-_ARITH_FNS: dict[str, Callable[[Any, Any], Any]] = {"+": _fast_add, "-": _fast_sub, "*": _fast_mul, "/": _fast_div}
+_ARITH_FNS: dict[str, Callable[[Any, Any], Any]] = {
+    "+": _fast_add, "-": _fast_sub, "*": _fast_mul, "/": _fast_div,
+}
 
 
 def _c_binary(op: str, left: Fn, right: Fn) -> Fn:

@@ -91,6 +91,22 @@ class Item:
     field_locs: dict[str, Location] = field(default_factory=dict)
     doc: Document | None = None
     path: tuple[Any, ...] = ()
+    field_src: dict[str, tuple[Document, tuple[Any, ...]]] = field(default_factory=dict)
+
+    def loc_in(self, key: str, *rest: Any) -> Location:
+        """Location of `key` (and a path inside it) in the file whose definition of `key` won."""
+        src = self.field_src.get(key)
+        if src is None:
+            return self.doc.loc(self.path + (key,) + rest) if self.doc else self.loc
+        doc, path = src
+        return doc.loc(path + (key,) + rest)
+
+    def key_loc_in(self, key: str, *rest: Any) -> Location:
+        src = self.field_src.get(key)
+        if src is None:
+            return self.doc.key_loc(self.path + (key,) + rest) if self.doc else self.loc
+        doc, path = src
+        return doc.key_loc(path + (key,) + rest)
 
 
 @dataclass
@@ -177,6 +193,7 @@ def _resolve(chain: list[Layer], diags: list[Diagnostic]) -> Resolved:
             for name, raw in (data.get(section) or {}).items():
                 path = (section, name)
                 locs = {k: doc.key_loc(path + (k,)) for k in raw}
+                srcs = {k: (doc, path) for k in raw}
                 old = items[section].get(name)
                 if old is not None and section == "factors":
                     merged = dict(old.data)
@@ -192,15 +209,19 @@ def _resolve(chain: list[Layer], diags: list[Diagnostic]) -> Resolved:
                                 merged.pop(k, None)
                     flocs = dict(old.field_locs)
                     flocs.update(locs)
-                    items[section][name] = Item(name, merged, doc.key_loc(path), flocs, doc, path)
+                    fsrc = dict(old.field_src)
+                    fsrc.update(srcs)
+                    items[section][name] = Item(name, merged, doc.key_loc(path), flocs, doc, path, fsrc)
                 elif old is not None and section == "groups":
                     merged = dict(old.data)
                     merged.update(raw)
                     flocs = dict(old.field_locs)
                     flocs.update(locs)
-                    items[section][name] = Item(name, merged, doc.key_loc(path), flocs, doc, path)
+                    fsrc = dict(old.field_src)
+                    fsrc.update(srcs)
+                    items[section][name] = Item(name, merged, doc.key_loc(path), flocs, doc, path, fsrc)
                 else:
-                    items[section][name] = Item(name, dict(raw), doc.key_loc(path), locs, doc, path)
+                    items[section][name] = Item(name, dict(raw), doc.key_loc(path), locs, doc, path, srcs)
         seen_here: dict[str, Location] = {}
         for i, raw in enumerate(data.get("overrides") or []):
             path = ("overrides", i)
@@ -260,7 +281,8 @@ def _metric_order(metrics: dict[str, Item], parsed: dict[str, ex.Expr | None], d
     return order
 
 
-def _build(res: Resolved, path: Path, diags: list[Diagnostic]) -> Rulebook | None:
+def _build(res: Resolved, path: Path, diags: list[Diagnostic], broken_groups: set[str]) -> Rulebook | None:
+    """The model; factors that fail to build are left out and their groups noted in `broken_groups`."""
     leaf = res.chain[0].doc
     top = {k: v for k, (v, _) in res.top.items()}
     top_loc = {k: loc for k, (_, loc) in res.top.items()}
@@ -282,7 +304,7 @@ def _build(res: Resolved, path: Path, diags: list[Diagnostic]) -> Rulebook | Non
     names_for_metrics.update({m: "number" for m in metric_items})
     parsed: dict[str, ex.Expr | None] = {}
     for mid, item in metric_items.items():
-        eloc = item.doc.loc(item.path + ("expr",)) if item.doc else item.loc
+        eloc = item.loc_in("expr")
         parsed[mid] = _expr(str(item.data["expr"]), eloc, names_for_metrics, "number", diags)
     order = _metric_order(metric_items, parsed, diags)
     metrics = []
@@ -309,6 +331,8 @@ def _build(res: Resolved, path: Path, diags: list[Diagnostic]) -> Rulebook | Non
         f = _build_factor(fid, item, metric_items, group_ids, diags)
         if f is not None:
             factors.append(f)
+        elif "group" in item.data:
+            broken_groups.add(str(item.data["group"]))
 
     scale = _build_scale(res, diags)
 
@@ -409,7 +433,7 @@ def _build_factor(fid: str, item: Item, metrics: Mapping[str, Item], groups: lis
         method = d.get("method", "step")
         bands = []
         for i, raw in enumerate(d["bands"]):
-            bloc = item.doc.loc(item.path + ("bands", i)) if item.doc else item.loc
+            bloc = item.loc_in("bands", i)
             pts = raw["points"]
             open_end = "from" not in raw or "to" not in raw
             if method == "interpolate" and not open_end and not isinstance(pts, list):
@@ -447,7 +471,7 @@ def _build_factor(fid: str, item: Item, metrics: Mapping[str, Item], groups: lis
     if not ok:
         return None
     levels = tuple(
-        Level(k, float(v), item.doc.key_loc(item.path + ("levels", k)) if item.doc else item.loc)
+        Level(k, float(v), item.key_loc_in("levels", k))
         for k, v in d["levels"].items()
     )
     return Factor(fid, _text(d.get("title", fid)), d["group"], float(d["weight"]), "assessed", float(d["missing"]),
@@ -478,12 +502,15 @@ def _load(path: str | os.PathLike[str], diags: list[Diagnostic]) -> Rulebook | N
     if chain is None or any(d.is_error for d in diags):
         return None
     res = _resolve(chain, diags)
-    rb = _build(res, chain[0].path, diags)
+    broken_groups: set[str] = set()
+    rb = _build(res, chain[0].path, diags, broken_groups)
     if rb is None:
         return None
     from .validate import validate
 
-    diags.extend(validate(rb))
+    # Weight sums of a group with a factor that failed to build would only repeat that error.
+    diags.extend(d for d in validate(rb) if not (d.code in ("E131", "E132") and
+                                                  any(f"group '{g}'" in d.message for g in broken_groups)))
     return rb
 
 

@@ -48,19 +48,27 @@ def check_bands(f: Factor) -> list[Diagnostic]:
     if out:
         return out
     ordered = sorted(bands, key=lambda b: -math.inf if b.lo is None else b.lo)
-    first, last = ordered[0], ordered[-1]
+    first = ordered[0]
     if first.lo is not None:
         out.append(error("E120", f"factor '{f.id}': no band covers values below {_n(first.lo)} (negative values "
                                  f"included); give the lowest band no 'from'", first.loc))
-    for a, b in zip(ordered, ordered[1:]):
+    # Sweep from the lowest band up; `a` is the band reaching furthest so far (it may contain
+    # several later bands, so comparing neighbours only would report gaps that are covered).
+    a = first
+    for b in ordered[1:]:
         a_hi = math.inf if a.hi is None else a.hi
         b_lo = -math.inf if b.lo is None else b.lo
+        b_hi = math.inf if b.hi is None else b.hi
         if a_hi < b_lo:
-            out.append(error("E120", f"factor '{f.id}': bands leave a gap between {_n(a_hi)} and {_n(b_lo)}", b.loc))
+            out.append(error("E120", f"factor '{f.id}': bands leave a gap between {_n(a_hi)} and {_n(b_lo)}",
+                             b.loc))
         elif a_hi > b_lo:
             lo_text = "-inf" if b.lo is None else _n(b_lo)
-            out.append(error("E121", f"factor '{f.id}': bands {a.index + 1} and {b.index + 1} overlap "
-                                     f"(from {lo_text} to {_n(min(a_hi, math.inf if b.hi is None else b.hi))})", b.loc))
+            first_i, second_i = sorted((a.index + 1, b.index + 1))
+            out.append(error("E121", f"factor '{f.id}': bands {first_i} and {second_i} overlap "
+                                     f"(from {lo_text} to {_n(min(a_hi, b_hi))})", b.loc))
+        if b_hi > a_hi:
+            a = b
     if not any(b.hi is None for b in bands):
         top = max(bands, key=lambda b: b.hi if b.hi is not None else math.inf)
         out.append(error("E120", f"factor '{f.id}': no band covers values of {_n(top.hi or 0)} and above; "
@@ -124,6 +132,11 @@ def check_scale(scale: Scale) -> list[Diagnostic]:
                                      f"'{a.grade}' {apd}", b.loc))
     if scale.coarse:
         coarse = [c.grade for c in scale.coarse]
+        for g in grades:
+            if g.grade in coarse:
+                out.append(error("E142", f"grade '{g.grade}' is also the name of a coarse grade; give the fine grades "
+                                         f"names of their own so that an override naming '{g.grade}' is unambiguous",
+                                 g.loc))
         last_rank = 0
         for g in grades:
             if g.coarse is None:
@@ -161,10 +174,12 @@ def check_overrides(rb: Rulebook) -> list[Diagnostic]:
         worst, best = len(scale.grades) - 1, 0
         if o.action == "notch" and o.value == 0:
             out.append(warning("W201", f"override '{o.id}' has no effect: notch 0", o.loc))
-        elif o.action == "cap" and scale.resolve(str(o.value), "cap") == worst:
-            out.append(warning("W201", f"override '{o.id}' has no effect: a cap at the worst grade", o.loc))
-        elif o.action == "floor" and scale.resolve(str(o.value), "floor") == best:
-            out.append(warning("W201", f"override '{o.id}' has no effect: a floor at the best grade", o.loc))
+        elif o.action == "cap" and scale.resolve(str(o.value), "cap") == best:
+            # A cap lowers a better grade to it: nothing is better than the best grade.
+            out.append(warning("W201", f"override '{o.id}' has no effect: a cap at the best grade", o.loc))
+        elif o.action == "floor" and scale.resolve(str(o.value), "floor") == worst:
+            # A floor raises a worse grade to it: nothing is worse than the worst grade.
+            out.append(warning("W201", f"override '{o.id}' has no effect: a floor at the worst grade", o.loc))
     if scale is None:
         return out
     caps = [o for o in rb.overrides if o.action == "cap"]
