@@ -626,9 +626,10 @@ _INFIX = {
 
 
 class _Parser:
-    def __init__(self, text: str, base: Location):
+    def __init__(self, text: str, base: Location, locate: Callable[[int], Location] | None = None):
         self.text = text
         self.base = base
+        self.locate = locate
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.toks = _tokenize(text)
         self.i = 0
@@ -638,6 +639,8 @@ class _Parser:
 
     # -- helpers -------------------------------------------------------------------------------
     def loc(self, offset: int) -> Location:
+        if self.locate is not None:
+            return self.locate(offset)
         line = bisect_right(self.line_starts, offset) - 1
         col = offset - self.line_starts[line]
         b = self.base
@@ -755,11 +758,11 @@ class _Parser:
             return inner
         if kind == "name":
             self.advance()
-            if self.peek().kind == "(":
-                return self.call(tok, pos)
             if tok.problem is not None:
                 off, code, message = tok.problem
                 raise self.fail(code, message, off)
+            if self.peek().kind == "(":
+                return self.call(tok, pos)
             if tok.array is not None:
                 if self.agg is None:
                     raise self.fail("E306", f"'{tok.text}' means each item of an array; use it inside "
@@ -831,14 +834,19 @@ class _Parser:
         return Call(func, tuple(args), array, pos)
 
 
-def parse(text: str, base: Location = Location("<expr>", 1, 1)) -> Expr:
-    """Parse one expression; `base` is where its text starts. Raises ExpressionError."""
+def parse(text: str, base: Location = Location("<expr>", 1, 1),
+          locate: Callable[[int], Location] | None = None) -> Expr:
+    """Parse one expression; `base` is where its text starts. Raises ExpressionError.
+
+    `locate(offset)`, when given, places a character of `text` in its file (for quoted and block
+    YAML scalars, whose characters do not follow `base` column by column).
+    """
     if not isinstance(text, str):
         raise ExpressionError(f"an expression must be text; got {type(text).__name__}", base, "E301")
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"expression is {len(text)} characters; the limit is {MAX_LENGTH}",
                               base, "E305")
-    return _Parser(text, base).parse()
+    return _Parser(text, base, locate).parse()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -997,10 +1005,11 @@ def typecheck(expr: Expr, types: Mapping[str, str], *, expect: str | None = None
 
 
 def parse_checked(text: str, base: Location, types: Mapping[str, str],
-                  expect: str | None = None) -> tuple[Expr | None, list[Diagnostic]]:
+                  expect: str | None = None,
+                  locate: Callable[[int], Location] | None = None) -> tuple[Expr | None, list[Diagnostic]]:
     """parse + typecheck; a parse error becomes the one diagnostic (and the tree is None)."""
     try:
-        tree = parse(text, base)
+        tree = parse(text, base, locate)
     except ExpressionError as exc:
         return None, [error(exc.code, exc.message, exc.location or base)]
     return tree, typecheck(tree, types, expect=expect)

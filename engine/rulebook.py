@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -73,6 +74,10 @@ def _schema_diagnostics(doc: Document) -> list[Diagnostic]:
             continue
         where = ".".join(str(p) for p in path)
         msg = leaf.message
+        if leaf.validator in ("minimum", "maximum") and len(path) >= 3 and path[0] == "factors" and (
+                "points" in path or "levels" in path or path[2] in ("missing", "undefined")):
+            out.append(error("E124", f"{where}: {msg}", doc.loc(path)))
+            continue
         if leaf.validator == "pattern" and path and path[-1] == "rulebook":
             msg = f"{leaf.instance!r} is not a valid rulebook id (lower-case letters, digits, '_' and '-')"
         elif leaf.validator == "propertyNames":
@@ -101,6 +106,11 @@ class Item:
         doc, path = src
         return doc.loc(path + (key,) + rest)
 
+    def locator(self, key: str, text: str) -> Any:
+        src = self.field_src.get(key)
+        doc, path = src if src is not None else (self.doc, self.path)
+        return doc.scalar_locator(path + (key,), text) if doc is not None else None
+
     def key_loc_in(self, key: str, *rest: Any) -> Location:
         src = self.field_src.get(key)
         if src is None:
@@ -122,6 +132,7 @@ class Resolved:
     items: dict[str, dict[str, Item]]
     overrides: dict[str, Item]
     examples: list[tuple[dict[str, Any], Document, tuple[Any, ...]]]
+    top_dir: dict[str, Path] = field(default_factory=dict)  # the folder of the file that set each top key
 
 
 def _find_parent(name: str, child: Path) -> Path | None:
@@ -168,6 +179,7 @@ def _load_chain(path: Path, diags: list[Diagnostic]) -> list[Layer] | None:
 
 def _resolve(chain: list[Layer], diags: list[Diagnostic]) -> Resolved:
     top: dict[str, tuple[Any, Location]] = {}
+    top_dir: dict[str, Path] = {}
     items: dict[str, dict[str, Item]] = {s: {} for s in SECTIONS}
     overrides: dict[str, Item] = {}
     examples: list[tuple[dict[str, Any], Document, tuple[Any, ...]]] = []
@@ -180,6 +192,7 @@ def _resolve(chain: list[Layer], diags: list[Diagnostic]) -> Resolved:
             if key == "extends" and is_leaf:
                 continue
             top[key] = (value, doc.loc((key,)))
+            top_dir[key] = layer.path.parent
         removals = data.get("remove") or {}
         for section, names in removals.items():
             pool = overrides if section == "overrides" else items[section]
@@ -235,7 +248,7 @@ def _resolve(chain: list[Layer], diags: list[Diagnostic]) -> Resolved:
         if is_leaf:
             for i, raw in enumerate(data.get("examples") or []):
                 examples.append((raw, doc, ("examples", i)))
-    return Resolved(chain, top, items, overrides, examples)
+    return Resolved(chain, top, items, overrides, examples, top_dir)
 
 
 def _text(value: Any) -> Text:
@@ -246,8 +259,9 @@ def _text(value: Any) -> Text:
     return Text(str(value), str(value))
 
 
-def _expr(text: str, loc: Location, types: Mapping[str, str], expect: str, diags: list[Diagnostic]) -> ex.Expr | None:
-    tree, problems = ex.parse_checked(text, loc, types, expect)
+def _expr(text: str, loc: Location, types: Mapping[str, str], expect: str, diags: list[Diagnostic],
+          locate: Any = None) -> ex.Expr | None:
+    tree, problems = ex.parse_checked(text, loc, types, expect, locate)
     diags.extend(problems)
     return tree if not any(p.is_error for p in problems) else None
 
@@ -287,11 +301,16 @@ def _build(res: Resolved, path: Path, diags: list[Diagnostic], broken_groups: se
     top = {k: v for k, (v, _) in res.top.items()}
     top_loc = {k: loc for k, (_, loc) in res.top.items()}
 
-    schema_name = top.get("facts", "corporate")
-    schema_path = find_schema(str(schema_name), path.parent)
+    schema_name = str(top.get("facts", "corporate"))
+    base_dir = res.top_dir.get("facts", path.parent)
+    schema_path = find_schema(schema_name, base_dir)
     if schema_path is None:
-        diags.append(error("E180", f"facts schema '{schema_name}' not found (looked for {schema_name}.schema.json "
-                                   f"next to the rulebook, in ../facts and in the built-in facts)",
+        if schema_name.endswith(".json") or "/" in schema_name:
+            looked = f"no file {display_name(base_dir / schema_name)}"
+        else:
+            looked = (f"looked for {schema_name}.schema.json next to the rulebook, in ../facts and in the "
+                      f"built-in facts")
+        diags.append(error("E180", f"facts schema '{schema_name}' not found ({looked})",
                            top_loc.get("facts", leaf.loc(()))))
         return None
     facts_schema = load_schema(schema_path)
@@ -305,7 +324,8 @@ def _build(res: Resolved, path: Path, diags: list[Diagnostic], broken_groups: se
     parsed: dict[str, ex.Expr | None] = {}
     for mid, item in metric_items.items():
         eloc = item.loc_in("expr")
-        parsed[mid] = _expr(str(item.data["expr"]), eloc, names_for_metrics, "number", diags)
+        text = str(item.data["expr"])
+        parsed[mid] = _expr(text, eloc, names_for_metrics, "number", diags, item.locator("expr", text))
     order = _metric_order(metric_items, parsed, diags)
     metrics = []
     for mid in order:
@@ -332,7 +352,9 @@ def _build(res: Resolved, path: Path, diags: list[Diagnostic], broken_groups: se
         if f is not None:
             factors.append(f)
         elif "group" in item.data:
-            broken_groups.add(str(item.data["group"]))
+            named = str(item.data["group"])
+            broken_groups.add(named)
+            broken_groups.update(difflib.get_close_matches(named, group_ids, n=1, cutoff=0.6))
 
     scale = _build_scale(res, diags)
 
@@ -342,7 +364,8 @@ def _build(res: Resolved, path: Path, diags: list[Diagnostic], broken_groups: se
     overrides = []
     for oid, item in res.overrides.items():
         when_loc = item.doc.loc(item.path + ("when",)) if item.doc else item.loc
-        tree = _expr(str(item.data["when"]), when_loc, names_for_conditions, "boolean", diags)
+        text = str(item.data["when"])
+        tree = _expr(text, when_loc, names_for_conditions, "boolean", diags, item.locator("when", text))
         (action, value), = item.data["then"].items()
         then_loc = item.doc.loc(item.path + ("then", action)) if item.doc else item.loc
         if action != "notch" and scale is not None and not scale.known(str(value)):

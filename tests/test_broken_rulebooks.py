@@ -24,22 +24,7 @@ CASES = sorted(BROKEN.glob("*.yaml"))
 CHECK_ONLY = frozenset({"E170", "E171", "E190"})
 
 # Cases whose golden file holds the correct output that the engine does not produce yet.
-XFAIL = {
-    "14-unknown-group":
-        "rulebook.py: a factor with an unknown group is dropped, so the weights of the group it was meant "
-        "for are reported too (E131 in the parent file) - a cascade of the E104",
-    "16-forbidden-import":
-        "expressions.py: a call of a '_' name is reported as an unknown function (E302) instead of the "
-        "forbidden construct it is (E306)",
-    "46-points-out-of-range":
-        "rulebook.py: band points outside 0-100 come out as schema error E101, the format promises E124",
-    "50-inherited-facts-path":
-        "rulebook.py: an inherited relative 'facts' path is looked up next to the child rather than the "
-        "parent that wrote it (and E180 then names 'mini.schema.json.schema.json')",
-    "51-expression-location-quoted-block":
-        "rulebook.py/source.py: expression positions are counted from the start of the YAML scalar, so a "
-        "quoted expression is one column off and a block scalar lands on the 'expr: >-' line",
-}
+XFAIL: dict[str, str] = {}
 
 _LINE = re.compile(r"^(?P<loc>.+?): (?P<severity>error|warning)\[(?P<code>[EW][0-9]{3})\]: (?P<message>.+)$")
 

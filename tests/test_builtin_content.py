@@ -295,3 +295,49 @@ def test_synthetic_command_writes_json_lines(tmp_path: Path) -> None:
     lines = out.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 5
     assert [json.loads(x) for x in lines] == list(synthetic.generate_individual(5, seed=2))
+
+
+# --------------------------------------------------------------------------------------------------
+# rulebooks/README.md: the table of rulebooks, factors and weights, generated from the rulebooks
+
+README = RULEBOOKS / "README.md"
+BEGIN, END = "<!-- rulebook-table:begin -->", "<!-- rulebook-table:end -->"
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def render_rulebook_table() -> str:
+    """The Markdown table of every built-in rulebook, resolved (after `extends`) by the engine."""
+    import engine
+
+    rows = ["| rulebook | applies to | scale | group (weight) | factors (weight within the group) |",
+            "|---|---|---|---|---|"]
+    for path in _rulebook_files():
+        rb = engine.load_rulebook(path)
+        applies = rb.applies_to.get("customer_type", "")
+        industries = rb.applies_to.get("industry") or []
+        applies += f", GB/T 4754 {' '.join(industries)}" if industries else ", any industry"
+        assert rb.scale is not None
+        scale = " ".join(g.grade for g in rb.scale.grades)
+        if rb.scale.coarse:
+            scale += " → " + "/".join(c.grade for c in rb.scale.coarse)
+        parent = f" (extends `{_load_yaml(path)['extends']}`)" if "extends" in _load_yaml(path) else ""
+        for i, g in enumerate(rb.groups):
+            factors = ", ".join(f"{f.id} {_num(f.weight)}" for f in rb.factors if f.group == g.id)
+            head = (f"`{rb.id}` {rb.title.zh}{parent}", applies, scale) if i == 0 else ("", "", "")
+            rows.append(f"| {head[0]} | {head[1]} | {head[2]} | {g.id} {_num(g.weight)} | {factors} |")
+    return "\n".join(rows) + "\n"
+
+
+def test_rulebook_readme_table_is_current() -> None:
+    """rulebooks/README.md lists every rulebook's factors and weights; regenerate it with
+    `python tests/test_builtin_content.py` and paste the table between the markers."""
+    text = README.read_text(encoding="utf-8")
+    current = text[text.index(BEGIN) + len(BEGIN):text.index(END)].strip("\n") + "\n"
+    assert current == render_rulebook_table()
+
+
+if __name__ == "__main__":
+    print(render_rulebook_table(), end="")
