@@ -48,7 +48,9 @@ def catalog(folder: Path | None = None) -> list[Entry]:
     out = []
     for rid, (path, data) in sorted(raw.items()):
         applies = _applies(data, by_id)
-        title = data.get("title") if isinstance(data.get("title"), dict) else {"en": str(data.get("title", rid))}
+        raw_title = data.get("title")
+        title = ({str(k): str(v) for k, v in raw_title.items()} if isinstance(raw_title, dict)
+                 else {"en": str(raw_title or rid)})
         out.append(Entry(rid, path, title, applies.get("customer_type"), tuple(applies.get("industry") or ()),
                          str(data.get("kind", "rating")), data.get("extends")))
     return out

@@ -139,14 +139,15 @@ def compile_rulebook(rb: Rulebook) -> CompiledRulebook:
 
     assert rb.scale is not None
     grades = rb.scale.grades
-    for i, g in enumerate(grades):
+    for i, gr in enumerate(grades):
         parts: list[Any] = [{"t": "tot"}]
-        if g.lo is not None:
-            parts.append({"$gte": {"v": _num(g.lo)}})
-        if i > 0 and grades[i - 1].lo is not None:
-            parts.append({"$lt": {"v": _num(grades[i - 1].lo)}})  # type: ignore[arg-type]
-        add(f"grade.{g.grade}", {"all": [{"m": {"$and": parts}}]},
-            RuleSpec(f"grade.{g.grade}", "grade", g.loc, grade_index=i), 1)
+        if gr.lo is not None:
+            parts.append({"$gte": {"v": _num(gr.lo)}})
+        above = grades[i - 1].lo if i > 0 else None
+        if above is not None:
+            parts.append({"$lt": {"v": _num(above)}})
+        add(f"grade.{gr.grade}", {"all": [{"m": {"$and": parts}}]},
+            RuleSpec(f"grade.{gr.grade}", "grade", gr.loc, grade_index=i), 1)
 
     plans = []
     for o in rb.overrides:
@@ -166,9 +167,9 @@ def compile_rulebook(rb: Rulebook) -> CompiledRulebook:
                                       rb.overrides[MAX_OVERRIDES].loc)])
 
     add("final", {"pri": 2, "all": [{"m": {"t": "mg"}}]}, RuleSpec("final", "final", rb.scale.loc), 1)
-    for i, g in enumerate(grades):
-        add(f"meaning.{g.grade}", {"all": [{"m": {"$and": [{"t": "fg"}, {"g": g.grade}]}}]},
-            RuleSpec(f"meaning.{g.grade}", "pd", g.loc, grade_index=i), 1)
+    for i, gr in enumerate(grades):
+        add(f"meaning.{gr.grade}", {"all": [{"m": {"$and": [{"t": "fg"}, {"g": gr.grade}]}}]},
+            RuleSpec(f"meaning.{gr.grade}", "pd", gr.loc, grade_index=i), 1)
 
     if conditions > MAX_CONDITIONS or len(ruleset) > MAX_RULES:
         raise EngineLimitError([error(

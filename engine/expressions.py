@@ -186,7 +186,7 @@ class Expr:
 
     def __hash__(self) -> int:
         try:
-            return self._h  # type: ignore[no-any-return]
+            return self._h  # type: ignore[attr-defined,no-any-return]
         except AttributeError:  # e.g. after unpickling
             return _fill_hashes(self)
 
@@ -262,31 +262,30 @@ def _fill_hashes(root: Expr) -> int:
             continue
         stack.append((node, True))
         stack.extend((c, False) for c in _children(node) if not hasattr(c, "_h"))
-    return root._h  # type: ignore[no-any-return]
+    return root._h  # type: ignore[attr-defined,no-any-return]
 
 
-_node = dataclass(frozen=True, eq=False, repr=False, slots=True)
 
 
-@_node
+@dataclass(frozen=True, eq=False, repr=False, slots=True)
 class Num(Expr):
     value: int | float
     pos: Location = UNKNOWN
 
 
-@_node
+@dataclass(frozen=True, eq=False, repr=False, slots=True)
 class Str(Expr):
     value: str
     pos: Location = UNKNOWN
 
 
-@_node
+@dataclass(frozen=True, eq=False, repr=False, slots=True)
 class Bool(Expr):
     value: bool
     pos: Location = UNKNOWN
 
 
-@_node
+@dataclass(frozen=True, eq=False, repr=False, slots=True)
 class Name(Expr):
     """A fact or metric name. For `collateral[].value`: array='collateral', item_path='value';
     for `tags[]`: array='tags', item_path=''. Plain names have array=None."""
@@ -301,14 +300,14 @@ class Name(Expr):
         return self.array is not None
 
 
-@_node
+@dataclass(frozen=True, eq=False, repr=False, slots=True)
 class Unary(Expr):
     op: str  # "-"
     operand: Expr
     pos: Location = UNKNOWN
 
 
-@_node
+@dataclass(frozen=True, eq=False, repr=False, slots=True)
 class Binary(Expr):
     op: str  # + - * /
     left: Expr
@@ -317,7 +316,7 @@ class Binary(Expr):
     op_pos: Location = UNKNOWN
 
 
-@_node
+@dataclass(frozen=True, eq=False, repr=False, slots=True)
 class Compare(Expr):
     op: str  # == != < <= > >=
     left: Expr
@@ -326,25 +325,25 @@ class Compare(Expr):
     op_pos: Location = UNKNOWN
 
 
-@_node
+@dataclass(frozen=True, eq=False, repr=False, slots=True)
 class And(Expr):
     args: tuple[Expr, ...]
     pos: Location = UNKNOWN
 
 
-@_node
+@dataclass(frozen=True, eq=False, repr=False, slots=True)
 class Or(Expr):
     args: tuple[Expr, ...]
     pos: Location = UNKNOWN
 
 
-@_node
+@dataclass(frozen=True, eq=False, repr=False, slots=True)
 class Not(Expr):
     operand: Expr
     pos: Location = UNKNOWN
 
 
-@_node
+@dataclass(frozen=True, eq=False, repr=False, slots=True)
 class Call(Expr):
     """A call of a whitelisted function; `array` is the array an aggregate (sum/count) runs over."""
 

@@ -39,7 +39,8 @@ __all__ = ["generate", "generate_corporate", "generate_individual", "generate_sm
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_REGIONS = ("110105", "310104", "320106", "330106", "440305", "510107", "420106", "370102", "610113", "350102")
+_REGIONS = ("110105", "310104", "320106", "330106", "440305", "510107", "420106", "370102", "610113",
+            "350102")
 
 
 def _uscc(rng: random.Random, prefix: str = "91") -> str:
@@ -128,7 +129,8 @@ def _dpd_record(rng: random.Random, q: float) -> tuple[int, int, int]:
     return dpd, max(worst, dpd), late + (1 if dpd and not late else 0)
 
 
-def _collateral(rng: random.Random, q: float, exposure: float, as_of: dt.date, kinds: Sequence[tuple[str, float]],
+def _collateral(rng: random.Random, q: float, exposure: float, as_of: dt.date,
+                kinds: Sequence[tuple[str, float]],
                 scale: float) -> list[dict[str, Any]]:
     haircuts = {"real_estate": 0.3, "equipment": 0.5, "receivables": 0.5, "deposit": 0.0, "securities": 0.3,
                 "inventory": 0.6, "land_use_right": 0.4, "vehicle": 0.5, "other": 0.7}
@@ -154,7 +156,8 @@ def _guarantees(rng: random.Random, q: float, exposure: float, kinds: Sequence[s
         for _ in range(1 if rng.random() < 0.8 else 2):
             strength = _weighted(rng, [("strong", 0.25), ("adequate", 0.5), ("weak", 0.25)])
             out.append({"guarantor": rng.choice(names), "type": rng.choice(kinds), "strength": strength,
-                        "amount": round(exposure * rng.uniform(0.3, 1.0)), "joint_and_several": rng.random() < 0.9})
+                        "amount": round(exposure * rng.uniform(0.3, 1.0)),
+                        "joint_and_several": rng.random() < 0.9})
     return out, any(g["strength"] == "strong" for g in out)
 
 
@@ -163,7 +166,7 @@ def _guarantees(rng: random.Random, q: float, exposure: float, kinds: Sequence[s
 
 # section: (weight, divisions, asset turnover, debt-to-assets, net margin, current-asset share,
 #           inventory share of current assets, advance-receipt share of liabilities)
-_SECTIONS: dict[str, tuple[float, tuple[str, ...], float, float, float, float, float, float]] = {
+_SECTIONS: dict[str, _Section] = {
     "A": (5, ("01", "02", "03", "04", "05"), 0.7, 0.50, 0.04, 0.40, 0.45, 0.02),
     "B": (2, ("06", "07", "08", "09", "10"), 0.5, 0.62, 0.05, 0.25, 0.20, 0.02),
     "C": (30, tuple(f"{d:02d}" for d in range(13, 44)), 0.9, 0.55, 0.05, 0.50, 0.30, 0.03),
@@ -186,8 +189,10 @@ _COMPANY_KINDS = {"A": "农业", "B": "矿业", "C": "制造", "D": "能源", "E
                   "I": "科技", "K": "置业", "L": "商务", "M": "技术", "N": "环境", "Q": "医疗", "R": "文化"}
 
 
-def _statement(rng: random.Random, q: float, sec: tuple[float, tuple[str, ...], float, float, float, float, float,
-                                                     float], ta: float, date: dt.date, audited: bool
+_Section = tuple[float, tuple[str, ...], float, float, float, float, float, float]
+
+
+def _statement(rng: random.Random, q: float, sec: _Section, ta: float, date: dt.date, audited: bool
                ) -> dict[str, Any]:
     _, _, turnover, lev, margin, ca_share, inv_share, adv_share = sec
     da = _clip(lev - 0.12 * q + rng.gauss(0, 0.08), 0.04, 1.25)
@@ -212,7 +217,8 @@ def _statement(rng: random.Random, q: float, sec: tuple[float, tuple[str, ...], 
     st: dict[str, Any] = {
         "statement_date": _date(date), "audited": audited,
         "current_assets": r(ca), "cash": r(cash), "receivables": r(rec), "inventory": r(inv),
-        "total_assets": r(ta), "current_liabilities": r(cl), "total_liabilities": r(tl), "total_debt": r(debt),
+        "total_assets": r(ta), "current_liabilities": r(cl), "total_liabilities": r(tl),
+        "total_debt": r(debt),
         "short_term_debt": r(std), "advance_receipts": r(tl * _clip(adv_share + rng.gauss(0, 0.03), 0, 0.6)),
         "equity": r(ta) - r(tl), "revenue": r(revenue), "cost_of_sales": r(revenue * (1 - gross)),
         "ebit": r(ebit), "ebitda": r(ebit + dep), "interest_expense": r(interest), "net_income": r(ni),
@@ -229,15 +235,17 @@ def _statement(rng: random.Random, q: float, sec: tuple[float, tuple[str, ...], 
 def _scale_statement(rng: random.Random, st: dict[str, Any], growth: float, date: dt.date) -> dict[str, Any]:
     """The previous year's statement: this year's shrunk by the growth rate, with some noise."""
     prev: dict[str, Any] = {"statement_date": _date(date), "audited": st["audited"]}
-    flows = ("revenue", "cost_of_sales", "ebit", "ebitda", "interest_expense", "net_income", "operating_cash_flow",
-             "debt_service")
+    flows = ("revenue", "cost_of_sales", "ebit", "ebitda", "interest_expense", "net_income",
+             "operating_cash_flow", "debt_service")
+    signed = ("ebit", "ebitda", "net_income", "operating_cash_flow")
     for k, v in st.items():
         if k in ("statement_date", "audited", "equity"):
             continue
         f = 1 / (1 + growth) if k in flows else 1 / (1 + growth * 0.5)
         val = v * f * (1 + rng.gauss(0, 0.04))
-        prev[k] = round(val) if k in ("ebit", "ebitda", "net_income", "operating_cash_flow") else max(0, round(val))
-    prev["current_assets"] = max(prev["current_assets"], prev["cash"] + prev["receivables"] + prev["inventory"])
+        prev[k] = round(val) if k in signed else max(0, round(val))
+    parts = prev["cash"] + prev["receivables"] + prev["inventory"]
+    prev["current_assets"] = max(prev["current_assets"], parts)
     prev["total_assets"] = max(prev["total_assets"], prev["current_assets"])
     prev["current_liabilities"] = min(prev["current_liabilities"], prev["total_liabilities"])
     prev["total_debt"] = min(prev["total_debt"], prev["total_liabilities"])
@@ -245,10 +253,10 @@ def _scale_statement(rng: random.Random, st: dict[str, Any], growth: float, date
     prev["advance_receipts"] = min(prev["advance_receipts"], prev["total_liabilities"])
     prev["ebitda"] = max(prev["ebitda"], prev["ebit"])
     prev["equity"] = prev["total_assets"] - prev["total_liabilities"]
-    ordered = ("statement_date", "audited", "current_assets", "cash", "receivables", "inventory", "total_assets",
-               "current_liabilities", "total_liabilities", "total_debt", "short_term_debt", "advance_receipts",
-               "equity", "revenue", "cost_of_sales", "ebit", "ebitda", "interest_expense", "net_income",
-               "operating_cash_flow", "debt_service")
+    ordered = ("statement_date", "audited", "current_assets", "cash", "receivables", "inventory",
+               "total_assets", "current_liabilities", "total_liabilities", "total_debt", "short_term_debt",
+               "advance_receipts", "equity", "revenue", "cost_of_sales", "ebit", "ebitda", "interest_expense",
+               "net_income", "operating_cash_flow", "debt_service")
     return {k: prev[k] for k in ordered}
 
 
@@ -314,10 +322,11 @@ def _corporate(rng: random.Random, i: int) -> dict[str, Any]:
         for k in ("worst_days_past_due_24m", "late_payments_24m"):
             facts["credit"][k] = None  # thin credit-bureau file
     exposure = round(ta * _clip(rng.gauss(0.12, 0.05), 0.01, 0.4))
-    kinds = [("real_estate", 3), ("equipment", 2), ("receivables", 1.5), ("land_use_right", 1), ("deposit", 0.5),
-             ("inventory", 0.7), ("securities", 0.3)]
+    kinds = [("real_estate", 3), ("equipment", 2), ("receivables", 1.5), ("land_use_right", 1),
+             ("deposit", 0.5), ("inventory", 0.7), ("securities", 0.3)]
     facts["collateral"] = _collateral(rng, q, exposure, as_of, kinds, 10)
-    guarantees, strong = _guarantees(rng, q, exposure, ("corporate", "guarantee_company", "bank", "individual"),
+    guarantees, strong = _guarantees(rng, q, exposure,
+                                     ("corporate", "guarantee_company", "bank", "individual"),
                                      ("省融资担保有限公司", "控股集团有限公司", "投资有限公司", "实际控制人"))
     facts["guarantees"] = guarantees
     facts["support"] = {"strong_guarantee": strong}
@@ -346,13 +355,14 @@ def _corporate(rng: random.Random, i: int) -> dict[str, Any]:
 
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
-_JOBS = (("civil_servant", "civil servant", 0.15), ("employee", "engineer", 0.2), ("employee", "teacher", 0.08),
-         ("employee", "nurse", 0.06), ("employee", "sales representative", 0.12), ("employee", "office clerk", 0.14),
-         ("self_employed", "shop owner", 0.1), ("self_employed", "driver", 0.07), ("retired", "retired", 0.06),
-         ("unemployed", "between jobs", 0.02))
+_JOBS = (("civil_servant", "civil servant", 0.15), ("employee", "engineer", 0.2),
+         ("employee", "teacher", 0.08), ("employee", "nurse", 0.06), ("employee", "sales representative", 0.12),
+         ("employee", "office clerk", 0.14), ("self_employed", "shop owner", 0.1),
+         ("self_employed", "driver", 0.07), ("retired", "retired", 0.06), ("unemployed", "between jobs", 0.02))
 
 
-def _person(rng: random.Random, q: float, as_of: dt.date, min_age: int = 22) -> tuple[dict[str, Any], int, str]:
+def _person(rng: random.Random, q: float, as_of: dt.date, min_age: int = 22
+            ) -> tuple[dict[str, Any], int, str]:
     etype, occupation, _ = _weighted(rng, [(j, j[2]) for j in _JOBS])
     if etype == "retired":
         age = rng.randint(60, 75)
@@ -403,7 +413,8 @@ def _individual(rng: random.Random, i: int) -> dict[str, Any]:
         "name": rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(rng.randint(1, 2))),
         "as_of": _date(as_of),
         "identity": identity,
-        "income": {"monthly_income": _r(income, -1), "other_monthly_income": _r(income * rng.uniform(0, 0.1), -1),
+        "income": {"monthly_income": _r(income, -1),
+                   "other_monthly_income": _r(income * rng.uniform(0, 0.1), -1),
                    "income_verified": rng.random() < 0.85},
         "expenses": {"monthly_household_expenses": _r(expenses, -1)},
         "assets": {"deposits": deposits, "investments": _r(deposits * rng.uniform(0, 1.5), -2),
@@ -411,7 +422,8 @@ def _individual(rng: random.Random, i: int) -> dict[str, Any]:
                    if identity["housing"] in ("owned", "mortgaged") else 0,
                    "vehicles": _r(rng.uniform(0, 250000), -3) if rng.random() < 0.55 else 0,
                    "other": 0},
-        "debts": {"total_debt": _r(existing * rng.uniform(12, 120), -2), "monthly_repayments": _r(existing, -1),
+        "debts": {"total_debt": _r(existing * rng.uniform(12, 120), -2),
+                  "monthly_repayments": _r(existing, -1),
                   "credit_card_limit": card_limit, "credit_card_balance": card_balance},
         "loan": {"purpose": purpose, "term_months": term, "monthly_repayment": _r(new_repay, -1)},
     }
@@ -458,8 +470,9 @@ def _individual(rng: random.Random, i: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 # Small-business owners (个体工商户)
 
-_SB_TRADES = (("F", "52", "便利店", 1.8), ("H", "62", "餐馆", 1.4), ("O", "80", "理发店", 0.5), ("O", "81", "修理铺", 0.6),
-              ("F", "51", "批发部", 0.8), ("C", "14", "食品作坊", 0.4), ("E", "50", "装修队", 0.4), ("A", "01", "种植户", 0.5))
+_SB_TRADES = (("F", "52", "便利店", 1.8), ("H", "62", "餐馆", 1.4), ("O", "80", "理发店", 0.5),
+              ("O", "81", "修理铺", 0.6), ("F", "51", "批发部", 0.8), ("C", "14", "食品作坊", 0.4),
+              ("E", "50", "装修队", 0.4), ("A", "01", "种植户", 0.5))
 
 
 def _small_business(rng: random.Random, i: int) -> dict[str, Any]:
@@ -486,7 +499,8 @@ def _small_business(rng: random.Random, i: int) -> dict[str, Any]:
         "as_of": _date(as_of),
         "owner": owner,
         "identity": {"registration": _uscc(rng, "92"), "industry": {"section": section, "division": division},
-                     "years_in_business": years, "employees": _weighted(rng, [(0, 2), (1, 3), (2, 3), (4, 2), (8, 1)]),
+                     "years_in_business": years,
+                     "employees": _weighted(rng, [(0, 2), (1, 3), (2, 3), (4, 2), (8, 1)]),
                      "premises": _weighted(rng, [("owned", 25 + 5 * q), ("rented", 55), ("market_stall", 12),
                                                  ("online", 6), ("other", 2)]),
                      "licence_valid": rng.random() > 0.03},
@@ -515,7 +529,8 @@ def _small_business(rng: random.Random, i: int) -> dict[str, Any]:
     facts["credit"] = {"days_past_due": dpd, "worst_days_past_due_24m": worst, "late_payments_24m": late,
                        "restructured_loans": 0,
                        "defaults_on_record": 1 if rng.random() < _logistic(-5.5 - 1.4 * q) else 0,
-                       "lawsuits": _poisson(rng, math.exp(-2.5 - 0.7 * q)), "fraud_flag": rng.random() < 0.003}
+                       "lawsuits": _poisson(rng, math.exp(-2.5 - 0.7 * q)),
+                       "fraud_flag": rng.random() < 0.003}
     kinds = [("real_estate", 3), ("equipment", 1.5), ("deposit", 0.5), ("vehicle", 0.8), ("inventory", 0.5)]
     facts["collateral"] = _collateral(rng, q, exposure, as_of, kinds, 100)
     guarantees, strong = _guarantees(rng, q, exposure, ("individual", "guarantee_company"),
@@ -526,8 +541,10 @@ def _small_business(rng: random.Random, i: int) -> dict[str, Any]:
     if rng.random() > 0.04:
         when = _date(as_of - dt.timedelta(days=rng.randrange(1, 20)))
         facts["assessments"] = [
-            {"factor": "business_operations", "level": _level(rng, q), "assessor": "officer-site", "date": when},
-            {"factor": "owner_character", "level": _level(rng, q, 0.9), "assessor": "officer-site", "date": when},
+            {"factor": "business_operations", "level": _level(rng, q), "assessor": "officer-site",
+             "date": when},
+            {"factor": "owner_character", "level": _level(rng, q, 0.9), "assessor": "officer-site",
+             "date": when},
         ]
     facts["exposure"] = exposure
     return facts
