@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from . import expressions as ex
@@ -58,11 +59,18 @@ class RuleSpec:
     override: Override | None = None
     members: tuple[str, ...] = ()
 
+    @cached_property
+    def where(self) -> str:
+        """`file:line` as the trace shows it."""
+        return self.at.short()
+
 
 @dataclass(frozen=True)
 class MetricPlan:
     metric: Metric
     fn: Callable[[Any], Any]
+    inputs: tuple[str, ...]  # the names the expression reads, sorted
+    where: str
 
 
 @dataclass(frozen=True)
@@ -178,5 +186,6 @@ def compile_rulebook(rb: Rulebook) -> CompiledRulebook:
             f"512 conditions, so pingji refuses more than {MAX_CONDITIONS} (split the rulebook or merge bands)",
             rb.loc)])
 
-    metrics = tuple(MetricPlan(m, ex.compile_expr(m.expr)) for m in rb.metrics)
+    metrics = tuple(MetricPlan(m, ex.compile_expr(m.expr), tuple(sorted(ex.names(m.expr))), m.loc.short())
+                    for m in rb.metrics)
     return CompiledRulebook(rb, ruleset, rules, metrics, tuple(plans), conditions)

@@ -221,12 +221,12 @@ class _Run:
                 value = round_half_up(value, m.precision)
                 shown, status = value, "ok"
             env.metrics[m.id] = value
-            inputs = {n: _jsonable(env.get(n.split("[]")[0]) if "[]" not in n else "array") for n in sorted(ex.names(m.expr))}
-            row = {"value": shown, "status": status, "expr": m.expr_text, "at": m.loc.short(), "inputs": inputs,
+            inputs = {n: _jsonable(env.get(n)) if "[]" not in n else "array" for n in plan.inputs}
+            row = {"value": shown, "status": status, "expr": m.expr_text, "at": plan.where, "inputs": inputs,
                    "precision": m.precision}
             self.metric_rows[m.id] = row
             self.trace.append({"seq": len(self.trace) + 1, "rule": f"metric.{m.id}", "kind": "metric",
-                               "at": m.loc.short(), "matched": inputs, "asserted": {"value": shown, "status": status}})
+                               "at": plan.where, "matched": inputs, "asserted": {"value": shown, "status": status}})
 
     def inputs(self) -> list[dict[str, Any]]:
         facts: list[dict[str, Any]] = []
@@ -275,7 +275,7 @@ class _Run:
         return out
 
     def _record(self, spec: RuleSpec, matched: Any, asserted: Any, note: str = "") -> None:
-        row = {"seq": len(self.trace) + 1, "rule": spec.name, "kind": spec.kind, "at": spec.at.short(),
+        row = {"seq": len(self.trace) + 1, "rule": spec.name, "kind": spec.kind, "at": spec.where,
                "matched": matched, "asserted": asserted}
         if note:
             row["note"] = note
@@ -284,7 +284,7 @@ class _Run:
     def _score(self, spec: RuleSpec, points: float, basis: str, inp: Any, matched: Any) -> list[dict[str, Any]]:
         assert spec.factor is not None
         fr = self.results[spec.factor.id]
-        fr.points, fr.basis, fr.rule, fr.at = points, basis, spec.name, spec.at.short()
+        fr.points, fr.basis, fr.rule, fr.at = points, basis, spec.name, spec.where
         fact = {"t": "fs", "f": spec.factor.id, "p": points}
         self._record(spec, matched, {"factor": spec.factor.id, "points": points}, basis)
         return [fact]
@@ -436,8 +436,15 @@ def evaluate(rulebook: Rulebook, facts: Mapping[str, Any], *, locate: Any = None
     """Rate one customer. `facts` must match the rulebook's facts schema (checked unless told not to)."""
     if not isinstance(facts, Mapping):
         raise FactsError([error("E501", f"facts must be a mapping; got {type(facts).__name__}", Location(label))])
-    if check_facts:
-        require_valid(facts, rulebook.facts_schema, locate, label)
+    try:
+        snapshot = canonical_json(facts)
+    except ValueError:  # NaN or an infinity somewhere: the full check names it
+        snapshot = None
+    except TypeError as exc:
+        raise FactsError([error("E501", f"facts are not JSON data: {exc}", Location(label))]) from None
+    if check_facts or snapshot is None:
+        require_valid(facts, rulebook.facts_schema, locate, label, finite=snapshot is not None)
+    assert snapshot is not None
     compiled = compiled_for(rulebook)
     run = _Run(compiled, facts)
     run.compute_metrics()
@@ -454,7 +461,7 @@ def evaluate(rulebook: Rulebook, facts: Mapping[str, Any], *, locate: Any = None
     return Evaluation(
         rulebook=rulebook,
         customer_id=str(facts.get("id", "")),
-        facts_hash=facts_hash(facts),
+        facts_hash=hashlib.sha256(snapshot.encode("utf-8")).hexdigest(),
         metrics=run.metric_rows,
         factors=[run.results[f.id] for f in rulebook.factors],
         groups=run.groups,

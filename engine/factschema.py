@@ -7,6 +7,7 @@ such leaf with its type: number, boolean, string or date.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import math
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 
 from .builtin import facts_dir
@@ -137,34 +139,119 @@ def _non_finite(value: Any, path: tuple[Any, ...]) -> list[tuple[tuple[Any, ...]
     return found
 
 
-def check_facts(facts: Any, schema: Mapping[str, Any], locate: Any = None, label: str = "facts") -> list[Diagnostic]:
-    """All the ways `facts` fails its schema, as located diagnostics (E501 schema, E502 NaN/inf).
+# Keywords whose meaning is the same in draft 2020-12 and draft 7 (what fastjsonschema implements).
+_FAST_KEYWORDS = frozenset({
+    "$schema", "$id", "$ref", "$defs", "$comment", "title", "description", "examples", "default", "type", "enum",
+    "const", "properties", "additionalProperties", "required", "items", "minItems", "maxItems", "uniqueItems",
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength", "maxLength",
+    "pattern", "format", "anyOf", "oneOf", "allOf", "not", "minProperties", "maxProperties", "propertyNames",
+    "x-unit", "deprecated", "readOnly", "writeOnly",
+})
+_SCHEMA_MAPS = frozenset({"properties", "$defs", "definitions", "patternProperties"})
 
-    `locate(path) -> Location` maps a path inside the facts to a file location when the facts came
-    from a file; otherwise the location is `label` and the message names the path.
-    """
 
-    def where(path: tuple[Any, ...]) -> Location:
-        return locate(path) if locate is not None else Location(label)
-
-    out: list[Diagnostic] = []
-    for path, what in _non_finite(facts, ()):
-        out.append(error("E502", f"{_path_text(path)}: value is {what}; facts must be finite numbers", where(path)))
-    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-    for err in sorted(validator.iter_errors(facts), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
-        path = tuple(err.absolute_path)
-        if any(p == path for p, _ in _non_finite(facts, ())):
+def _keywords_fast_safe(node: Any, in_map: bool = False) -> bool:
+    if isinstance(node, list):
+        return all(_keywords_fast_safe(x) for x in node)
+    if not isinstance(node, Mapping):
+        return True
+    for key, value in node.items():
+        if in_map:
+            if not _keywords_fast_safe(value):
+                return False
             continue
-        msg = err.message
-        if err.validator == "additionalProperties":
-            msg = msg.replace("Additional properties are not allowed", "unknown field(s)")
-        if len(msg) > 300:
-            msg = msg[:297] + "..."
-        out.append(error("E501", f"{_path_text(path)}: {msg}", where(path)))
-    return out
+        if key not in _FAST_KEYWORDS and not str(key).startswith("x-"):
+            return False
+        if key in ("enum", "const", "examples", "default", "required"):
+            continue
+        if not _keywords_fast_safe(value, key in _SCHEMA_MAPS):
+            return False
+    return True
 
 
-def require_valid(facts: Any, schema: Mapping[str, Any], locate: Any = None, label: str = "facts") -> None:
-    problems = check_facts(facts, schema, locate, label)
+def _is_date(value: str) -> bool:
+    try:
+        _dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
+
+
+class FactsValidator:
+    """Checks facts against one schema: a compiled fast path for the common case (valid facts),
+    and jsonschema for the full, located list of problems when the fast path finds any."""
+
+    def __init__(self, schema: Mapping[str, Any]):
+        self.schema = schema
+        self.full = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        self.fast: Any = None
+        if _keywords_fast_safe(schema):
+            try:
+                self.fast = fastjsonschema.compile(dict(schema), formats={"date": _is_date})
+            except Exception:  # noqa: BLE001 - the slow path is always right
+                self.fast = None
+
+    def quick_ok(self, facts: Any) -> bool:
+        """True only when the facts are certainly valid (NaN and infinities are checked elsewhere)."""
+        if self.fast is None:
+            return False
+        try:
+            self.fast(facts)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    def problems(self, facts: Any, locate: Any = None, label: str = "facts") -> list[Diagnostic]:
+        """All the ways `facts` fails its schema, as located diagnostics (E501 schema, E502 NaN/inf).
+
+        `locate(path) -> Location` maps a path inside the facts to a file location when the facts
+        came from a file; otherwise the location is `label` and the message names the path.
+        """
+
+        def where(path: tuple[Any, ...]) -> Location:
+            return locate(path) if locate is not None else Location(label)
+
+        out: list[Diagnostic] = []
+        bad = _non_finite(facts, ())
+        for path, what in bad:
+            out.append(error("E502", f"{_path_text(path)}: value is {what}; facts must be finite numbers",
+                             where(path)))
+        bad_paths = {p for p, _ in bad}
+        for err in sorted(self.full.iter_errors(facts), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
+            path = tuple(err.absolute_path)
+            if path in bad_paths:
+                continue
+            msg = err.message
+            if err.validator == "additionalProperties":
+                msg = msg.replace("Additional properties are not allowed", "unknown field(s)")
+            if len(msg) > 300:
+                msg = msg[:297] + "..."
+            out.append(error("E501", f"{_path_text(path)}: {msg}", where(path)))
+        return out
+
+
+_validators: dict[int, FactsValidator] = {}
+
+
+def validator_for(schema: Mapping[str, Any]) -> FactsValidator:
+    v = _validators.get(id(schema))
+    if v is None or v.schema is not schema:
+        v = _validators[id(schema)] = FactsValidator(schema)
+    return v
+
+
+def check_facts(facts: Any, schema: Mapping[str, Any], locate: Any = None, label: str = "facts") -> list[Diagnostic]:
+    """All the ways `facts` fails its schema (see FactsValidator.problems)."""
+    return validator_for(schema).problems(facts, locate, label)
+
+
+def require_valid(facts: Any, schema: Mapping[str, Any], locate: Any = None, label: str = "facts",
+                  *, finite: bool = False) -> None:
+    """Raise FactsError listing every problem. `finite=True` says NaN/inf were already ruled out."""
+    v = validator_for(schema)
+    if finite and v.quick_ok(facts):
+        return
+    problems = v.problems(facts, locate, label)
     if problems:
         raise FactsError(problems)

@@ -81,10 +81,8 @@ class Ruleset:
             parts = []
             for fact in wave:
                 next_id += 1
-                fact["id"] = next_id
-                fact["sid"] = sid
                 table[next_id] = fact
-                parts.append(json.dumps(fact, ensure_ascii=False, allow_nan=False))
+                parts.append(_encode(fact, next_id, sid))
             _code, state = _dre.assert_facts(self.handle, "[" + ",".join(parts) + "]")
             # _code 1 only says the *last* fact matched nothing; the others may have.
             concluded: list[dict[str, Any]] = []
@@ -118,6 +116,36 @@ class Ruleset:
                 f"rule '{failed_rule.name}' ({failed_rule.at.short()}) failed in its action: "
                 f"{type(failure).__name__}: {failure}", failed_rule.at, "E601") from failure
         return fired
+
+
+_STRINGS: dict[str, str] = {}
+
+
+def _value(v: Any) -> str:
+    if type(v) is str:
+        text = _STRINGS.get(v)
+        if text is None:
+            text = json.dumps(v, ensure_ascii=False)
+            if len(_STRINGS) < 10_000:
+                _STRINGS[v] = text
+        return text
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if type(v) is float:
+        if v != v or v in (float("inf"), float("-inf")):
+            raise ValueError(f"cannot assert a non-finite number: {v!r}")
+        return repr(v)
+    if type(v) is int:
+        return str(v)
+    return json.dumps(v, ensure_ascii=False, allow_nan=False)
+
+
+def _encode(fact: dict[str, Any], fid: int, sid: str) -> str:
+    """One fact as JSON, with its unique id and the session id (the C engine takes JSON text)."""
+    body = ",".join(f'"{k}":{_value(v)}' for k, v in fact.items())
+    return f'{{"id":{fid},"sid":"{sid}",{body}}}'
 
 
 _cache: dict[str, Ruleset] = {}
