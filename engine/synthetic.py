@@ -164,6 +164,7 @@ def _guarantees(rng: random.Random, q: float, exposure: float, kinds: Sequence[s
 # --------------------------------------------------------------------------------------------------
 # Corporate customers
 
+_Section = tuple[float, tuple[str, ...], float, float, float, float, float, float]
 # section: (weight, divisions, asset turnover, debt-to-assets, net margin, current-asset share,
 #           inventory share of current assets, advance-receipt share of liabilities)
 _SECTIONS: dict[str, _Section] = {
@@ -187,9 +188,6 @@ _COMPANY_WORDS = ("华", "新", "恒", "瑞", "东", "盛", "鑫", "宏", "泰",
                   "联", "远", "中", "金", "利", "康", "永", "德")
 _COMPANY_KINDS = {"A": "农业", "B": "矿业", "C": "制造", "D": "能源", "E": "建设", "F": "商贸", "G": "物流", "H": "酒店",
                   "I": "科技", "K": "置业", "L": "商务", "M": "技术", "N": "环境", "Q": "医疗", "R": "文化"}
-
-
-_Section = tuple[float, tuple[str, ...], float, float, float, float, float, float]
 
 
 def _statement(rng: random.Random, q: float, sec: _Section, ta: float, date: dt.date, audited: bool
@@ -356,9 +354,10 @@ def _corporate(rng: random.Random, i: int) -> dict[str, Any]:
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华"
 _JOBS = (("civil_servant", "civil servant", 0.15), ("employee", "engineer", 0.2),
-         ("employee", "teacher", 0.08), ("employee", "nurse", 0.06), ("employee", "sales representative", 0.12),
-         ("employee", "office clerk", 0.14), ("self_employed", "shop owner", 0.1),
-         ("self_employed", "driver", 0.07), ("retired", "retired", 0.06), ("unemployed", "between jobs", 0.02))
+         ("employee", "teacher", 0.08), ("employee", "nurse", 0.06),
+         ("employee", "sales representative", 0.12), ("employee", "office clerk", 0.14),
+         ("self_employed", "shop owner", 0.1), ("self_employed", "driver", 0.07),
+         ("retired", "retired", 0.06), ("unemployed", "between jobs", 0.02))
 
 
 def _person(rng: random.Random, q: float, as_of: dt.date, min_age: int = 22
@@ -440,14 +439,14 @@ def _individual(rng: random.Random, i: int) -> dict[str, Any]:
     if rng.random() > 0.04:  # 4% have no credit-bureau file at all
         facts["credit"] = credit
     collateral: list[dict[str, Any]] = []
+    valued = _date(as_of - dt.timedelta(days=rng.randrange(5, 60)))
     if purpose == "mortgage":
-        collateral.append({"type": "real_estate", "value": _r(exposure / _clip(rng.gauss(0.6, 0.1), 0.3, 0.9), -4),
-                           "valuation_date": _date(as_of - dt.timedelta(days=rng.randrange(5, 60))), "haircut": 0.3,
-                           "lien_rank": 1})
+        ltv = _clip(rng.gauss(0.6, 0.1), 0.3, 0.9)
+        collateral.append({"type": "real_estate", "value": _r(exposure / ltv, -4), "valuation_date": valued,
+                           "haircut": 0.3, "lien_rank": 1})
     elif purpose == "car":
         collateral.append({"type": "vehicle", "value": _r(exposure / rng.uniform(0.5, 0.9), -3),
-                           "valuation_date": _date(as_of - dt.timedelta(days=rng.randrange(5, 60))), "haircut": 0.5,
-                           "lien_rank": 1})
+                           "valuation_date": valued, "haircut": 0.5, "lien_rank": 1})
     elif rng.random() < 0.1:
         collateral.append({"type": "deposit", "value": _r(exposure * rng.uniform(0.5, 1.2), -2),
                            "valuation_date": _date(as_of), "haircut": 0.0, "lien_rank": 1})
