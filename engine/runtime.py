@@ -23,6 +23,7 @@ from typing import Any
 import durable_rules_engine as _dre
 
 from .compile import CompiledRulebook, RuleSpec
+from .diagnostics import error
 from .errors import EngineLimitError, EvaluationError
 
 MAX_LIVE_SESSIONS = 1000  # the C engine refuses the 1,025th live session of a ruleset
@@ -57,7 +58,9 @@ class Ruleset:
         """
         with self.lock:
             if self.live >= MAX_LIVE_SESSIONS:
-                raise EngineLimitError([])  # pragma: no cover - sessions are deleted before the next one starts
+                raise EngineLimitError([error(
+                    "E190", f"{self.live} sessions are live on ruleset {self.name}; durable-rules crashes past 1,023",
+                    self.compiled.rulebook.loc)])
             sid = str(next(self._sids))
             self.live += 1
             try:
