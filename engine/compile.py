@@ -41,6 +41,10 @@ MAX_RULES = 440
 MAX_OVERRIDES = 48
 # A fact with more than ~253 top-level properties is refused (error 302).
 MAX_CONDITION_TERMS = 64
+# A rule every session's first fact matches (see runtime: a session with no handled fact crashes
+# durable-rules when it is deleted). It is not a rating decision and is not traced.
+SESSION_RULE = "_session"
+SESSION_FACT = "_s"
 
 
 @dataclass(frozen=True)
@@ -107,9 +111,9 @@ def _band_condition(factor: str, b: Band) -> dict[str, Any]:
 
 def compile_rulebook(rb: Rulebook) -> CompiledRulebook:
     """Rulebook → (ruleset JSON, action table). Raises EngineLimitError past the engine's limits."""
-    ruleset: dict[str, Any] = {}
+    ruleset: dict[str, Any] = {SESSION_RULE: {"pri": -1, "all": [{"m": {"t": SESSION_FACT}}]}}
     rules: dict[str, RuleSpec] = {}
-    conditions = 0
+    conditions = 1
 
     def add(name: str, definition: dict[str, Any], spec: RuleSpec, patterns: int) -> None:
         nonlocal conditions

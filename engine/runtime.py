@@ -22,7 +22,7 @@ from typing import Any
 
 import durable_rules_engine as _dre
 
-from .compile import CompiledRulebook, RuleSpec
+from .compile import SESSION_FACT, SESSION_RULE, CompiledRulebook, RuleSpec
 from .diagnostics import error
 from .errors import EngineLimitError, EvaluationError
 
@@ -32,6 +32,7 @@ MAX_FIRINGS = 100_000
 
 _ID_RE = re.compile(r'"id":\s?(\d+)')
 _registry_lock = threading.Lock()
+_KEEP_ALIVE: list[str] = []  # ruleset definition texts the C engine points into
 _names = itertools.count(1)
 
 DURABLE_RULES_VERSION = "2.0.28"
@@ -45,7 +46,13 @@ class Ruleset:
         rb = compiled.rulebook
         with _registry_lock:
             self.name = f"pingji_{rb.id}_{rb.content_hash[:12]}_{next(_names)}"
-            self.handle = _dre.create_ruleset(self.name, json.dumps(compiled.ruleset, ensure_ascii=False))
+            # The C engine keeps pointers into the definition text it was given (it does not copy
+            # it): if this string were freed, later asserts and deletes would read freed memory
+            # and crash ("free(): invalid pointer", segfaults). Rulesets live as long as the
+            # process, and so does their text.
+            self.definition = json.dumps(compiled.ruleset, ensure_ascii=False)
+            _KEEP_ALIVE.append(self.definition)
+            self.handle = _dre.create_ruleset(self.name, self.definition)
         self.lock = threading.Lock()
         self.live = 0
         self._sids = itertools.count(1)
@@ -74,26 +81,36 @@ class Ruleset:
         rules = self.compiled.rules
         table: dict[int, dict[str, Any]] = {}
         next_id = 0
-        wave = inputs
         fired = 0
         failure: BaseException | None = None
         failed_rule: RuleSpec | None = None
+        # Every session starts with a fact that a rule always matches: deleting a session in which
+        # no fact was ever handled crashes the C engine (segfault in delete_state).
+        wave = [{"t": SESSION_FACT}] + inputs
         for _ in range(MAX_WAVES):
             if not wave:
                 break
-            parts = []
             for fact in wave:
                 next_id += 1
                 table[next_id] = fact
-                parts.append(_encode(fact, next_id, sid))
-            _code, state = _dre.assert_facts(self.handle, "[" + ",".join(parts) + "]")
-            # _code 1 only says the *last* fact matched nothing; the others may have.
+                fact["id"] = next_id
+                fact["sid"] = sid
+            try:
+                text = _dumps(wave)
+            except ValueError as exc:  # NaN or an infinity concluded by an action
+                raise EvaluationError(f"a rule concluded a value the engine cannot take: {exc}", None, "E604") from None
+            try:
+                _code, state = _dre.assert_facts(self.handle, text)
+            except _dre.error as exc:
+                self._drain()
+                raise EvaluationError(f"durable-rules refused the facts: {exc}", None, "E605") from None
+            # _code 1 only says some fact matched nothing; the others may have.
             concluded: list[dict[str, Any]] = []
             result = _dre.start_action_for_state(self.handle, state)
             message = result[1] if result else None
             while message:
-                if failure is None:
-                    name = message[2:message.index('"', 2)]
+                name = message[2:message.index('"', 2)]
+                if failure is None and name != SESSION_RULE:
                     spec = rules[name]
                     fired += 1
                     try:
@@ -120,35 +137,20 @@ class Ruleset:
                 f"{type(failure).__name__}: {failure}", failed_rule.at, "E601") from failure
         return fired
 
-
-_STRINGS: dict[str, str] = {}
-
-
-def _value(v: Any) -> str:
-    if type(v) is str:
-        text = _STRINGS.get(v)
-        if text is None:
-            text = json.dumps(v, ensure_ascii=False)
-            if len(_STRINGS) < 10_000:
-                _STRINGS[v] = text
-        return text
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if type(v) is float:
-        if v != v or v in (float("inf"), float("-inf")):
-            raise ValueError(f"cannot assert a non-finite number: {v!r}")
-        return repr(v)
-    if type(v) is int:
-        return str(v)
-    return json.dumps(v, ensure_ascii=False, allow_nan=False)
+    def _drain(self) -> None:
+        """Run out every pending action of this ruleset without executing it (after a C error)."""
+        result = _dre.start_action(self.handle)
+        while result:
+            state = result[2]
+            message = _dre.complete_and_start_action(self.handle, state)
+            while message:
+                message = _dre.complete_and_start_action(self.handle, state)
+            result = _dre.start_action(self.handle)
 
 
-def _encode(fact: dict[str, Any], fid: int, sid: str) -> str:
-    """One fact as JSON, with its unique id and the session id (the C engine takes JSON text)."""
-    body = ",".join(f'"{k}":{_value(v)}' for k, v in fact.items())
-    return f'{{"id":{fid},"sid":"{sid}",{body}}}'
+# One C-accelerated encoder call per wave (json.dumps per fact costs more in Python overhead
+# than the engine spends matching). NaN and infinities are refused: the engine takes JSON only.
+_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
 _cache: dict[str, Ruleset] = {}

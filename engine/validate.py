@@ -21,6 +21,8 @@ def _n(x: float) -> str:
 
 def check_weights(rb: Rulebook) -> list[Diagnostic]:
     out: list[Diagnostic] = []
+    if not rb.groups:
+        out.append(error("E133", "rulebook has no groups (and so no factors): nothing would be scored", rb.loc))
     total = sum(g.weight for g in rb.groups)
     if rb.groups and abs(total - 100) > WEIGHT_TOLERANCE:
         parts = " + ".join(f"{g.id} {_n(g.weight)}" for g in rb.groups)

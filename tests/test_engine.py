@@ -342,7 +342,7 @@ def test_a_rulebook_past_the_engine_condition_limit_is_refused_at_compile_time(t
         "metrics:\n  m: {expr: fin.revenue}\ngroups:\n  g: {weight: 100}\nfactors:\n" + factors
         + "scale:\n  grades:\n    - {grade: A, from: 50}\n    - {grade: C}\n", encoding="utf-8")
     diags = [str(d) for d in engine.check(tmp_path / "big.yaml")]
-    assert any("error[E190]: rulebook compiles to 907 rules with 1006 conditions; durable-rules hangs past about 512"
+    assert any("error[E190]: rulebook compiles to 908 rules with 1007 conditions; durable-rules hangs past about 512"
                in d for d in diags), diags
 
 

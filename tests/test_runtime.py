@@ -78,3 +78,55 @@ def test_load_rulebook_does_not_compile_but_evaluate_refuses_a_book_past_the_lim
     with pytest.raises(RulebookError) as exc:
         engine.evaluate(rb, {"id": "x"})
     assert exc.value.code == "E190"
+
+
+_NOTHING_HANDLED = """
+import engine
+from engine import runtime
+from engine.evaluation import compiled_for
+rs = runtime.Ruleset(compiled_for(engine.load_rulebook("tests/data/books/mini.yaml")))
+for i in range(3000):
+    churn = [str(j) * 50 for j in range(200)]
+    rs.run([{"t": "unmatched", "f": "x", "v": 1.0} for _ in range(12)], lambda spec, matched: [])
+print("survived")
+"""
+
+
+def test_a_session_in_which_no_fact_matches_is_deleted_without_crashing():
+    # Regression: durable-rules segfaults in delete_state when no fact of the session was ever
+    # handled; every session now starts with a fact its own rule matches. Run in a subprocess so a
+    # regression shows as a crash of that process, not of the test run.
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", _NOTHING_HANDLED], cwd=root, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(root)}, timeout=120)
+    assert (out.returncode, out.stdout.strip()) == (0, "survived"), out.stderr[-500:]
+
+
+def test_an_error_from_the_c_engine_drains_the_agenda_and_becomes_an_evaluation_error(mini, monkeypatch):
+    # The C engine raises its own error for refused facts (e.g. error 303). Facts asserted before
+    # the refusal may already have activated rules; deleting the session with those actions
+    # pending would crash, so the runtime drains them first.
+    import json
+
+    from engine.errors import EvaluationError
+
+    real = runtime._dre.assert_facts
+
+    def refuse_after_the_first_facts(handle, text):
+        facts = json.loads(text)
+        real(handle, json.dumps(facts[: len(facts) // 2]))
+        raise runtime._dre.error("Could not assert facts, error code: 303")
+
+    rs = runtime.ruleset_for(compiled_for(mini))
+    monkeypatch.setattr(runtime._dre, "assert_facts", refuse_after_the_first_facts)
+    with pytest.raises(EvaluationError) as exc:
+        engine.evaluate(mini, {"id": "x"})
+    assert str(exc.value) == ("error[E605]: durable-rules refused the facts: Could not assert facts, "
+                              "error code: 303")
+    monkeypatch.undo()
+    assert rs.live == 0
+    assert engine.evaluate(mini, {"id": "after"}).final_grade == "C"
