@@ -5,8 +5,10 @@ its `file:line` and inputs); then the engine runs: every factor score, group sub
 the grade, every override and the final grade come from a rule that fired, in firing order.
 
 Rounding (all half-up on the shortest decimal representation, so results are deterministic):
-metric values to their precision; interpolated and aggregated points to 2 places; the total to 2
-places. Subtotals and contributions are kept unrounded inside and shown to 4 places.
+metric values to their precision; interpolated and aggregated points to 2 places (computed in
+exact decimal arithmetic); group subtotals and the total are computed exactly in decimals from
+points and weights, and the total is rounded to 2 places (so 34.585 is 34.59, never lost to a
+binary sum such as 34.584999999999994). Subtotals and contributions are shown to 4 places.
 """
 
 from __future__ import annotations
@@ -57,6 +59,26 @@ def _round_half_up_exact(x: float, places: int) -> float:
     """The reference: always Decimal (tests compare the fast path with it)."""
     d = Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     return float(d) + 0.0
+
+
+_HUNDRED = Decimal(100)
+_DEC: dict[float, Decimal] = {}
+_QUANTUM = [Decimal(1).scaleb(-p) for p in range(11)]
+
+
+def dec(x: float) -> Decimal:
+    """A number as the Decimal of its shortest representation (0.1 → Decimal('0.1'), not 0.1000000000000000055…)."""
+    d = _DEC.get(x)
+    if d is None:
+        d = Decimal(repr(x)) if not isinstance(x, Decimal) else x
+        if len(_DEC) < 100_000:
+            _DEC[x] = d
+    return d
+
+
+def quantize(d: Decimal, places: int) -> float:
+    """Round an exact decimal half-up (away from zero) to `places` and return it as a float."""
+    return float(d.quantize(_QUANTUM[places], rounding=ROUND_HALF_UP)) + 0.0
 
 
 def facts_hash(facts: Any) -> str:
@@ -171,6 +193,8 @@ class Evaluation:
             "factors": [
                 {
                     "id": fr.factor.id, "title": fr.factor.title.to_dict(), "group": fr.factor.group,
+                    "kind": fr.factor.kind,
+                    **({"metric": fr.factor.metric} if fr.factor.kind == "metric" else {"assessed": fr.factor.assessed}),
                     "weight": fr.factor.weight, "points": fr.points, "max_points": 100,
                     "contribution": round_half_up(fr.points * fr.factor.weight * gw[fr.factor.group] / 10000, 4),
                     "basis": fr.basis, "input": _jsonable(fr.input), "rule": fr.rule, "at": fr.at,
@@ -221,6 +245,7 @@ class _Run:
         self.results: dict[str, FactorResult] = {f.id: FactorResult(f) for f in self.rb.factors}
         self.assessed: dict[str, list[tuple[Any, float, str]]] = {}
         self.groups: dict[str, float] = {}
+        self.exact_groups: dict[str, Decimal] = {}
         self.group_weight = {g.id: g.weight for g in self.rb.groups}
         self.total: float | None = None
         self.model: int | None = None
@@ -245,7 +270,7 @@ class _Run:
             env.metrics[m.id] = value
             inputs = {n: _jsonable(env.get(n)) if "[]" not in n else "array" for n in plan.inputs}
             row = {"value": shown, "status": status, "expr": m.expr_text, "at": plan.where, "inputs": inputs,
-                   "precision": m.precision}
+                   "precision": m.precision, "title": m.title.to_dict()}
             self.metric_rows[m.id] = row
             self.trace.append({"seq": len(self.trace) + 1, "rule": f"metric.{m.id}", "kind": "metric",
                                "at": plan.where, "matched": inputs, "asserted": {"value": shown, "status": status}})
@@ -320,7 +345,8 @@ class _Run:
                 points = b.points[1] if b.lo is None else b.points[0]
             else:
                 p0, p1 = b.points
-                points = round_half_up(p0 + (p1 - p0) * (v - b.lo) / (b.hi - b.lo), 2)
+                lo, hi = dec(b.lo), dec(b.hi)
+                points = quantize(dec(p0) + (dec(p1) - dec(p0)) * (dec(v) - lo) / (hi - lo), 2)
             basis = f"band {b.index + 1}: {b.describe()}, interpolated"
         else:
             points = b.points
@@ -354,12 +380,11 @@ class _Run:
         got = self.assessed.get(f.id, [])
         pts = [p for _, p, _ in got]
         if f.aggregate == "median":
-            points = float(statistics.median(pts))
+            points = quantize(statistics.median([dec(p) for p in pts]), 2)
         elif f.aggregate == "worst":
             points = min(pts)
         else:
-            points = sum(pts) / len(pts)
-        points = round_half_up(points, 2)
+            points = quantize(sum(dec(p) for p in pts) / len(pts), 2)
         levels = ", ".join(f"{lv} by {who or 'unnamed'}" for lv, _, who in got)
         basis = f"{f.aggregate} of {len(got)} assessment{'s' if len(got) != 1 else ''} ({levels})"
         return self._score(spec, points, basis, [lv for lv, _, _ in got],
@@ -368,15 +393,17 @@ class _Run:
     def _on_group(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
         weights = {f.id: f.weight for f in self.rb.factors}
         parts = {m["f"]: m["p"] for m in matched}
-        subtotal = sum(parts[fid] * weights[fid] / 100 for fid in spec.members)
+        exact = sum(dec(parts[fid]) * dec(weights[fid]) for fid in spec.members) / _HUNDRED
+        subtotal = float(exact)
         assert spec.group is not None
         self.groups[spec.group] = subtotal
+        self.exact_groups[spec.group] = exact
         self._record(spec, {"points": parts}, {"group": spec.group, "subtotal": round_half_up(subtotal, 4)})
         return [{"t": "gs", "g": spec.group, "p": subtotal}]
 
     def _on_total(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
         subs = {m["g"]: m["p"] for m in matched}
-        total = round_half_up(sum(subs[g] * self.group_weight[g] / 100 for g in spec.members), 2)
+        total = quantize(sum(self.exact_groups[g] * dec(self.group_weight[g]) for g in spec.members) / _HUNDRED, 2)
         self.total = total
         self._record(spec, {"subtotals": {g: round_half_up(v, 4) for g, v in subs.items()}}, {"total": total})
         return [{"t": "tot", "v": total}]

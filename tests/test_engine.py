@@ -106,7 +106,7 @@ def test_null_counts_as_missing(mini):
     assert ev.metrics["current_ratio"] == {
         "value": None, "status": "missing", "expr": "fin.current_assets / fin.current_liabilities",
         "at": "tests/data/books/mini.yaml:12", "inputs": {"fin.current_assets": 2000, "fin.current_liabilities": "missing"},
-        "precision": 2}
+        "precision": 2, "title": {"zh": "流动比率", "en": "Current ratio"}}
 
 
 def test_zero_denominators_are_undefined_and_score_their_undefined_points(mini):
@@ -375,3 +375,25 @@ def test_load_rulebook_reports_every_error_at_once(tmp_path):
     with pytest.raises(RulebookError) as exc:
         engine.load_rulebook(tmp_path / "two.yaml")
     assert [d.code for d in exc.value.diagnostics] == ["E102", "E130"]
+
+
+def test_the_total_is_rounded_from_the_exact_decimal_sum(tmp_path):
+    # 25.9 × 15% + 25 × 85% = 25.135 exactly; a binary float sum gives 25.134999999999998 and would
+    # round to 25.13. Found by the benchmark's three-way comparison with zen-engine.
+    (tmp_path / "tie.yaml").write_text(
+        "rulebook: tie\nkind: rating\nfacts: " + str(BOOKS / "mini.schema.json") + "\n"
+        "groups:\n  g: {weight: 100}\nfactors:\n"
+        "  a: {group: g, weight: 15, assessed: a, levels: {1: 25.9}, missing: 0}\n"
+        "  b: {group: g, weight: 85, assessed: b, levels: {1: 25}, missing: 0}\n"
+        "scale:\n  grades:\n    - {grade: A, from: 25.14}\n    - {grade: C}\n", encoding="utf-8")
+    rb = engine.load_rulebook(tmp_path / "tie.yaml")
+    ev = engine.evaluate(rb, {"id": "t", "assessments": [{"factor": "a", "level": 1}, {"factor": "b", "level": 1}]})
+    assert (ev.total, ev.final_grade) == (25.14, "A")
+
+
+def test_interpolated_and_averaged_points_round_half_up_exactly(mini):
+    # debt ratio 0.4001: 100 - 80 × 0.0001 / 0.4 = 99.98 exactly; management mean of 80 and 25 → 52.5.
+    ev = engine.evaluate(mini, customer(fin__total_liabilities=400.1, assessments=[
+        {"factor": "management", "level": 4}, {"factor": "management", "level": 2}]))
+    assert ev.factor("debt_ratio").points == 99.98
+    assert ev.factor("management").points == 52.5
