@@ -106,8 +106,11 @@ class FactsEnv:
         if cached is not self:
             return cached
         node: Any = self.facts
-        for part in name.split("."):
-            if not isinstance(node, Mapping) or part not in node:
+        parts = _PATHS.get(name)
+        if parts is None:
+            parts = _PATHS[name] = tuple(name.split("."))
+        for part in parts:
+            if not isinstance(node, dict) or part not in node:
                 node = default
                 break
             node = node[part]
@@ -233,6 +236,10 @@ def compiled_for(rb: Rulebook) -> CompiledRulebook:
     return c
 
 
+_KINDS = ("band", "missing", "undefined", "level", "aggregate", "group", "total", "grade", "override", "final", "pd")
+_PATHS: dict[str, tuple[str, ...]] = {}
+
+
 class _Run:
     """The state of one evaluation while its rules fire."""
 
@@ -254,6 +261,7 @@ class _Run:
         self.pd: float | None = None
         self.coarse: str | None = None
         self.metric_rows: dict[str, dict[str, Any]] = {}
+        self.handlers = {kind: getattr(self, f"_on_{kind}") for kind in _KINDS}
 
     # -- before the run ---------------------------------------------------------------------------
     def compute_metrics(self) -> None:
@@ -317,8 +325,7 @@ class _Run:
 
     # -- rule actions -----------------------------------------------------------------------------
     def act(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        handler = getattr(self, f"_on_{spec.kind}")
-        out: list[dict[str, Any]] = handler(spec, matched)
+        out: list[dict[str, Any]] = self.handlers[spec.kind](spec, matched)
         return out
 
     def _record(self, spec: RuleSpec, matched: Any, asserted: Any, note: str = "") -> None:
