@@ -66,6 +66,10 @@ class _EventLoader(_SafeLoader):
     """A safe loader used only for its parser events and its resolver, never its constructor."""
 
 
+class _PureLoader(yaml.SafeLoader):
+    """The pure-Python safe loader, for texts libyaml gives up on (see _compose)."""
+
+
 # The loader class used to parse; tests may swap in a yaml.SafeLoader subclass.
 _LOADER: type[Any] = _EventLoader
 
@@ -522,11 +526,16 @@ class _Composer:
         _fail("E003", "invalid YAML: a merge key '<<' needs a mapping or a list of mappings", value.loc)
 
 
-def _compose(text: str, name: str) -> _Node | None:
-    loader = _LOADER(text)
+def _compose(text: str, name: str, loader_class: type[Any] | None = None) -> _Node | None:
+    loader = (loader_class or _LOADER)(text)
     try:
         return _Composer(loader, name).document()
     except yaml.MarkedYAMLError as exc:
+        if "maximum nesting depth" in str(exc.problem) and loader_class is None:
+            # Newer libyaml scans flow collections ahead and stops at its own depth limit (1,000)
+            # before our 200-level check sees the events; the pure-Python parser does not, so it
+            # reports the same located E005 whichever libyaml is installed.
+            return _compose(text, name, _PureLoader)
         mark = exc.problem_mark or exc.context_mark
         if mark is None:
             _fail("E003", f"invalid YAML: {exc.problem or exc}", Location(name))
