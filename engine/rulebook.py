@@ -98,25 +98,22 @@ class Item:
     path: tuple[Any, ...] = ()
     field_src: dict[str, tuple[Document, tuple[Any, ...]]] = field(default_factory=dict)
 
+    def _source(self, key: str) -> tuple[Document | None, tuple[Any, ...]]:
+        """The document and item path whose definition of `key` won (after `extends`)."""
+        return self.field_src.get(key, (self.doc, self.path))
+
     def loc_in(self, key: str, *rest: Any) -> Location:
         """Location of `key` (and a path inside it) in the file whose definition of `key` won."""
-        src = self.field_src.get(key)
-        if src is None:
-            return self.doc.loc(self.path + (key,) + rest) if self.doc else self.loc
-        doc, path = src
-        return doc.loc(path + (key,) + rest)
-
-    def locator(self, key: str, text: str) -> Any:
-        src = self.field_src.get(key)
-        doc, path = src if src is not None else (self.doc, self.path)
-        return doc.scalar_locator(path + (key,), text) if doc is not None else None
+        doc, path = self._source(key)
+        return doc.loc(path + (key,) + rest) if doc is not None else self.loc
 
     def key_loc_in(self, key: str, *rest: Any) -> Location:
-        src = self.field_src.get(key)
-        if src is None:
-            return self.doc.key_loc(self.path + (key,) + rest) if self.doc else self.loc
-        doc, path = src
-        return doc.key_loc(path + (key,) + rest)
+        doc, path = self._source(key)
+        return doc.key_loc(path + (key,) + rest) if doc is not None else self.loc
+
+    def locator(self, key: str, text: str) -> Any:
+        doc, path = self._source(key)
+        return doc.scalar_locator(path + (key,), text) if doc is not None else None
 
 
 @dataclass
