@@ -391,7 +391,7 @@ class _Run:
         elif f.aggregate == "worst":
             points = min(pts)
         else:
-            points = quantize(sum(dec(p) for p in pts) / len(pts), 2)
+            points = quantize(sum((dec(p) for p in pts), Decimal(0)) / len(pts), 2)
         levels = ", ".join(f"{lv} by {who or 'unnamed'}" for lv, _, who in got)
         basis = f"{f.aggregate} of {len(got)} assessment{'s' if len(got) != 1 else ''} ({levels})"
         return self._score(spec, points, basis, [lv for lv, _, _ in got],
