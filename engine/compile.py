@@ -5,9 +5,8 @@ The facts a session sees are narrow (a handful of fields each), one per thing kn
 | fact | meaning | asserted by |
 |---|---|---|
 | `{t: in, f, v}` / `{t: in, f, s: missing|undefined}` | the input of a metric factor | the run, from the metrics |
-| `{t: as, f, l, a}` | one expert's assessment of a qualitative factor | the run |
-| `{t: ag, f}` | "aggregate the assessments of f" | the run (with the assessments) |
-| `{t: oi, o, x0, x1, …}` | the values an override's condition looks at | the run |
+| `{t: as, f, l, a[, z: 1]}` | one expert's assessment of a qualitative factor; the last carries `z` | the run |
+| `{t: oi, o0x0, o0x1, o1x0, …}` | the values the overrides' conditions look at (one fact) | the run |
 | `{t: fs, f, p}` | a factor's points | band / level / missing / undefined / aggregate rules |
 | `{t: gs, g, p}` | a group's subtotal | group rules (join of their factors' scores) |
 | `{t: tot, v}` | the total score | the total rule (join of the groups) |
@@ -15,7 +14,7 @@ The facts a session sees are narrow (a handful of fields each), one per thing kn
 | `{t: fg, g, i}` | the final grade | the final rule, after every override rule |
 
 Rule priorities (`pri`, lower fires first): scoring and grading 0; level rules 0 and the
-aggregate rule 1; override rules 1; the final rule 2. Every rule's action is a small function in
+aggregate rule 1 (it matches the last assessment, so it fires after every level rule); override rules 1; the final rule 2. Every rule's action is a small function in
 `actions` that records a trace row and returns the facts it concludes.
 """
 
@@ -41,6 +40,7 @@ MAX_RULES = 440
 MAX_OVERRIDES = 48
 # A fact with more than ~253 top-level properties is refused (error 302).
 MAX_CONDITION_TERMS = 64
+MAX_OVERRIDE_FIELDS = 200
 # A rule every session's first fact matches (see runtime: a session with no handled fact crashes
 # durable-rules when it is deleted). It is not a rating decision and is not traced.
 SESSION_RULE = "_session"
@@ -132,7 +132,7 @@ def compile_rulebook(rb: Rulebook) -> CompiledRulebook:
             for lv in f.levels:
                 add(f"{f.id}.level{lv.level}", {"all": [{"m": {"$and": [{"t": "as"}, {"f": f.id}, {"l": lv.level}]}}]},
                     RuleSpec(f"{f.id}.level{lv.level}", "level", lv.loc, factor=f, level=lv.level, points=lv.points), 1)
-            add(f"{f.id}.aggregate", {"pri": 1, "all": [{"m": {"$and": [{"t": "ag"}, {"f": f.id}]}}]},
+            add(f"{f.id}.aggregate", {"pri": 1, "all": [{"m": {"$and": [{"t": "as"}, {"f": f.id}, {"z": 1}]}}]},
                 RuleSpec(f"{f.id}.aggregate", "aggregate", f.at("aggregate") if "aggregate" in f.field_locs
                          else f.at("levels"), factor=f), 1)
         add(f"{f.id}.missing", {"all": [{"m": {"$and": [{"t": "in"}, {"f": f.id}, {"s": "missing"}]}}]},
@@ -162,17 +162,22 @@ def compile_rulebook(rb: Rulebook) -> CompiledRulebook:
             RuleSpec(f"grade.{gr.grade}", "grade", gr.loc, grade_index=i), 1)
 
     plans = []
-    for o in rb.overrides:
-        cond = compile_condition(o.when)
+    for k, o in enumerate(rb.overrides):
+        # All overrides read one fact: override k's values are its fields o<k>x0, o<k>x1, ...
+        cond = compile_condition(o.when, f"o{k}x")
         if len(cond.terms) > MAX_CONDITION_TERMS:
             raise EngineLimitError([error("E190", f"override '{o.id}' looks at {len(cond.terms)} values; the limit is "
                                                   f"{MAX_CONDITION_TERMS}", o.when_loc)])
-        match: list[Any] = [{"t": "oi"}, {"o": o.id}]
+        match: list[Any] = [{"t": "oi"}]
         if cond.json is not None:
             match.append(cond.json)
         add(f"override.{o.id}", {"pri": 1, "all": [{"g": {"t": "mg"}}, {"o": {"$and": match}}]},
             RuleSpec(f"override.{o.id}", "override", o.loc, override=o), 2)
         plans.append(OverridePlan(o, cond))
+    fields = sum(len(p.condition.terms) for p in plans)
+    if fields > MAX_OVERRIDE_FIELDS:
+        raise EngineLimitError([error("E190", f"the overrides look at {fields} values in all; the engine takes at most "
+                                              f"{MAX_OVERRIDE_FIELDS} fields in one fact (error 302 past ~253)", rb.loc)])
     if len(rb.overrides) > MAX_OVERRIDES:
         raise EngineLimitError([error("E190", f"rulebook has {len(rb.overrides)} overrides; the engine handles at most "
                                               f"{MAX_OVERRIDES} (more rules matching one fact fail with error 303)",

@@ -73,13 +73,14 @@ def _is_atom(t: Any) -> bool:
     return isinstance(t, tuple) and len(t) == 3
 
 
-def compile_condition(expr: ex.Expr) -> CompiledCondition:
+def compile_condition(expr: ex.Expr, prefix: str = "x") -> CompiledCondition:
+    """The condition over fields `<prefix>0`, `<prefix>1`, … of the override-inputs fact."""
     fields: dict[ex.Expr, Term] = {}
 
     def term(node: ex.Expr) -> str:
         t = fields.get(node)
         if t is None:
-            t = Term(f"x{len(fields)}", ex.unparse(node), ex.compile_expr(node))
+            t = Term(f"{prefix}{len(fields)}", ex.unparse(node), ex.compile_expr(node))
             fields[node] = t
         return t.field
 

@@ -81,6 +81,13 @@ def quantize(d: Decimal, places: int) -> float:
     return float(d.quantize(_QUANTUM[places], rounding=ROUND_HALF_UP)) + 0.0
 
 
+def _num_json(v: float) -> str:
+    """A finite number as JSON (the engine takes JSON text; NaN and infinities never get here)."""
+    if type(v) is float and (v != v or v in (math.inf, -math.inf)):
+        raise ValueError(f"cannot assert a non-finite number: {v!r}")
+    return repr(v)
+
+
 def facts_hash(facts: Any) -> str:
     return hashlib.sha256(canonical_json(facts).encode("utf-8")).hexdigest()
 
@@ -225,14 +232,19 @@ class Evaluation:
         return json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False)
 
 
-_compiled: dict[str, CompiledRulebook] = {}
+_compiled: dict[tuple[str, tuple[str, ...]], CompiledRulebook] = {}
 
 
 def compiled_for(rb: Rulebook) -> CompiledRulebook:
-    """Compile once per rulebook version per process."""
-    c = _compiled.get(rb.content_hash)
+    """Compile once per rulebook version per process.
+
+    Keyed by content hash *and* file names: the same rulebook loaded from another working
+    directory has other display names, and its trace must show those.
+    """
+    key = (rb.content_hash, rb.sources)
+    c = _compiled.get(key)
     if c is None:
-        c = _compiled[rb.content_hash] = compile_rulebook(rb)
+        c = _compiled[key] = compile_rulebook(rb)
     return c
 
 
@@ -283,8 +295,8 @@ class _Run:
             self.trace.append({"seq": len(self.trace) + 1, "rule": f"metric.{m.id}", "kind": "metric",
                                "at": plan.where, "matched": inputs, "asserted": {"value": shown, "status": status}})
 
-    def inputs(self) -> list[dict[str, Any]]:
-        facts: list[dict[str, Any]] = []
+    def inputs(self) -> list[Any]:
+        facts: list[Any] = []
         assessments = self.facts.get("assessments") or []
         for f in self.rb.factors:
             fr = self.results[f.id]
@@ -292,11 +304,11 @@ class _Run:
                 v = self.env.metrics.get(f.metric or "", MISSING)
                 fr.input = v
                 if v is MISSING:
-                    facts.append({"t": "in", "f": f.id, "s": "missing"})
+                    facts.append(({"t": "in", "f": f.id, "s": "missing"}, f'"t":"in","f":"{f.id}","s":"missing"'))
                 elif v is UNDEFINED:
-                    facts.append({"t": "in", "f": f.id, "s": "undefined"})
+                    facts.append(({"t": "in", "f": f.id, "s": "undefined"}, f'"t":"in","f":"{f.id}","s":"undefined"'))
                 else:
-                    facts.append({"t": "in", "f": f.id, "v": v})
+                    facts.append(({"t": "in", "f": f.id, "v": v}, f'"t":"in","f":"{f.id}","v":{_num_json(v)}'))
             else:
                 mine = [(i, a) for i, a in enumerate(assessments)
                         if isinstance(a, Mapping) and a.get("factor") == f.assessed and a.get("level") is not None]
@@ -310,22 +322,23 @@ class _Run:
                     fr.input = [a["level"] for _, a in mine]
                     for i, a in mine:
                         facts.append({"t": "as", "f": f.id, "l": a["level"], "a": i})
-                    facts.append({"t": "ag", "f": f.id})
+                    facts[-1]["z"] = 1  # the last assessment also triggers the aggregate rule
                 else:
                     fr.input = MISSING
-                    facts.append({"t": "in", "f": f.id, "s": "missing"})
-        for plan in self.c.overrides:
-            fact: dict[str, Any] = {"t": "oi", "o": plan.override.id}
-            for term in plan.condition.terms:
-                v = term.fn(self.env)
-                if v is not MISSING and v is not UNDEFINED:
-                    fact[term.field] = v
+                    facts.append(({"t": "in", "f": f.id, "s": "missing"}, f'"t":"in","f":"{f.id}","s":"missing"'))
+        if self.c.overrides:
+            fact: dict[str, Any] = {"t": "oi"}
+            for plan in self.c.overrides:
+                for term in plan.condition.terms:
+                    v = term.fn(self.env)
+                    if v is not MISSING and v is not UNDEFINED:
+                        fact[term.field] = v
             facts.append(fact)
         return facts
 
     # -- rule actions -----------------------------------------------------------------------------
-    def act(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = self.handlers[spec.kind](spec, matched)
+    def act(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
+        out: list[Any] = self.handlers[spec.kind](spec, matched)
         return out
 
     def _record(self, spec: RuleSpec, matched: Any, asserted: Any, note: str = "") -> None:
@@ -335,15 +348,15 @@ class _Run:
             row["note"] = note
         self.trace.append(row)
 
-    def _score(self, spec: RuleSpec, points: float, basis: str, inp: Any, matched: Any) -> list[dict[str, Any]]:
+    def _score(self, spec: RuleSpec, points: float, basis: str, inp: Any, matched: Any) -> list[Any]:
         assert spec.factor is not None
         fr = self.results[spec.factor.id]
         fr.points, fr.basis, fr.rule, fr.at = points, basis, spec.name, spec.where
-        fact = {"t": "fs", "f": spec.factor.id, "p": points}
+        fact = ({"t": "fs", "f": spec.factor.id, "p": points}, f'"t":"fs","f":"{spec.factor.id}","p":{_num_json(points)}')
         self._record(spec, matched, {"factor": spec.factor.id, "points": points}, basis)
         return [fact]
 
-    def _on_band(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _on_band(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
         b, f = spec.band, spec.factor
         assert b is not None and f is not None
         v = matched[0]["v"]
@@ -360,16 +373,16 @@ class _Run:
             basis = f"band {b.index + 1}: {b.describe()}"
         return self._score(spec, points, basis, v, {"metric": f.metric, "value": v})
 
-    def _on_missing(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _on_missing(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
         assert spec.factor is not None and spec.points is not None
         return self._score(spec, spec.points, "missing input", None, {"factor": spec.factor.id, "status": "missing"})
 
-    def _on_undefined(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _on_undefined(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
         assert spec.factor is not None and spec.points is not None
         return self._score(spec, spec.points, "undefined value", None,
                            {"metric": spec.factor.metric, "status": "undefined"})
 
-    def _on_level(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _on_level(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
         assert spec.factor is not None and spec.points is not None
         a = (self.facts.get("assessments") or [])[matched[0]["a"]]
         assessor = str(a.get("assessor", ""))
@@ -381,7 +394,7 @@ class _Run:
                      {"assessment_points": spec.points})
         return []
 
-    def _on_aggregate(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _on_aggregate(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
         f = spec.factor
         assert f is not None
         got = self.assessed.get(f.id, [])
@@ -397,7 +410,7 @@ class _Run:
         return self._score(spec, points, basis, [lv for lv, _, _ in got],
                            {"factor": f.id, "assessment_points": pts, "aggregate": f.aggregate})
 
-    def _on_group(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _on_group(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
         weights = {f.id: f.weight for f in self.rb.factors}
         parts = {m["f"]: m["p"] for m in matched}
         exact = sum(dec(parts[fid]) * dec(weights[fid]) for fid in spec.members) / _HUNDRED
@@ -406,24 +419,24 @@ class _Run:
         self.groups[spec.group] = subtotal
         self.exact_groups[spec.group] = exact
         self._record(spec, {"points": parts}, {"group": spec.group, "subtotal": round_half_up(subtotal, 4)})
-        return [{"t": "gs", "g": spec.group, "p": subtotal}]
+        return [({"t": "gs", "g": spec.group, "p": subtotal}, f'"t":"gs","g":"{spec.group}","p":{_num_json(subtotal)}')]
 
-    def _on_total(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _on_total(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
         subs = {m["g"]: m["p"] for m in matched}
         total = quantize(sum(self.exact_groups[g] * dec(self.group_weight[g]) for g in spec.members) / _HUNDRED, 2)
         self.total = total
         self._record(spec, {"subtotals": {g: round_half_up(v, 4) for g, v in subs.items()}}, {"total": total})
-        return [{"t": "tot", "v": total}]
+        return [({"t": "tot", "v": total}, f'"t":"tot","v":{_num_json(total)}')]
 
-    def _on_grade(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _on_grade(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
         assert self.rb.scale is not None and spec.grade_index is not None
         g = self.rb.scale.grades[spec.grade_index]
         self.model = spec.grade_index
         self._record(spec, {"total": matched[0]["v"]}, {"model_grade": g.grade},
                      f"total >= {g.lo:g}" if g.lo is not None else "below every cut-off")
-        return [{"t": "mg", "g": g.grade, "i": spec.grade_index}]
+        return [({"t": "mg", "g": g.grade, "i": spec.grade_index}, f'"t":"mg","g":"{g.grade}","i":{spec.grade_index}')]
 
-    def _on_override(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _on_override(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
         o = spec.override
         assert o is not None
         inputs = next(m for m in matched if m.get("t") == "oi")
@@ -435,7 +448,7 @@ class _Run:
         self._record(spec, values, {"override": o.id, o.action: o.value}, o.when_text)
         return []
 
-    def _on_final(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _on_final(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
         scale = self.rb.scale
         assert scale is not None
         start = int(matched[0]["i"])
@@ -477,9 +490,9 @@ class _Run:
         g = scale.grades[i]
         self._record(spec, {"model_grade": scale.grades[start].grade, "overrides": [a["id"] for a in adj]},
                      {"final_grade": g.grade}, "; ".join(steps) if steps else "no override changed the grade")
-        return [{"t": "fg", "g": g.grade, "i": i}]
+        return [({"t": "fg", "g": g.grade, "i": i}, f'"t":"fg","g":"{g.grade}","i":{i}')]
 
-    def _on_pd(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _on_pd(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
         assert self.rb.scale is not None and spec.grade_index is not None
         g = self.rb.scale.grades[spec.grade_index]
         self.pd, self.coarse = g.pd, g.coarse
@@ -505,7 +518,7 @@ def evaluate(rulebook: Rulebook, facts: Mapping[str, Any], *, locate: Any = None
     run = _Run(compiled, facts)
     run.compute_metrics()
     inputs = run.inputs()
-    ruleset_for(compiled).run(inputs, run.act)
+    ruleset_for(compiled).run(inputs, run.act, compiled.rules)
     scale = rulebook.scale
     assert scale is not None
     unscored = [f.id for f in rulebook.factors if not run.results[f.id].rule]

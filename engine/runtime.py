@@ -57,10 +57,12 @@ class Ruleset:
         self.live = 0
         self._sids = itertools.count(1)
 
-    def run(self, inputs: list[dict[str, Any]], act: Callable[[RuleSpec, list[dict[str, Any]]], list[dict[str, Any]]],
-            ) -> int:
+    def run(self, inputs: list[Any], act: Callable[[RuleSpec, list[dict[str, Any]]], list[Any]],
+            rules: dict[str, RuleSpec] | None = None) -> int:
         """Assert `inputs`, fire rules to quiescence calling `act(spec, matched_facts) -> new facts`.
 
+        `rules` maps rule names to the caller's specs (the same rulebook version loaded again, e.g.
+        from another working directory, names its files differently); by default this ruleset's.
         Returns the number of rules fired. Every fact gets a unique id and this session's sid.
         """
         with self.lock:
@@ -71,14 +73,13 @@ class Ruleset:
             sid = str(next(self._sids))
             self.live += 1
             try:
-                return self._run(sid, inputs, act)
+                return self._run(sid, inputs, act, rules or self.compiled.rules)
             finally:
                 _dre.delete_state(self.handle, sid)
                 self.live -= 1
 
-    def _run(self, sid: str, inputs: list[dict[str, Any]],
-             act: Callable[[RuleSpec, list[dict[str, Any]]], list[dict[str, Any]]]) -> int:
-        rules = self.compiled.rules
+    def _run(self, sid: str, inputs: list[Any], act: Callable[[RuleSpec, list[dict[str, Any]]], list[Any]],
+             rules: dict[str, RuleSpec]) -> int:
         table: dict[int, dict[str, Any]] = {}
         next_id = 0
         fired = 0
@@ -86,19 +87,23 @@ class Ruleset:
         failed_rule: RuleSpec | None = None
         # Every session starts with a fact that a rule always matches: deleting a session in which
         # no fact was ever handled crashes the C engine (segfault in delete_state).
-        wave = [{"t": SESSION_FACT}] + inputs
+        wave: list[Any] = [({"t": SESSION_FACT}, f'"t":"{SESSION_FACT}"')] + inputs
         for _ in range(MAX_WAVES):
             if not wave:
                 break
-            for fact in wave:
-                next_id += 1
-                table[next_id] = fact
-                fact["id"] = next_id
-                fact["sid"] = sid
+            parts = []
             try:
-                text = _dumps(wave)
+                for fact in wave:
+                    next_id += 1
+                    if type(fact) is tuple:  # (fact, its JSON members): encoded by whoever made it
+                        fact, body = fact
+                    else:
+                        body = _dumps(fact)[1:-1]
+                    table[next_id] = fact
+                    parts.append(f'{{"id":{next_id},"sid":"{sid}",{body}}}')
             except ValueError as exc:  # NaN or an infinity concluded by an action
                 raise EvaluationError(f"a rule concluded a value the engine cannot take: {exc}", None, "E604") from None
+            text = "[" + ",".join(parts) + "]"
             try:
                 _code, state = _dre.assert_facts(self.handle, text)
             except _dre.error as exc:

@@ -397,3 +397,15 @@ def test_interpolated_and_averaged_points_round_half_up_exactly(mini):
         {"factor": "management", "level": 4}, {"factor": "management", "level": 2}]))
     assert ev.factor("debt_ratio").points == 99.98
     assert ev.factor("management").points == 52.5
+
+
+def test_the_trace_names_files_as_loaded_even_when_the_same_version_was_loaded_elsewhere(monkeypatch):
+    # Regression: compiled rulebooks were cached by content hash alone, so a second load of the
+    # same version from another working directory reported the first load's file names.
+    monkeypatch.chdir(BOOKS)
+    first = engine.evaluate(engine.load_rulebook("mini.yaml"), customer())
+    monkeypatch.chdir(ROOT)
+    second = engine.evaluate(engine.load_rulebook(BOOKS / "mini.yaml"), customer())
+    assert first.trace[0]["at"] == "mini.yaml:12"
+    assert second.trace[0]["at"] == "tests/data/books/mini.yaml:12"
+    assert {t["at"].split(":")[0] for t in second.trace} == {"tests/data/books/mini.yaml"}
