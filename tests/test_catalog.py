@@ -1,0 +1,51 @@
+"""Choosing the built-in rulebook for a customer: the most specific one that applies."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import catalog
+from engine.errors import RulebookNotFound
+
+
+def corporate(section: str, division: str = "") -> dict:
+    return {"customer_type": "corporate", "identity": {"industry": {"section": section, "division": division}}}
+
+
+@pytest.mark.parametrize(("facts", "expected"), [
+    pytest.param(corporate("C", "34"), "manufacturing", id="machinery-by-section"),
+    pytest.param(corporate("F", "51"), "wholesale_retail", id="wholesale"),
+    pytest.param(corporate("E", "47"), "construction", id="construction"),
+    pytest.param(corporate("K", "70"), "real_estate", id="real-estate"),
+    pytest.param(corporate("I", "65"), "it_services", id="it-by-section"),
+    pytest.param(corporate("L", "72"), "it_services", id="business-services-by-division"),
+    pytest.param(corporate("A", "01"), "agriculture", id="agriculture"),
+    pytest.param(corporate("Q", "84"), "corporate", id="no-industry-book-falls-back-to-the-base"),
+    pytest.param({"customer_type": "individual"}, "individual", id="individual"),
+    pytest.param({"customer_type": "small_business"}, "small_business", id="small-business"),
+])
+def test_the_most_specific_rulebook_applies(facts, expected):
+    assert catalog.select(facts).stem == expected
+
+
+def test_no_rulebook_for_an_unknown_customer_type_names_what_was_looked_for():
+    with pytest.raises(RulebookNotFound) as exc:
+        catalog.select({"customer_type": "bank", "identity": {"industry": {"section": "J", "division": "66"}}})
+    assert str(exc.value) == ("error[E700]: no rating rulebook applies to customer_type 'bank', industry J66; "
+                              "name one with --rulebook")
+
+
+def test_find_by_id_suggests_a_close_name():
+    with pytest.raises(RulebookNotFound) as exc:
+        catalog.find("manufactoring")
+    assert str(exc.value) == ("error[E700]: no rulebook with id 'manufactoring' (did you mean 'manufacturing'?); "
+                              "'pingji rulebooks' lists them")
+
+
+def test_catalog_lists_every_built_in_rulebook_with_inherited_applies_to():
+    entries = {e.id: e for e in catalog.catalog()}
+    assert sorted(entries) == ["agriculture", "construction", "corporate", "individual", "it_services",
+                               "manufacturing", "real_estate", "small_business", "wholesale_retail"]
+    assert entries["manufacturing"].extends == "corporate"
+    assert entries["manufacturing"].customer_type == "corporate"
+    assert entries["manufacturing"].industries == ("C",)
