@@ -71,14 +71,17 @@ def find(name: str, folder: Path | None = None) -> Path:
                            f"'pingji rulebooks' lists them")
 
 
-def select(facts: dict[str, Any], folder: Path | None = None) -> Path:
-    """The most specific rating rulebook for a customer: its division, else its section, else its type."""
+def select(facts: dict[str, Any], folder: Path | None = None, entries: list[Entry] | None = None) -> Path:
+    """The most specific rating rulebook for a customer: its division, else its section, else its type.
+
+    `entries` (a `catalog()` read once) saves re-reading every rulebook when selecting many times.
+    """
     ctype = facts.get("customer_type")
     industry = (facts.get("identity") or {}).get("industry") or {}
     section = str(industry.get("section") or "")
     division = str(industry.get("division") or "")
     best: tuple[int, str, Path] | None = None
-    for e in catalog(folder):
+    for e in entries if entries is not None else catalog(folder):
         if e.kind != "rating" or e.customer_type != ctype:
             continue
         if section and division and f"{section}{division}" in e.industries:

@@ -7,7 +7,11 @@ PingjiError
 ├── ExpressionError      an expression or condition does not parse or type-check
 ├── FactsError           customer facts fail their schema or cannot be read
 ├── EvaluationError      something went wrong while a rulebook ran (e.g. an action raised)
-└── RulebookNotFound     no rulebook has that id / applies to that customer
+├── RulebookNotFound     no rulebook has that id / applies to that customer
+├── StoreError           the evaluation store cannot be opened, read or written (E800)
+│   └── RecordNotFound        no evaluation / customer with that id in the store (E801)
+├── ReviewError          an expert override is refused (E810)
+└── BatchError           a batch input cannot be read at all (E900)
 """
 
 from __future__ import annotations
@@ -96,3 +100,27 @@ class RulebookNotFound(PingjiError):
     """No rulebook has the given id, or none applies to the customer."""
 
     code = "E700"
+
+
+class StoreError(PingjiError):
+    """The evaluation store is unusable: not a SQLite file, another program's database, a newer schema."""
+
+    code = "E800"
+
+
+class RecordNotFound(StoreError):
+    """No evaluation (or customer) with the given id is in the store."""
+
+    code = "E801"
+
+
+class ReviewError(PingjiError):
+    """An expert override is refused: unknown grade, no change, or beyond the allowance without approval."""
+
+    code = "E810"
+
+
+class BatchError(PingjiError):
+    """A batch input cannot be read at all (missing, unreadable, no CSV header, unsupported kind)."""
+
+    code = "E900"

@@ -1,0 +1,216 @@
+"""Reviewing stored evaluations: `trace`, `report`, `override`, `history`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.diagnostics import did_you_mean
+
+from .. import render
+from ..options import EVAL_ID, Failure, db_option, json_option, open_store
+
+
+def factor_chain(record: dict[str, Any], factor: str) -> list[dict[str, Any]]:
+    """The trace rows that lead to one factor's points and from them to the grade."""
+    ids = [f["id"] for f in record["factors"]]
+    if factor not in ids:
+        raise Failure(
+            f"no factor '{factor}' in evaluation {record['evaluation_id']}"
+            f"{did_you_mean(factor, ids)}; its factors: {', '.join(ids)}"
+        )
+    group = next(f["group"] for f in record["factors"] if f["id"] == factor)
+    rows = record["trace"]
+
+    def about(r: dict[str, Any]) -> bool:
+        m, a = r["matched"], r["asserted"]
+        return (isinstance(a, dict) and a.get("factor") == factor) or (
+            isinstance(m, dict) and m.get("factor") == factor
+        )
+
+    scoring = [r for r in rows if about(r)]
+    metrics = {
+        r["matched"]["metric"]
+        for r in scoring
+        if isinstance(r["matched"], dict) and r["matched"].get("metric")
+    }
+    by_metric = {r["rule"][len("metric.") :]: r for r in rows if r["kind"] == "metric"}
+    todo = list(metrics)
+    while todo:  # the metrics a metric is computed from
+        row = by_metric.get(todo.pop())
+        for name in row["matched"] if row and isinstance(row["matched"], dict) else {}:
+            if name in by_metric and name not in metrics:
+                metrics.add(name)
+                todo.append(name)
+    keep = {id(r) for r in scoring}
+    keep |= {id(by_metric[m]) for m in metrics if m in by_metric}
+    for r in rows:
+        a = r["asserted"] if isinstance(r["asserted"], dict) else {}
+        if a.get("group") == group or r["kind"] in ("total", "grade", "final", "pd"):
+            keep.add(id(r))
+    return [r for r in rows if id(r) in keep]
+
+
+@click.command()
+@click.argument("evaluation", metavar="EVAL_ID", type=EVAL_ID)
+@click.option(
+    "--factor", "-f", metavar="FACTOR", help="Only the rules that led to this factor's points, and on."
+)
+@db_option
+@json_option
+def trace(evaluation: str, factor: str | None, db_path: str, as_json: bool) -> None:
+    """The rules that fired for a stored evaluation, in order.
+
+    Each row: the rule, its rulebook file:line, the values it matched and what it asserted.
+
+    Example:
+
+        pingji trace E000001 --factor current_ratio
+    """
+    with open_store(db_path) as store:
+        record = store.record(evaluation)
+    rows = factor_chain(record, factor) if factor else record["trace"]
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "evaluation_id": record["evaluation_id"],
+                    "customer_id": record["customer"]["id"],
+                    "factor": factor,
+                    "trace": rows,
+                },
+                sort_keys=True,
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    click.echo(render.trace(record, rows, factor))
+
+
+@click.command()
+@click.argument("evaluation", metavar="EVAL_ID", type=EVAL_ID)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "html", "json"]),
+    default="md",
+    show_default=True,
+    help="Markdown, one self-contained HTML page, or the stored record as JSON.",
+)
+@click.option(
+    "--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Report language."
+)
+@click.option(
+    "--output",
+    "-o",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to FILE instead of stdout.",
+)
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+def report(evaluation: str, fmt: str, lang: str, output: str | None, db_path: str, as_json: bool) -> None:
+    """The justification report of a stored evaluation.
+
+    Customer basics, operations, financial indicators, repayment capacity, factor-by-factor
+    scores, overrides, expert overrides, the grade and its meaning, recommended measures, the
+    rulebook version and hash, and the trace.
+
+    Example:
+
+        pingji report E000001 --format html --lang en -o report.html
+    """
+    with open_store(db_path) as store:
+        record = store.record(evaluation)
+    if as_json:
+        fmt = "json"
+    if fmt == "json":
+        text = json.dumps(record, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
+    else:
+        try:
+            from engine import report as reports
+        except ImportError as exc:
+            raise Failure(f"reports are not available in this installation ({exc})") from None
+        text = reports.render_html(record, lang) if fmt == "html" else reports.render_markdown(record, lang)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise Failure(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(f"wrote {output} ({fmt}, {lang}) for {evaluation}")
+
+
+@click.command()
+@click.argument("evaluation", metavar="EVAL_ID", type=EVAL_ID)
+@click.option(
+    "--grade", "-g", required=True, metavar="GRADE", help="The new grade (a grade of the rulebook's scale)."
+)
+@click.option("--reason", required=True, metavar="TEXT", help="Why; kept with the override.")
+@click.option("--reviewer", required=True, metavar="NAME", help="Who overrides.")
+@click.option(
+    "--approved-by",
+    metavar="NAME",
+    help="A second person approving an override beyond the allowance (1 notch by default).",
+)
+@db_option
+@json_option
+def override(
+    evaluation: str,
+    grade: str,
+    reason: str,
+    reviewer: str,
+    approved_by: str | None,
+    db_path: str,
+    as_json: bool,
+) -> None:
+    """Override the grade of a stored evaluation (an expert decision, with a reason).
+
+    The override is a new record: the evaluation is never changed. Moving the grade more notches
+    from the rulebook's grade than the allowance needs --approved-by, a person other than the
+    reviewer.
+
+    Example:
+
+        pingji override E000001 --grade M3 --reviewer zhang --reason "order book halved since March"
+    """
+    for name, text in (("--reason", reason), ("--reviewer", reviewer), ("--approved-by", approved_by)):
+        if text is not None and not text.strip():
+            raise click.BadParameter("must not be empty", param_hint=f"'{name}'")
+    with open_store(db_path) as store:
+        row = store.add_override(evaluation, grade, reviewer=reviewer, reason=reason, approved_by=approved_by)
+    if as_json:
+        click.echo(json.dumps(row, sort_keys=True, ensure_ascii=False, indent=2))
+        return
+    click.echo(render.override(row))
+
+
+@click.command()
+@click.argument("customer_id")
+@db_option
+@json_option
+def history(customer_id: str, db_path: str, as_json: bool) -> None:
+    """Every evaluation and expert override of a customer, oldest first.
+
+    Example:
+
+        pingji history C-C-0001
+    """
+    with open_store(db_path) as store:
+        rows = store.history(customer_id)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"customer_id": customer_id, "evaluations": rows},
+                sort_keys=True,
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    click.echo(render.history(customer_id, rows))

@@ -1,0 +1,164 @@
+"""Rulebooks and workspaces: `check`, `rulebooks`, `schema`, `init`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+import engine
+from engine import catalog
+from engine.builtin import facts_dir, rulebooks_dir, schema_dir
+from engine.diagnostics import sort_key
+
+from ..options import Failure, json_option
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@json_option
+@click.option("--no-examples", is_flag=True, help="Do not run the rulebooks' examples.")
+def check(paths: tuple[str, ...], as_json: bool, no_examples: bool) -> None:
+    """Check rulebooks and run their examples; print every problem; exit 1 on any error.
+
+    With no PATH, checks every built-in rulebook. A PATH may be a folder of rulebooks.
+
+    Example:
+
+        pingji check rulebooks/manufacturing.yaml
+    """
+    files: list[Path] = []
+    for p in paths or [str(e.path) for e in catalog.catalog()]:
+        path = Path(p)
+        files.extend(sorted(path.glob("*.yaml")) if path.is_dir() else [path])
+    diags = []
+    for f in files:
+        diags.extend(engine.check(f, run_examples=not no_examples))
+    diags.sort(key=sort_key)
+    errors = sum(1 for d in diags if d.is_error)
+    warnings = len(diags) - errors
+    if as_json:
+        click.echo(json.dumps([d.to_dict() for d in diags], ensure_ascii=False, indent=2))
+    else:
+        for d in diags:
+            click.echo(str(d))
+        click.echo(
+            f"{len(files)} rulebook{'s' if len(files) != 1 else ''} checked: {errors} error"
+            f"{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+        )
+    if errors:
+        sys.exit(1)
+
+
+@click.command("rulebooks")
+@json_option
+def rulebooks_cmd(as_json: bool) -> None:
+    """List the built-in rulebooks and what they apply to.
+
+    Example:
+
+        pingji rulebooks
+    """
+    entries = catalog.catalog()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": e.id,
+                        "file": str(e.path),
+                        "title": e.title,
+                        "customer_type": e.customer_type,
+                        "industry": list(e.industries),
+                        "extends": e.extends,
+                    }
+                    for e in entries
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    click.echo(f"{'id':<18} {'customer':<14} {'industry':<12} {'extends':<12} title")
+    for e in entries:
+        click.echo(
+            f"{e.id:<18} {e.customer_type or '-':<14} {','.join(e.industries) or '-':<12} "
+            f"{e.extends or '-':<12} {e.title.get('en', '')} / {e.title.get('zh', '')}"
+        )
+
+
+def schema_names() -> list[str]:
+    """`rulebook` and the name of every installed facts schema (corporate, individual, ...)."""
+    names = sorted(p.name[: -len(".schema.json")] for p in facts_dir().glob("*.schema.json"))
+    return ["rulebook"] + [n for n in names if n != "rulebook"]
+
+
+@click.command()
+@click.argument("which", type=click.Choice(schema_names()))
+def schema(which: str) -> None:
+    """Print a JSON Schema: the rulebook format, or a facts schema (for editors).
+
+    Example:
+
+        pingji schema rulebook > rulebook.schema.json
+    """
+    path = (
+        schema_dir() / "rulebook.schema.json" if which == "rulebook" else facts_dir() / f"{which}.schema.json"
+    )
+    if not path.is_file():
+        raise Failure(f"schema '{which}' is not installed ({path})")
+    click.echo(path.read_text(encoding="utf-8"), nl=False)
+
+
+_MODELINE = "$schema=../engine/schema/rulebook.schema.json"
+
+
+@click.command()
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False))
+def init(directory: str) -> None:
+    """Create a workspace: copies of the built-in rulebooks, fact schemas and example facts.
+
+    DIR must be empty or not exist. Edit the copies, check them, and rate with them
+    (--rulebook rulebooks/ID.yaml).
+
+    Example:
+
+        pingji init my-rulebooks
+    """
+    root = Path(directory)
+    if root.exists() and any(root.iterdir()):
+        raise Failure(f"{directory}: not empty; init only fills an empty or new folder")
+    try:
+        (root / "rulebooks").mkdir(parents=True, exist_ok=True)
+        (root / "facts" / "examples").mkdir(parents=True, exist_ok=True)
+        (root / "schemas").mkdir(exist_ok=True)
+        shutil.copyfile(schema_dir() / "rulebook.schema.json", root / "schemas" / "rulebook.schema.json")
+        books = sorted(rulebooks_dir().glob("*.yaml"))
+        for p in books:  # editors find the schema next to the workspace's rulebooks
+            text = p.read_text(encoding="utf-8").replace(
+                _MODELINE, "$schema=../schemas/rulebook.schema.json", 1
+            )
+            (root / "rulebooks" / p.name).write_text(text, encoding="utf-8")
+        for p in sorted(rulebooks_dir().glob("*.md")):
+            shutil.copyfile(p, root / "rulebooks" / p.name)
+        schemas = sorted(facts_dir().glob("*.schema.json"))
+        for p in schemas:
+            shutil.copyfile(p, root / "facts" / p.name)
+        examples = sorted(
+            q for q in (facts_dir() / "examples").iterdir() if q.suffix in (".yaml", ".yml", ".json")
+        )
+        for p in examples:
+            shutil.copyfile(p, root / "facts" / "examples" / p.name)
+    except OSError as exc:
+        raise Failure(f"{directory}: cannot create the workspace: {exc.strerror or exc}") from None
+    click.echo(
+        f"created {directory}: {len(books)} rulebooks, {len(schemas)} fact schemas, "
+        f"{len(examples)} example customers"
+    )
+    click.echo("next:")
+    click.echo(f"  cd {directory}")
+    click.echo("  pingji check rulebooks")
+    click.echo("  pingji rate facts/examples/machinery-a.yaml --rulebook rulebooks/manufacturing.yaml")

@@ -1,0 +1,111 @@
+"""The command reference, generated from --help: docs/cli.md and the README's command table.
+
+python -m cli.docs           # rewrite both
+python -m cli.docs --check   # exit 1 if either differs from what --help says now (CI, tests)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import click
+
+from .main import COMMANDS, cli
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI_MD = ROOT / "docs" / "cli.md"
+README = ROOT / "README.md"
+BEGIN, END = "<!-- commands:begin -->", "<!-- commands:end -->"
+WIDTH = 100
+
+
+def help_text(command: click.Command | None = None) -> str:
+    """--help of the group or a command, at a fixed width (the terminal's does not matter)."""
+    top = click.Context(
+        cli,
+        info_name="pingji",
+        terminal_width=WIDTH,
+        max_content_width=WIDTH,
+        help_option_names=["-h", "--help"],
+    )
+    if command is None:
+        return cli.get_help(top)
+    ctx = click.Context(
+        command, info_name=command.name, parent=top, terminal_width=WIDTH, max_content_width=WIDTH
+    )
+    return command.get_help(ctx)
+
+
+INTRO = """\
+# Command reference
+
+Generated from `--help` by `python -m cli.docs`; a test fails when it drifts.
+
+Exit codes: 0 success; 1 a failure (a bad rulebook, bad facts, a refused override, a record that
+failed in a batch, an unusable store); 2 a usage error. Errors print on stderr as
+`file:line:col: error[CODE]: message`; anything unexpected prints one line (`PINGJI_DEBUG=1` shows
+the traceback). Rulebook and facts codes are listed in [rulebook-format.md](rulebook-format.md);
+the store and batches add:
+
+| code | meaning |
+|---|---|
+| E800 | the store cannot be used: not SQLite, corrupt, another program's database, a newer schema, locked |
+| E801 | no evaluation / customer with that id in the store |
+| E810 | expert override refused: unknown grade, no change, beyond the allowance without a second person |
+| E900 | a batch input cannot be read at all: missing, unsupported kind, no or bad CSV header, not UTF-8 |
+| E901 | a JSONL line is not JSON |
+| E902 | a CSV row has more cells than the header, or is malformed |
+| E903 | a record is not an object of facts |
+| E999 | an unexpected error while rating one record (the batch goes on) |
+
+The store is one SQLite file: `--db FILE`, else `$PINGJI_DB`, else `pingji.db` in the working
+directory. It is append-only: evaluations, their factor scores and trace, expert overrides, rulebook
+versions (with the text of every source file) and batches are only ever added.
+"""
+
+
+def cli_md() -> str:
+    parts = [INTRO, "## pingji", "", "```text", help_text().rstrip(), "```"]
+    for c in COMMANDS:
+        parts += ["", f"## pingji {c.name}", "", "```text", help_text(c).rstrip(), "```"]
+    return "\n".join(parts) + "\n"
+
+
+def readme_table() -> str:
+    rows = ["| command | what it does |", "|---|---|"]
+    for c in COMMANDS:
+        rows.append(
+            f"| [`pingji {c.name}`](docs/cli.md#pingji-{c.name}) | {c.get_short_help_str(limit=200)} |"
+        )
+    return "\n".join(rows)
+
+
+def readme(text: str) -> str:
+    """The README with its command table (between the markers) regenerated."""
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"README.md lacks the markers {BEGIN} ... {END}")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n{readme_table()}\n{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cli.docs", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if the files are out of date")
+    args = parser.parse_args(argv)
+    wanted = {CLI_MD: cli_md(), README: readme(README.read_text(encoding="utf-8"))}
+    stale = [p for p, text in wanted.items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
+    if args.check:
+        for p in stale:
+            print(f"{p.relative_to(ROOT)} is out of date: run python -m cli.docs", file=sys.stderr)
+        return 1 if stale else 0
+    for p in stale:
+        p.write_text(wanted[p], encoding="utf-8")
+        print(f"wrote {p.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""The store's tables, as a list of migrations applied in order (each once, in one transaction).
+
+Append-only by construction: every table carries triggers that refuse UPDATE and DELETE, so a bug
+cannot rewrite history. A later migration that must reshape a table drops and recreates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlite_utils
+
+APPLICATION_ID = 0x504A4931  # "PJI1" in the SQLite header: this file is a pingji store
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[sqlite_utils.Database], None]
+
+
+def _append_only(db: sqlite_utils.Database, table: str) -> None:
+    for op in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, 'the pingji store is append-only: {op} on {table} refused'); END"
+        )
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db.create_table(
+        "rulebook_versions",
+        {
+            "hash": str,
+            "id": str,
+            "version": str,
+            "file": str,
+            "sources": str,  # JSON {file name: text}: the rulebook and every file it extends
+            "grades": str,  # JSON [{grade, coarse, default, pd}], best first
+            "allowed_notches": int,
+            "stored_at": str,
+        },
+        pk="hash",
+        not_null=["id", "sources", "grades", "stored_at"],
+    )
+    db.create_table(
+        "batches",
+        {
+            "id": str,
+            "input_path": str,
+            "input_hash": str,
+            "input_kind": str,
+            "records": int,
+            "rulebook": str,  # as asked: an id, a path or "auto" (chosen per customer)
+            "rulebook_key": str,  # the content hash of that rulebook, or of the whole catalog for "auto"
+            "created_at": str,
+        },
+        pk="id",
+        not_null=["input_path", "input_hash", "rulebook", "rulebook_key", "created_at"],
+    )
+    db.create_table(
+        "batch_events",
+        {
+            "id": int,
+            "batch_id": str,
+            "event": str,
+            "at": str,
+            "workers": int,
+            "rated": int,
+            "failed": int,
+            "skipped": int,
+        },
+        pk="id",
+        foreign_keys=[("batch_id", "batches", "id")],
+        not_null=["batch_id", "event", "at"],
+    )
+    db.create_table(
+        "evaluations",
+        {
+            "id": int,
+            "customer_id": str,
+            "customer_type": str,
+            "industry": str,
+            "rulebook_hash": str,
+            "rulebook_id": str,
+            "rulebook_version": str,
+            "facts": str,
+            "facts_hash": str,
+            "total": float,
+            "model_grade": str,
+            "final_grade": str,
+            "coarse_grade": str,
+            "pd": float,
+            "evaluated_at": str,
+            "engine_version": str,
+            "batch_id": str,
+            "batch_key": str,
+            "result": str,
+        },
+        pk="id",
+        foreign_keys=[("rulebook_hash", "rulebook_versions", "hash"), ("batch_id", "batches", "id")],
+        not_null=[
+            "customer_id",
+            "rulebook_hash",
+            "facts",
+            "facts_hash",
+            "total",
+            "model_grade",
+            "final_grade",
+            "evaluated_at",
+            "engine_version",
+            "result",
+        ],
+    )
+    db.create_table(
+        "factor_scores",
+        {
+            "evaluation_id": int,
+            "factor": str,
+            "group_id": str,
+            "weight": float,
+            "points": float,
+            "contribution": float,
+            "basis": str,
+            "rule": str,
+            "at": str,
+            "input": str,
+        },
+        pk=("evaluation_id", "factor"),
+        foreign_keys=[("evaluation_id", "evaluations", "id")],
+    )
+    db.create_table(
+        "trace",
+        {
+            "evaluation_id": int,
+            "seq": int,
+            "rule": str,
+            "kind": str,
+            "at": str,
+            "matched": str,
+            "asserted": str,
+            "note": str,
+        },
+        pk=("evaluation_id", "seq"),
+        foreign_keys=[("evaluation_id", "evaluations", "id")],
+    )
+    db.create_table(
+        "overrides",
+        {
+            "id": int,
+            "evaluation_id": int,
+            "old_grade": str,
+            "new_grade": str,
+            "notches": int,
+            "allowance": int,
+            "reviewer": str,
+            "reason": str,
+            "approved_by": str,
+            "at": str,
+        },
+        pk="id",
+        foreign_keys=[("evaluation_id", "evaluations", "id")],
+        not_null=["evaluation_id", "old_grade", "new_grade", "reviewer", "reason", "at"],
+    )
+    db.create_table(
+        "batch_failures",
+        {
+            "batch_id": str,
+            "record_key": str,
+            "line": int,
+            "customer_id": str,
+            "code": str,
+            "reason": str,
+            "at": str,
+        },
+        pk=("batch_id", "record_key"),
+        foreign_keys=[("batch_id", "batches", "id")],
+    )
+    # Plain SQL: sqlite-utils 3.x's create_index would commit the migration's transaction half-way.
+    for sql in (
+        "CREATE INDEX evaluations_by_customer ON evaluations (customer_id, id)",
+        "CREATE UNIQUE INDEX evaluations_by_batch_key ON evaluations (batch_id, batch_key)",
+        "CREATE INDEX evaluations_by_rulebook ON evaluations (rulebook_hash)",
+        "CREATE INDEX overrides_by_evaluation ON overrides (evaluation_id, id)",
+        "CREATE INDEX batch_events_by_batch ON batch_events (batch_id, id)",
+    ):
+        db.execute(sql)
+    for table in (
+        "rulebook_versions",
+        "batches",
+        "batch_events",
+        "evaluations",
+        "factor_scores",
+        "trace",
+        "overrides",
+        "batch_failures",
+    ):
+        _append_only(db, table)
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "evaluations, factor scores, trace, expert overrides, rulebook versions, batches", _v1),
+]
+SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,30 @@
+"""Shared pytest set-up: the `slow` marker, and a fixture isolating the engine's compile caches.
+
+`pytest -m "not slow"` skips the slow tests (subprocesses, worker pools, a wheel build).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import engine.evaluation
+import engine.runtime
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: starts processes or builds a wheel (seconds to a minute each)")
+
+
+@pytest.fixture
+def fresh_engine_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Give a test its own compiled-rulebook caches, and leave the process's caches as they were.
+
+    The engine caches compiled rulebooks by content hash, and a compiled rulebook keeps the file
+    names (relative to the working directory) of the load that compiled it. Tests that load a
+    rulebook from another working directory would otherwise change the `at` of later tests' traces.
+    """
+    monkeypatch.setattr(engine.evaluation, "_compiled", {})
+    monkeypatch.setattr(engine.runtime, "_cache", {})
+    yield

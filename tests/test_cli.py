@@ -1,0 +1,578 @@
+"""The command line end to end (CliRunner): exact output for success and for bad input.
+
+Runs in a scratch folder holding a copy of tests/data/books (so rulebook paths print short) and
+with the store's clock fixed, so every line of output is pinned.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+import engine.records
+from cli.main import COMMANDS, cli
+
+BOOKS = Path(__file__).parent / "data" / "books"
+
+# Rulebooks loaded here from scratch folders must not leak into other modules' compiled caches.
+pytestmark = pytest.mark.usefixtures("fresh_engine_caches")
+T0 = "2026-06-30T09:00:00.000Z"
+
+GOOD = """\
+id: c1
+as_of: '2026-06-30'
+fin: {current_assets: 2000, current_liabilities: 1000, total_assets: 1000, total_liabilities: 300,
+      revenue: 1000, net_income: 150}
+credit: {days_past_due: 0, fraud: false, strong_guarantee: false}
+assessments:
+  - {factor: management, level: 4, assessor: Li}
+  - {factor: management, level: 5, assessor: Wang}
+"""
+
+SUMMARY = """\
+evaluation E000001 (stored in pingji.db)
+customer   c1
+rulebook   mini 1 (books/mini.yaml, sha256 725dc9db5cc6)
+total      97.60
+model      A
+grade      A, PD 0.50%
+
+factor                       group        weight  points  basis
+current_ratio                solvency         50  100.00  band 1: >= 1.5
+debt_ratio                   solvency         50  100.00  band 1: < 0.4
+net_margin                   quality          40  100.00  band 1: >= 0.1
+management                   quality          60   90.00  median of 2 assessments (5 by Wang, 4 by Li)
+
+overrides  none
+reason codes (points lost against the maximum)
+  1. management: -2.40 (median of 2 assessments (5 by Wang, 4 by Li))
+"""
+
+
+@pytest.fixture
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(BOOKS, tmp_path / "books")
+    (tmp_path / "good.yaml").write_text(GOOD, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PINGJI_DB", raising=False)
+    monkeypatch.setattr(engine.records, "now", lambda: T0)
+    return tmp_path
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def rated(ws: Path) -> Path:
+    assert run("rate", "good.yaml", "-r", "books/mini.yaml").exit_code == 0
+    return ws
+
+
+# -- rate -------------------------------------------------------------------------------------------
+def test_rate_prints_the_summary_and_stores_the_evaluation(ws):
+    r = run("rate", "good.yaml", "--rulebook", "books/mini.yaml")
+    assert (r.exit_code, r.stdout, r.stderr) == (0, SUMMARY, "")
+    with sqlite3.connect(ws / "pingji.db") as db:
+        assert db.execute(
+            "SELECT id, customer_id, final_grade, evaluated_at FROM evaluations"
+        ).fetchall() == [(1, "c1", "A", T0)]
+
+
+def test_rate_no_store_touches_no_database(ws):
+    r = run("rate", "good.yaml", "-r", "books/mini.yaml", "--no-store")
+    assert r.exit_code == 0
+    assert r.stdout.splitlines()[0] == "evaluation not stored"
+    assert not (ws / "pingji.db").exists()
+
+
+def test_rate_db_option_and_environment_variable(ws):
+    assert run("rate", "good.yaml", "-r", "books/mini.yaml", "--db", "a.db").exit_code == 0
+    r = run("rate", "good.yaml", "-r", "books/mini.yaml", env={"PINGJI_DB": "b.db"})
+    assert r.stdout.splitlines()[0] == "evaluation E000001 (stored in b.db)"
+    assert (ws / "a.db").is_file() and (ws / "b.db").is_file() and not (ws / "pingji.db").exists()
+
+
+def test_rate_json_is_the_evaluation_plus_its_id_and_time(ws):
+    r = run("rate", "good.yaml", "-r", "books/mini.yaml", "--json")
+    d = json.loads(r.stdout)
+    assert (d["evaluation_id"], d["evaluated_at"], d["final_grade"], d["total"]) == ("E000001", T0, "A", 97.6)
+    plain = json.loads(run("rate", "good.yaml", "-r", "books/mini.yaml", "--json", "--no-store").stdout)
+    assert {k: v for k, v in d.items() if k not in ("evaluation_id", "evaluated_at")} == plain
+
+
+def test_rate_picks_the_rulebook_from_the_customer():
+    # Built-in rulebooks and example: the source material's machinery manufacturer.
+    root = Path(__file__).resolve().parent.parent
+    r = run("rate", str(root / "facts/examples/machinery-a.yaml"), "--no-store")
+    assert r.exit_code == 0, r.output
+    assert "rulebook   manufacturing " in r.stdout and "grade      M2 (coarse A), PD 0.05%" in r.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "stderr"),
+    [
+        pytest.param(
+            ["rate", "nope.yaml", "-r", "books/mini.yaml"],
+            "nope.yaml: error[E001]: cannot read file: No such file or directory\n",
+            id="missing-facts-file",
+        ),
+        pytest.param(
+            ["rate", "malformed.yaml", "-r", "books/mini.yaml"],
+            "malformed.yaml:2:1: error[E003]: invalid YAML: did not find expected ',' or ']'\n",
+            id="malformed-yaml",
+        ),
+        pytest.param(
+            ["rate", "bad.yaml", "-r", "books/mini.yaml"],
+            "bad.yaml:1:1: error[E501]: (top level): unknown field(s) ('colour' was unexpected)\n"
+            "bad.yaml:2:16: error[E501]: fin.revenue: 'lots' is not of type 'number', 'null'\n",
+            id="facts-fail-the-schema",
+        ),
+        pytest.param(
+            ["rate", "good.yaml", "-r", "minu"],
+            "error[E700]: no rulebook with id 'minu'; 'pingji rulebooks' lists them\n",
+            id="unknown-rulebook-id",
+        ),
+        pytest.param(
+            ["rate", "good.yaml", "-r", "books/nosuch.yaml"],
+            "error[E700]: rulebook file 'books/nosuch.yaml' not found\n",
+            id="unknown-rulebook-file",
+        ),
+        pytest.param(
+            ["rate", "good.yaml", "-r", "books/broken.yaml"],
+            "books/broken.yaml:3:1: error[E003]: invalid YAML: did not find expected node content\n",
+            id="malformed-rulebook",
+        ),
+        pytest.param(
+            ["rate", "good.yaml"],
+            "error[E700]: no rating rulebook applies to customer_type 'None'; name one with --rulebook\n",
+            id="no-rulebook-applies",
+        ),
+        pytest.param(
+            ["rate", "good.yaml", "-r", "books/mini.yaml", "--db", "books"],
+            "books: error[E800]: is a directory, not a pingji store\n",
+            id="db-is-a-directory",
+        ),
+    ],
+)
+def test_rate_bad_input(ws, args, stderr):
+    (ws / "malformed.yaml").write_text("id: [c1\n", encoding="utf-8")
+    (ws / "bad.yaml").write_text(
+        "id: c2\nfin: {revenue: lots, current_assets: 1}\ncolour: blue\n", encoding="utf-8"
+    )
+    (ws / "books" / "broken.yaml").write_text("rulebook: x\nkind: [\n", encoding="utf-8")
+    r = run(*args)
+    assert (r.exit_code, r.stdout, r.stderr) == (1, "", stderr)
+
+
+def test_usage_errors_exit_2(ws):
+    r = run("rate")
+    assert r.exit_code == 2
+    assert r.stderr.endswith("Error: Missing argument 'FACTS'.\n")
+    r = run("rate", "good.yaml", "--lang", "fr")
+    assert r.exit_code == 2 and "'fr' is not one of 'en', 'zh'" in r.stderr
+
+
+# -- the store: corrupt and foreign files -------------------------------------------------------------
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["trace", "E000001"],
+        ["history", "c1"],
+        ["report", "E1"],
+        ["override", "E1", "-g", "B", "--reason", "r", "--reviewer", "x"],
+        ["rate", "good.yaml", "-r", "books/mini.yaml"],
+    ],
+)
+def test_corrupt_database(ws, command):
+    (ws / "pingji.db").write_bytes(b"this is not a database" * 100)
+    r = run(*command)
+    assert (r.exit_code, r.stdout, r.stderr) == (
+        1,
+        "",
+        (
+            "pingji.db: error[E800]: not a usable pingji store: the file is corrupt or not SQLite "
+            "(file is not a database)\n"
+        ),
+    )
+
+
+def test_foreign_database(ws):
+    with sqlite3.connect(ws / "other.db") as db:
+        db.execute("CREATE TABLE customers (id)")
+    db.close()
+    r = run("history", "c1", "--db", "other.db")
+    assert (r.exit_code, r.stderr) == (
+        1,
+        "other.db: error[E800]: not a pingji store: another program's SQLite database (tables: customers)\n",
+    )
+
+
+def test_reading_commands_do_not_create_a_store(ws):
+    r = run("trace", "E1")
+    assert (r.exit_code, r.stderr) == (
+        1,
+        "pingji.db: error[E800]: no store here: nothing has been rated into it yet\n",
+    )
+    assert not (ws / "pingji.db").exists()
+
+
+# -- trace ------------------------------------------------------------------------------------------
+TRACE_HEAD = "evaluation E000001  customer c1  rulebook mini 1  grade A\n"
+
+
+def test_trace(rated):
+    r = run("trace", "E000001")
+    assert r.exit_code == 0
+    lines = r.stdout.splitlines()
+    assert lines[0] + "\n" == TRACE_HEAD
+    assert lines[2] == "seq  rule                  at                  matched -> asserted"
+    assert lines[3] == (
+        "  1  metric.current_ratio  books/mini.yaml:12  fin.current_assets=2000 "
+        "fin.current_liabilities=1000 -> status=ok value=2"
+    )
+    assert (
+        lines[-3]
+        == " 13  grade.A               books/mini.yaml:70  total=97.6 -> model_grade=A  (total >= 75)"
+    )
+    assert len(lines) == 3 + 15
+
+
+def test_trace_of_one_factor(rated):
+    r = run("trace", "e1", "--factor", "debt_ratio")
+    assert (
+        r.stdout
+        == TRACE_HEAD
+        + """\
+the chain of factor debt_ratio: 7 of 15 rules
+
+seq  rule               at                  matched -> asserted
+  2  metric.debt_ratio  books/mini.yaml:15  fin.total_assets=1000 fin.total_liabilities=300 -> status=ok value=0.3
+  5  debt_ratio.band1   books/mini.yaml:44  metric=debt_ratio value=0.3 -> factor=debt_ratio points=100  (band 1: < 0.4)
+ 10  group.solvency     books/mini.yaml:22  points={"current_ratio":100.0,"debt_ratio":100.0} -> group=solvency subtotal=100
+ 12  total              books/mini.yaml:22  subtotals={"quality":94.0,"solvency":100.0} -> total=97.6
+ 13  grade.A            books/mini.yaml:70  total=97.6 -> model_grade=A  (total >= 75)
+ 14  final              books/mini.yaml:69  model_grade=A overrides=[] -> final_grade=A  (no override changed the grade)
+ 15  meaning.A          books/mini.yaml:70  final_grade=A -> coarse_grade=null pd=0.005 title={"en":"Good","zh":"优质"}
+"""
+    )
+
+
+def test_trace_json_matches_the_evaluation(rated):
+    stored = json.loads(run("trace", "E000001", "--json").stdout)
+    fresh = json.loads(run("rate", "good.yaml", "-r", "books/mini.yaml", "--json", "--no-store").stdout)
+    assert stored == {
+        "customer_id": "c1",
+        "evaluation_id": "E000001",
+        "factor": None,
+        "trace": fresh["trace"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "stderr"),
+    [
+        pytest.param(
+            ["trace", "E000009"],
+            1,
+            "pingji.db: error[E801]: no evaluation E000009 in this store\n",
+            id="unknown-evaluation",
+        ),
+        pytest.param(
+            ["trace", "E1", "--factor", "debt_ration"],
+            1,
+            "no factor 'debt_ration' in evaluation E000001 (did you mean 'debt_ratio'?); its factors: "
+            "current_ratio, debt_ratio, net_margin, management\n",
+            id="unknown-factor",
+        ),
+    ],
+)
+def test_trace_bad_input(rated, args, code, stderr):
+    r = run(*args)
+    assert (r.exit_code, r.stdout, r.stderr) == (code, "", stderr)
+
+
+def test_malformed_evaluation_id_is_a_usage_error(rated):
+    r = run("trace", "X-1")
+    assert r.exit_code == 2
+    assert r.stderr.endswith(
+        "Error: Invalid value for 'EVAL_ID': 'X-1' is not an evaluation id (they look like E000001)\n"
+    )
+
+
+# -- override and history ---------------------------------------------------------------------------
+def test_override_within_the_allowance(rated):
+    r = run("override", "E000001", "--grade", "B", "--reviewer", "Li", "--reason", "thin order book")
+    assert (r.exit_code, r.stdout) == (
+        0,
+        f"""\
+override 1 of E000001 (customer c1): A -> B
+  reviewer     Li
+  approved by  -
+  notches      1 down from the rulebook's grade A (allowance 1)
+  reason       thin order book
+  at           {T0}
+""",
+    )
+
+
+def test_override_beyond_the_allowance_needs_a_second_person(rated):
+    args = ["override", "E1", "-g", "C", "--reviewer", "Li", "--reason", "fraud suspected"]
+    r = run(*args)
+    assert (r.exit_code, r.stderr) == (
+        1,
+        (
+            "error[E810]: A -> C is 2 notches from the rulebook's grade; more than "
+            "1 notch needs a second person's approval (--approved-by NAME)\n"
+        ),
+    )
+    r = run(*args, "--approved-by", "li")
+    assert (r.exit_code, r.stderr) == (
+        1,
+        "error[E810]: the approver must be a second person, not the reviewer 'Li'\n",
+    )
+    r = run(*args, "--approved-by", "Wang", "--json")
+    assert r.exit_code == 0
+    assert json.loads(r.stdout) == {
+        "allowance": 1,
+        "approved_by": "Wang",
+        "at": T0,
+        "customer_id": "c1",
+        "evaluation_id": "E000001",
+        "id": 1,
+        "new_grade": "C",
+        "notches": -2,
+        "old_grade": "A",
+        "reason": "fraud suspected",
+        "reviewer": "Li",
+        "rulebook_grade": "A",
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "stderr_end"),
+    [
+        pytest.param(
+            ["-g", "Q"], 1, "error[E810]: unknown grade 'Q'; the grades are A, B, C\n", id="unknown-grade"
+        ),
+        pytest.param(["-g", "A"], 1, "error[E810]: the grade is already A\n", id="no-change"),
+        pytest.param(
+            ["-g", "B", "--reason", " "],
+            2,
+            "Error: Invalid value for '--reason': must not be empty\n",
+            id="empty-reason",
+        ),
+    ],
+)
+def test_override_bad_input(rated, args, code, stderr_end):
+    base = ["override", "E1", "--reviewer", "Li"] + (["--reason", "r"] if "--reason" not in args else [])
+    r = run(*base, *args)
+    assert r.exit_code == code
+    assert r.stderr.endswith(stderr_end)
+    with sqlite3.connect(rated / "pingji.db") as db:
+        assert db.execute("SELECT count(*) FROM overrides").fetchone() == (0,)
+
+
+def test_override_of_an_unknown_evaluation(rated):
+    r = run("override", "E7", "-g", "B", "--reviewer", "Li", "--reason", "r")
+    assert (r.exit_code, r.stderr) == (1, "pingji.db: error[E801]: no evaluation E000007 in this store\n")
+
+
+def test_history(rated):
+    run("rate", "good.yaml", "-r", "books/mini.yaml")
+    run("override", "E1", "-g", "B", "--reviewer", "Li", "--reason", "thin order book")
+    run("override", "E1", "-g", "C", "--reviewer", "Li", "--reason", "and worse", "--approved-by", "Wang")
+    r = run("history", "c1")
+    assert (r.exit_code, r.stdout) == (
+        0,
+        f"""\
+customer c1: 2 evaluations, 2 expert overrides
+
+evaluation  evaluated at (UTC)        rulebook  total  model  final  now
+E000001     {T0}  mini 1    97.60  A      A      C
+    override 1 at {T0}: A -> B by Li: thin order book
+    override 2 at {T0}: B -> C by Li, approved by Wang: and worse
+E000002     {T0}  mini 1    97.60  A      A      A
+""",
+    )
+    d = json.loads(run("history", "c1", "--json").stdout)
+    assert [(e["evaluation_id"], e["effective_grade"], len(e["overrides"])) for e in d["evaluations"]] == [
+        ("E000001", "C", 2),
+        ("E000002", "A", 0),
+    ]
+
+
+def test_history_of_an_unknown_customer(rated):
+    r = run("history", "c9")
+    assert (r.exit_code, r.stdout, r.stderr) == (
+        1,
+        "",
+        "pingji.db: error[E801]: no evaluations of customer 'c9' in this store\n",
+    )
+
+
+# -- report -----------------------------------------------------------------------------------------
+def test_report_json_is_the_stored_record(rated):
+    run("override", "E1", "-g", "B", "--reviewer", "Li", "--reason", "thin order book")
+    record = json.loads(run("report", "E1", "--format", "json").stdout)
+    assert (record["evaluation_id"], record["evaluated_at"], record["effective_grade"]) == (
+        "E000001",
+        T0,
+        "B",
+    )
+    assert record["facts"]["fin"]["revenue"] == 1000
+    assert [o["new_grade"] for o in record["expert_overrides"]] == ["B"]
+
+
+def test_report_markdown_and_html(rated):
+    pytest.importorskip("engine.report")
+    md = run("report", "E1", "--lang", "en")
+    assert md.exit_code == 0 and md.stdout.startswith("# Credit rating report")
+    r = run("report", "E1", "--format", "html", "-o", "r.html")
+    assert (r.exit_code, r.stdout) == (0, "wrote r.html (html, zh) for E000001\n")
+    page = (rated / "r.html").read_text(encoding="utf-8")
+    assert page.lstrip().lower().startswith("<!doctype html>") and "E000001" in page
+
+
+def test_report_of_an_unknown_evaluation(rated):
+    r = run("report", "E000002")
+    assert (r.exit_code, r.stderr) == (1, "pingji.db: error[E801]: no evaluation E000002 in this store\n")
+
+
+# -- check, rulebooks, schema, init --------------------------------------------------------------------
+def test_check_good_and_broken_rulebooks(ws):
+    r = run("check", "books/mini.yaml")
+    assert (r.exit_code, r.stdout) == (0, "1 rulebook checked: 0 errors, 0 warnings\n")
+    (ws / "books" / "broken.yaml").write_text("rulebook: x\nkind: [\n", encoding="utf-8")
+    r = run("check", "books/broken.yaml", "nope.yaml")
+    assert r.exit_code == 1
+    assert r.stdout == (
+        "books/broken.yaml:3:1: error[E003]: invalid YAML: did not find expected node content\n"
+        "nope.yaml: error[E001]: cannot read file: No such file or directory\n"
+        "2 rulebooks checked: 2 errors, 0 warnings\n"
+    )
+    d = json.loads(run("check", "books/broken.yaml", "--json").stdout)
+    assert d == [
+        {
+            "code": "E003",
+            "col": 1,
+            "file": "books/broken.yaml",
+            "line": 3,
+            "message": "invalid YAML: did not find expected node content",
+            "severity": "error",
+        }
+    ]
+
+
+def test_rulebooks_lists_the_built_ins():
+    r = run("rulebooks")
+    assert r.exit_code == 0
+    lines = r.stdout.splitlines()
+    assert lines[0] == "id                 customer       industry     extends      title"
+    assert any(
+        line.startswith("manufacturing      corporate      C            corporate    ") for line in lines
+    )
+    ids = [e["id"] for e in json.loads(run("rulebooks", "--json").stdout)]
+    assert {"corporate", "manufacturing", "individual"} <= set(ids) and ids == sorted(ids)
+
+
+@pytest.mark.parametrize("which", ["rulebook", "corporate", "individual"])
+def test_schema_prints_json_schema(which):
+    r = run("schema", which)
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["$schema"].startswith("https://json-schema.org/")
+
+
+def test_schema_unknown_name_is_a_usage_error():
+    r = run("schema", "retail")
+    assert r.exit_code == 2 and "'retail' is not one of 'rulebook', 'corporate'" in r.stderr
+
+
+def test_init_creates_a_workspace_that_checks(ws):
+    r = run("init", "space")
+    assert r.exit_code == 0
+    assert r.stdout.splitlines()[1:] == [
+        "next:",
+        "  cd space",
+        "  pingji check rulebooks",
+        "  pingji rate facts/examples/machinery-a.yaml --rulebook rulebooks/manufacturing.yaml",
+    ]
+    assert (ws / "space/rulebooks/manufacturing.yaml").is_file()
+    assert (ws / "space/facts/corporate.schema.json").is_file()
+    assert (ws / "space/facts/examples/machinery-a.yaml").is_file()
+    assert "$schema=../schemas/rulebook.schema.json" in (ws / "space/rulebooks/corporate.yaml").read_text(
+        "utf-8"
+    )
+    r = run("check", "space/rulebooks/manufacturing.yaml", "space/rulebooks/corporate.yaml")
+    assert (r.exit_code, r.stdout) == (0, "2 rulebooks checked: 0 errors, 0 warnings\n")
+
+
+def test_init_refuses_a_non_empty_folder(ws):
+    r = run("init", "books")
+    assert (r.exit_code, r.stdout, r.stderr) == (
+        1,
+        "",
+        "books: not empty; init only fills an empty or new folder\n",
+    )
+
+
+# -- every command: help with an example, no tracebacks ------------------------------------------------
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name)
+def test_every_command_has_help_with_an_example(command):
+    r = run(command.name, "--help")
+    assert r.exit_code == 0
+    assert "Example:" in r.stdout and f"pingji {command.name}" in r.stdout.split("Example:")[1]
+
+
+@pytest.mark.parametrize(
+    "command", [c for c in COMMANDS if c.name not in ("schema", "init")], ids=lambda c: c.name
+)
+def test_every_command_but_raw_output_has_json(command):
+    assert "--json" in run(command.name, "--help").stdout
+
+
+def test_an_unexpected_error_is_one_line_not_a_traceback(ws, monkeypatch):
+    import engine as eng
+
+    def boom(*a: object, **k: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(eng, "evaluate", boom)
+    r = CliRunner().invoke(cli, ["rate", "good.yaml", "-r", "books/mini.yaml"])
+    assert (r.exit_code, r.stderr) == (
+        1,
+        "error: internal error: ZeroDivisionError: division by zero (PINGJI_DEBUG=1 shows the traceback)\n",
+    )
+
+
+def test_command_reference_is_up_to_date():
+    from cli import docs
+
+    assert docs.main(["--check"]) == 0, (
+        "docs/cli.md or the README's command table drifted: run python -m cli.docs"
+    )
+
+
+def test_batch_scheduler_is_not_yet(ws):
+    r = run("batch", "x.csv", "--scheduler", "tcp://localhost:8786")
+    assert (r.exit_code, r.stderr) == (
+        1,
+        (
+            "pingji batch --scheduler: running on a Dask cluster is not implemented yet; without --scheduler the "
+            "batch runs on every core of this machine\n"
+        ),
+    )
+
+
+def test_report_to_an_unwritable_place(rated):
+    r = run("report", "E1", "--format", "json", "-o", "no/such/dir/r.json")
+    assert (r.exit_code, r.stdout, r.stderr) == (
+        1,
+        "",
+        "cannot write no/such/dir/r.json: No such file or directory\n",
+    )
