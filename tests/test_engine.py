@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import engine
+from factories import customer
 from engine.errors import EvaluationError, FactsError, RulebookError
 
 BOOKS = Path(__file__).parent / "data" / "books"
@@ -25,25 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def mini() -> engine.model.Rulebook:  # type: ignore[name-defined]
     return engine.load_rulebook(BOOKS / "mini.yaml")
-
-
-def customer(**over: object) -> dict:
-    facts = {
-        "id": "c1",
-        "as_of": "2026-06-30",
-        "fin": {"current_assets": 2000, "current_liabilities": 1000, "total_assets": 1000,
-                "total_liabilities": 300, "revenue": 1000, "net_income": 150},
-        "credit": {"days_past_due": 0, "fraud": False, "strong_guarantee": False},
-        "assessments": [{"factor": "management", "level": 4, "assessor": "Li"},
-                        {"factor": "management", "level": 5, "assessor": "Wang"}],
-    }
-    for key, value in over.items():
-        section, _, field = key.partition("__")
-        if field:
-            facts[section][field] = value  # type: ignore[index]
-        else:
-            facts[section] = value
-    return facts
 
 
 def points(ev: engine.Evaluation) -> dict[str, float]:

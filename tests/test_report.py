@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import engine
+from factories import customer
 from engine.report import fmt_money, fmt_number, fmt_percent, render_html, render_markdown
 
 BOOKS = Path(__file__).parent / "data" / "books"
@@ -23,25 +24,6 @@ HOSTILE = '<script>alert("x")</script> | [link](https://evil.example) ![i](http:
 @pytest.fixture(scope="module")
 def mini():
     return engine.load_rulebook(BOOKS / "mini.yaml")
-
-
-def customer(**over: object) -> dict:
-    facts = {
-        "id": "c1",
-        "as_of": "2026-06-30",
-        "fin": {"current_assets": 2000, "current_liabilities": 1000, "total_assets": 1000,
-                "total_liabilities": 300, "revenue": 1000, "net_income": 150},
-        "credit": {"days_past_due": 0, "fraud": False, "strong_guarantee": False},
-        "assessments": [{"factor": "management", "level": 4, "assessor": "Li", "comment": "steady team"},
-                        {"factor": "management", "level": 5, "assessor": "Wang"}],
-    }
-    for key, value in over.items():
-        section, _, field = key.partition("__")
-        if field:
-            facts[section][field] = value  # type: ignore[index]
-        else:
-            facts[section] = value
-    return facts
 
 
 def record(rb, facts: dict, experts: list | None = None, **extra: object) -> dict:
