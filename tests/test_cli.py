@@ -490,7 +490,13 @@ def test_schema_prints_json_schema(which):
 
 def test_schema_unknown_name_is_a_usage_error():
     r = run("schema", "retail")
-    assert r.exit_code == 2 and "'retail' is not one of 'rulebook', 'corporate'" in r.stderr
+    assert r.exit_code == 2 and "'retail' is not one of 'rulebook', 'facts', 'corporate'" in r.stderr
+
+
+def test_schema_facts_is_the_corporate_schema():
+    r = run("schema", "facts")
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["$id"] == "https://pingji.example/facts/corporate.schema.json"
 
 
 def test_init_creates_a_workspace_that_checks(ws):

@@ -93,7 +93,7 @@ def rulebooks_cmd(as_json: bool) -> None:
 def schema_names() -> list[str]:
     """`rulebook` and the name of every installed facts schema (corporate, individual, ...)."""
     names = sorted(p.name[: -len(".schema.json")] for p in facts_dir().glob("*.schema.json"))
-    return ["rulebook"] + [n for n in names if n != "rulebook"]
+    return ["rulebook", "facts"] + [n for n in names if n not in ("rulebook", "facts")]
 
 
 @click.command()
@@ -101,10 +101,14 @@ def schema_names() -> list[str]:
 def schema(which: str) -> None:
     """Print a JSON Schema: the rulebook format, or a facts schema (for editors).
 
+    `facts` is the corporate customer schema; name `individual` or `small_business` for the others.
+
     Example:
 
         pingji schema rulebook > rulebook.schema.json
     """
+    if which == "facts":
+        which = "corporate"
     path = (
         schema_dir() / "rulebook.schema.json" if which == "rulebook" else facts_dir() / f"{which}.schema.json"
     )
