@@ -32,7 +32,6 @@ MAX_FIRINGS = 100_000
 
 _ID_RE = re.compile(r'"id":\s?(\d+)')
 _registry_lock = threading.Lock()
-_KEEP_ALIVE: list[str] = []  # ruleset definition texts the C engine points into
 _names = itertools.count(1)
 
 DURABLE_RULES_VERSION = "2.0.28"
@@ -46,12 +45,7 @@ class Ruleset:
         rb = compiled.rulebook
         with _registry_lock:
             self.name = f"pingji_{rb.id}_{rb.content_hash[:12]}_{next(_names)}"
-            # The C engine keeps pointers into the definition text it was given (it does not copy
-            # it): if this string were freed, later asserts and deletes would read freed memory
-            # and crash ("free(): invalid pointer", segfaults). Rulesets live as long as the
-            # process, and so does their text.
             self.definition = json.dumps(compiled.ruleset, ensure_ascii=False)
-            _KEEP_ALIVE.append(self.definition)
             self.handle = _dre.create_ruleset(self.name, self.definition)
         self.lock = threading.Lock()
         self.live = 0
