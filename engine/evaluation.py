@@ -88,10 +88,6 @@ def _num_json(v: float) -> str:
     return repr(v)
 
 
-def facts_hash(facts: Any) -> str:
-    return hashlib.sha256(canonical_json(facts).encode("utf-8")).hexdigest()
-
-
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
