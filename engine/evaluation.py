@@ -269,7 +269,6 @@ class _Run:
         self.pd: float | None = None
         self.coarse: str | None = None
         self.metric_rows: dict[str, dict[str, Any]] = {}
-        self.handlers = {kind: getattr(self, f"_on_{kind}") for kind in _KINDS}
 
     # -- before the run ---------------------------------------------------------------------------
     def compute_metrics(self) -> None:
@@ -294,6 +293,10 @@ class _Run:
     def inputs(self) -> list[Any]:
         facts: list[Any] = []
         assessments = self.facts.get("assessments") or []
+        by_factor: dict[Any, list[tuple[int, Any]]] = {}
+        for i, a in enumerate(assessments):
+            if isinstance(a, Mapping) and a.get("level") is not None:
+                by_factor.setdefault(a.get("factor"), []).append((i, a))
         for f in self.rb.factors:
             fr = self.results[f.id]
             if f.kind == "metric":
@@ -306,8 +309,7 @@ class _Run:
                 else:
                     facts.append(({"t": "in", "f": f.id, "v": v}, f'"t":"in","f":"{f.id}","v":{_num_json(v)}'))
             else:
-                mine = [(i, a) for i, a in enumerate(assessments)
-                        if isinstance(a, Mapping) and a.get("factor") == f.assessed and a.get("level") is not None]
+                mine = by_factor.get(f.assessed, [])
                 known = [lv.level for lv in f.levels]
                 for i, a in mine:
                     if a["level"] not in known:
@@ -334,7 +336,7 @@ class _Run:
 
     # -- rule actions -----------------------------------------------------------------------------
     def act(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
-        out: list[Any] = self.handlers[spec.kind](spec, matched)
+        out: list[Any] = _HANDLERS[spec.kind](self, spec, matched)
         return out
 
     def _record(self, spec: RuleSpec, matched: Any, asserted: Any, note: str = "") -> None:
@@ -494,6 +496,9 @@ class _Run:
         self.pd, self.coarse = g.pd, g.coarse
         self._record(spec, {"final_grade": g.grade}, {"pd": g.pd, "coarse_grade": g.coarse, "title": g.title.to_dict()})
         return []
+
+
+_HANDLERS = {kind: getattr(_Run, f"_on_{kind}") for kind in _KINDS}
 
 
 def evaluate(rulebook: Rulebook, facts: Mapping[str, Any], *, locate: Any = None, label: str = "facts",

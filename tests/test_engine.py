@@ -303,7 +303,7 @@ def test_an_exception_inside_an_action_surfaces_and_the_engine_keeps_working(min
     def broken(self, spec, matched):
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(evaluation._Run, "_on_total", broken)
+    monkeypatch.setitem(evaluation._HANDLERS, "total", broken)
     with pytest.raises(EvaluationError) as exc:
         engine.evaluate(mini, customer())
     assert str(exc.value) == ("tests/data/books/mini.yaml:22:3: error[E601]: rule 'total' "
