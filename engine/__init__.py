@@ -6,6 +6,11 @@ The public API::
     diagnostics = check("rulebooks/manufacturing.yaml")   # errors and warnings, examples run
     ev = evaluate(rb, facts)                               # Evaluation: grade, scores, trace
     ev.to_dict()                                           # JSON-serialisable, deterministic
+
+Decision rulebooks (classification, provisioning, policy, monitoring) run on the same engine::
+
+    book = load_decision("rulebooks/five-category.yaml", kind="classification")
+    d = decide(book, loan_facts)                           # Decision: outputs, deciding rules, trace
 """
 
 from .diagnostics import Diagnostic, Location, Severity
@@ -19,6 +24,7 @@ from .errors import (
     RulebookNotFound,
     RulebookSyntaxError,
 )
+from .decision import Decision, DecisionBook, decide, load_decision
 from .evaluation import ENGINE_VERSION, Evaluation, evaluate
 from .facts import read_facts
 from .rulebook import check, load_rulebook
@@ -26,6 +32,8 @@ from .rulebook import check, load_rulebook
 __version__ = ENGINE_VERSION
 
 __all__ = [
+    "Decision",
+    "DecisionBook",
     "Diagnostic",
     "EngineLimitError",
     "Evaluation",
@@ -39,7 +47,9 @@ __all__ = [
     "RulebookSyntaxError",
     "Severity",
     "check",
+    "decide",
     "evaluate",
+    "load_decision",
     "load_rulebook",
     "read_facts",
     "__version__",

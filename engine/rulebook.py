@@ -55,8 +55,13 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 
 def _schema_diagnostics(doc: Document) -> list[Diagnostic]:
+    return schema_diagnostics(doc, _validator())
+
+
+def schema_diagnostics(doc: Document, validator: jsonschema.protocols.Validator) -> list[Diagnostic]:
+    """A document's JSON Schema violations as located diagnostics (E100 required, E105 unknown key, E101 other)."""
     out: list[Diagnostic] = []
-    for err in _validator().iter_errors(doc.data):
+    for err in validator.iter_errors(doc.data):
         # Report the most specific error of an anyOf / oneOf.
         leaf = err
         while leaf.context:
@@ -534,11 +539,29 @@ def _load(path: str | os.PathLike[str], diags: list[Diagnostic]) -> Rulebook | N
     return rb
 
 
+def rulebook_kind(path: str | os.PathLike[str]) -> str | None:
+    """The `kind:` a rulebook file declares (None when unreadable or absent; the full check says why)."""
+    from .decision import DECISION_KINDS
+
+    try:
+        data = load_yaml(Path(path), display_name=display_name(Path(path))).data
+    except RulebookError:
+        return None
+    kind = data.get("kind") if isinstance(data, dict) else None
+    return kind if kind in DECISION_KINDS or kind == "rating" else None
+
+
 def check(path: str | os.PathLike[str], *, run_examples: bool = True) -> list[Diagnostic]:
     """Every diagnostic for the rulebook at `path` (errors and warnings), sorted by location.
 
     With `run_examples`, a rulebook without errors also runs its examples (E170, E171).
+    A decision rulebook (kind classification, provisioning, policy or monitoring) is checked by
+    `decision.check_decision`.
     """
+    if rulebook_kind(path) not in (None, "rating"):
+        from .decision import check_decision
+
+        return check_decision(path, run_examples=run_examples)
     diags: list[Diagnostic] = []
     try:
         rb = _load(path, diags)

@@ -18,12 +18,12 @@ import json
 import re
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import durable_rules_engine as _dre
 
-from .compile import SESSION_FACT, SESSION_RULE, CompiledRulebook, RuleSpec
-from .diagnostics import error
+from .compile import SESSION_FACT, SESSION_RULE, RuleSpec
+from .diagnostics import Location, error
 from .errors import EngineLimitError, EvaluationError
 
 MAX_LIVE_SESSIONS = 1000  # the C engine refuses the 1,025th live session of a ruleset
@@ -37,10 +37,31 @@ _names = itertools.count(1)
 DURABLE_RULES_VERSION = "2.0.28"
 
 
+class _Book(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def content_hash(self) -> str: ...
+    @property
+    def loc(self) -> Location: ...
+
+
+class Compiled(Protocol):
+    """What the runtime needs of a compiled rulebook (rating: `compile.CompiledRulebook`; decision
+    rulebooks: `decision.CompiledDecision`)."""
+
+    @property
+    def rulebook(self) -> _Book: ...
+    @property
+    def ruleset(self) -> dict[str, Any]: ...
+    @property
+    def rules(self) -> dict[str, RuleSpec]: ...
+
+
 class Ruleset:
     """One compiled rulebook registered with the C engine (once per process)."""
 
-    def __init__(self, compiled: CompiledRulebook):
+    def __init__(self, compiled: Compiled):
         self.compiled = compiled
         rb = compiled.rulebook
         with _registry_lock:
@@ -155,7 +176,7 @@ _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", 
 _cache: dict[str, Ruleset] = {}
 
 
-def ruleset_for(compiled: CompiledRulebook) -> Ruleset:
+def ruleset_for(compiled: Compiled) -> Ruleset:
     """The process-wide registered ruleset of a rulebook version (created once per content hash)."""
     key = compiled.rulebook.content_hash
     rs = _cache.get(key)
