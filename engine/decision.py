@@ -207,7 +207,7 @@ def _build(doc: Document, path: Path, diags: list[Diagnostic]) -> DecisionBook |
 
     data = doc.data
     kind = str(data["kind"])
-    rid = str(data["rulebook"])
+    book_id = str(data["rulebook"])
     schema_name = str(data["facts"])
     schema_path = find_schema(schema_name, path.parent)
     if schema_path is None:
@@ -375,7 +375,8 @@ def _build(doc: Document, path: Path, diags: list[Diagnostic]) -> DecisionBook |
                               _text(raw.get("reason", raw.get("title", ""))), str(raw.get("cite", "")), loc, when_loc))
 
     for o in outputs.values():
-        if o.default is None and o.type != "list" and not any(c.output == o.id for r in rules for c in r.then):
+        named = any(o.id in (raw.get("then") or {}) for raw in data["rules"])  # as written: a broken rule still names it
+        if o.default is None and o.type != "list" and not named:
             diags.append(warning("W210", f"output '{o.id}' has no default and no rule decides it", o.loc))
 
     examples = []
@@ -394,7 +395,7 @@ def _build(doc: Document, path: Path, diags: list[Diagnostic]) -> DecisionBook |
     hasher.update(path.read_bytes())
     hasher.update(schema_path.read_bytes())
     return DecisionBook(
-        id=rid, kind=kind, title=_text(data.get("title", rid)), version=str(data.get("version", "")),
+        id=book_id, kind=kind, title=_text(data.get("title", book_id)), version=str(data.get("version", "")),
         owner=str(data.get("owner", "")), effective=str(data.get("effective", "")), source=str(data.get("source", "")),
         facts_schema_path=str(schema_path), facts_schema=facts_schema, fact_types=types, precision=precision,
         parameters=tuple(params), metrics=tuple(metrics), outputs=tuple(outputs.values()), rules=tuple(rules),
@@ -471,6 +472,7 @@ class CompiledDecision:
     chunks: tuple[tuple[DecisionSpec, ...], ...]
     metrics: tuple[tuple[Metric, Any, tuple[str, ...]], ...]
     conclusion_fns: dict[tuple[str, int], Any] = field(default_factory=dict)
+    reads: dict[str, tuple[str, ...]] = field(default_factory=dict)  # rule id -> names its condition reads
 
 
 def compile_decision(book: DecisionBook) -> CompiledDecision:
@@ -517,7 +519,8 @@ def compile_decision(book: DecisionBook) -> CompiledDecision:
         rules[name] = RuleSpec(name, "decide", o.loc)
         specs[name] = DecisionSpec(None, o, None, -1)
     metrics = tuple((m, ex.compile_expr(m.expr), tuple(sorted(ex.names(m.expr)))) for m in book.metrics)
-    return CompiledDecision(book, ruleset, rules, specs, tuple(tuple(c) for c in chunks), metrics, fns)
+    reads = {r.id: tuple(sorted(n for n in ex.names(r.when) if "[]" not in n)) for r in book.rules if r.when is not None}
+    return CompiledDecision(book, ruleset, rules, specs, tuple(tuple(c) for c in chunks), metrics, fns, reads)
 
 
 _compiled: dict[tuple[str, str], CompiledDecision] = {}
@@ -628,7 +631,6 @@ class _Run:
         self.conclusions: dict[str, list[tuple[Rule, Any]]] = {o.id: [] for o in self.book.outputs}
         self.fired: list[dict[str, Any]] = []
         self.decided: dict[str, OutputDecision] = {}
-        self.term_values: dict[str, Any] = {}
 
     def compute_metrics(self) -> None:
         from .evaluation import round_half_up
@@ -661,7 +663,6 @@ class _Run:
                         if isinstance(v, (int, float)) and not isinstance(v, bool) and not isinstance(v, str):
                             v = float(v) if isinstance(v, float) else v
                         fact[term.field] = v if not hasattr(v, "isoformat") else v.isoformat()
-                    self.term_values[term.field] = v
             facts.append(fact)
         facts.append({"t": "dz"})
         return facts
@@ -674,7 +675,8 @@ class _Run:
         return self._on_decide(spec, d.output)
 
     def _on_rule(self, spec: RuleSpec, r: Rule, cond: CompiledCondition | None) -> list[Any]:
-        seen = {t.text: _jsonable(self.term_values.get(t.field, MISSING)) for t in cond.terms} if cond else {}
+        # What the condition read: every fact, metric and parameter it names, with its value.
+        seen = {n: _jsonable(self.env.get(n)) for n in self.c.reads.get(r.id, ())}
         concluded: dict[str, Any] = {}
         out: list[Any] = []
         for j, c in enumerate(r.then):

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import engine.decision
 import engine.evaluation
 import engine.runtime
 
@@ -26,5 +27,6 @@ def fresh_engine_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     rulebook from another working directory would otherwise change the `at` of later tests' traces.
     """
     monkeypatch.setattr(engine.evaluation, "_compiled", {})
+    monkeypatch.setattr(engine.decision, "_compiled", {})
     monkeypatch.setattr(engine.runtime, "_cache", {})
     yield
