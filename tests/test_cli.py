@@ -490,7 +490,13 @@ def test_schema_prints_json_schema(which):
 
 def test_schema_unknown_name_is_a_usage_error():
     r = run("schema", "retail")
-    assert r.exit_code == 2 and "'retail' is not one of 'rulebook', 'facts', 'corporate'" in r.stderr
+    assert r.exit_code == 2 and "'retail' is not one of 'rulebook', 'decision', 'facts', 'corporate'" in r.stderr
+
+
+def test_schema_decision_is_the_decision_rulebook_format():
+    r = run("schema", "decision")
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["$id"] == "https://pingji.example/schema/decision.schema.json"
 
 
 def test_schema_facts_is_the_corporate_schema():

@@ -91,17 +91,19 @@ def rulebooks_cmd(as_json: bool) -> None:
 
 
 def schema_names() -> list[str]:
-    """`rulebook` and the name of every installed facts schema (corporate, individual, ...)."""
+    """`rulebook`, `decision` and the name of every installed facts schema (corporate, loan, ...)."""
     names = sorted(p.name[: -len(".schema.json")] for p in facts_dir().glob("*.schema.json"))
-    return ["rulebook", "facts"] + [n for n in names if n not in ("rulebook", "facts")]
+    return ["rulebook", "decision", "facts"] + [n for n in names if n not in ("rulebook", "decision", "facts")]
 
 
 @click.command()
 @click.argument("which", type=click.Choice(schema_names()))
 def schema(which: str) -> None:
-    """Print a JSON Schema: the rulebook format, or a facts schema (for editors).
+    """Print a JSON Schema: a rulebook format, or a facts schema (for editors).
 
-    `facts` is the corporate customer schema; name `individual` or `small_business` for the others.
+    `rulebook` is the rating rulebook format; `decision` the format of classification,
+    provisioning, policy and monitoring rulebooks. `facts` is the corporate customer schema; name
+    `individual`, `small_business` or another installed facts schema (e.g. `loan`) for the others.
 
     Example:
 
@@ -110,14 +112,11 @@ def schema(which: str) -> None:
     if which == "facts":
         which = "corporate"
     path = (
-        schema_dir() / "rulebook.schema.json" if which == "rulebook" else facts_dir() / f"{which}.schema.json"
+        schema_dir() / f"{which}.schema.json" if which in ("rulebook", "decision") else facts_dir() / f"{which}.schema.json"
     )
     if not path.is_file():
         raise Failure(f"schema '{which}' is not installed ({path})")
     click.echo(path.read_text(encoding="utf-8"), nl=False)
-
-
-_MODELINE = "$schema=../engine/schema/rulebook.schema.json"
 
 
 @click.command()
@@ -139,23 +138,28 @@ def init(directory: str) -> None:
         (root / "rulebooks").mkdir(parents=True, exist_ok=True)
         (root / "facts" / "examples").mkdir(parents=True, exist_ok=True)
         (root / "schemas").mkdir(exist_ok=True)
-        shutil.copyfile(schema_dir() / "rulebook.schema.json", root / "schemas" / "rulebook.schema.json")
+        for name in ("rulebook", "decision"):
+            shutil.copyfile(schema_dir() / f"{name}.schema.json", root / "schemas" / f"{name}.schema.json")
         books = sorted(rulebooks_dir().glob("*.yaml"))
         for p in books:  # editors find the schema next to the workspace's rulebooks
-            text = p.read_text(encoding="utf-8").replace(
-                _MODELINE, "$schema=../schemas/rulebook.schema.json", 1
-            )
+            text = p.read_text(encoding="utf-8")
+            for name in ("rulebook", "decision"):
+                text = text.replace(f"$schema=../engine/schema/{name}.schema.json", f"$schema=../schemas/{name}.schema.json", 1)
             (root / "rulebooks" / p.name).write_text(text, encoding="utf-8")
         for p in sorted(rulebooks_dir().glob("*.md")):
             shutil.copyfile(p, root / "rulebooks" / p.name)
         schemas = sorted(facts_dir().glob("*.schema.json"))
         for p in schemas:
             shutil.copyfile(p, root / "facts" / p.name)
-        examples = sorted(
-            q for q in (facts_dir() / "examples").iterdir() if q.suffix in (".yaml", ".yml", ".json")
-        )
-        for p in examples:
-            shutil.copyfile(p, root / "facts" / "examples" / p.name)
+        examples = []
+        for folder in sorted(q for q in facts_dir().iterdir() if q.is_dir() and not q.name.startswith("_")):
+            files = sorted(q for q in folder.iterdir() if q.suffix in (".yaml", ".yml", ".json", ".jsonl", ".csv"))
+            if files:
+                (root / "facts" / folder.name).mkdir(parents=True, exist_ok=True)
+            for q in files:
+                shutil.copyfile(q, root / "facts" / folder.name / q.name)
+            if folder.name == "examples":
+                examples = files
     except OSError as exc:
         raise Failure(f"{directory}: cannot create the workspace: {exc.strerror or exc}") from None
     click.echo(
