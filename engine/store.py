@@ -538,6 +538,30 @@ class Store:
                 r["evaluation_id"] = format_id(r.pop("id"))
         return rows
 
+    def latest_ratings(self) -> list[dict[str, Any]]:
+        """Each customer's latest evaluation (by id), with its effective grade after expert overrides.
+
+        Sorted by customer id. Keys: customer_id, customer_type, industry, evaluation_id,
+        evaluated_at, rulebook_id, final_grade, coarse_grade, pd, effective_grade, overridden.
+        """
+        with self._guard():
+            rows = list(
+                self.db.query(
+                    "SELECT e.id, e.customer_id, e.customer_type, e.industry, e.evaluated_at, e.rulebook_id, "
+                    "e.final_grade, e.coarse_grade, e.pd, "
+                    "(SELECT o.new_grade FROM overrides o WHERE o.evaluation_id = e.id ORDER BY o.id DESC LIMIT 1) "
+                    "AS override_grade "
+                    "FROM evaluations e JOIN (SELECT customer_id, max(id) AS id FROM evaluations GROUP BY customer_id) l "
+                    "ON e.id = l.id ORDER BY e.customer_id"
+                )
+            )
+        for r in rows:
+            r["evaluation_id"] = format_id(r.pop("id"))
+            override = r.pop("override_grade")
+            r["overridden"] = override is not None
+            r["effective_grade"] = override if override is not None else r["final_grade"]
+        return rows
+
     def count(self, table: str = "evaluations") -> int:
         if table not in {"evaluations", "overrides", "trace", "factor_scores", "batch_failures", "batches"}:
             raise ValueError(table)

@@ -290,6 +290,21 @@ def test_stored_overrides_chain_old_grades(store, mini):
     assert store.conn.execute("SELECT final_grade FROM evaluations").fetchone() == ("A",)
 
 
+def test_latest_ratings_take_each_customers_last_evaluation_and_its_last_override(store, mini):
+    weak = {**FACTS, "id": "c2", "credit": {"days_past_due": 120}}
+    first = store.add(prepare(engine.evaluate(mini, FACTS), FACTS, evaluated_at="2026-01-05T09:00:00.000Z"))
+    store.add(prepare(engine.evaluate(mini, weak), weak, evaluated_at="2026-02-01T09:00:00.000Z"))
+    second = store.add(prepare(engine.evaluate(mini, FACTS), FACTS, evaluated_at="2026-03-01T09:00:00.000Z"))
+    store.add_override(first, "C", reviewer="Li", reason="superseded anyway", approved_by="Wang")
+    store.add_override(second, "B", reviewer="Li", reason="one notch")
+    rows = store.latest_ratings()
+    assert [(r["customer_id"], r["evaluation_id"], r["evaluated_at"], r["final_grade"], r["effective_grade"],
+             r["overridden"]) for r in rows] == [
+        ("c1", "E000003", "2026-03-01T09:00:00.000Z", "A", "B", True),
+        ("c2", "E000002", "2026-02-01T09:00:00.000Z", "C", "C", False),
+    ]
+
+
 # -- two processes writing at once --------------------------------------------------------------------------
 WRITER = textwrap.dedent("""
     import sys
