@@ -473,12 +473,16 @@ def test_rulebooks_lists_the_built_ins():
     r = run("rulebooks")
     assert r.exit_code == 0
     lines = r.stdout.splitlines()
-    assert lines[0] == "id                 customer       industry     extends      title"
+    assert lines[0] == "id                 kind            customer       industry     extends      title"
     assert any(
-        line.startswith("manufacturing      corporate      C            corporate    ") for line in lines
+        line.startswith("manufacturing      rating          corporate      C            corporate    ") for line in lines
     )
-    ids = [e["id"] for e in json.loads(run("rulebooks", "--json").stdout)]
+    kinds = [line.split()[1] for line in lines[1:]]
+    assert kinds == sorted(kinds, key=lambda k: (k != "rating", k)), "rating rulebooks first, then by kind"
+    entries = json.loads(run("rulebooks", "--json").stdout)
+    ids = [e["id"] for e in entries]
     assert {"corporate", "manufacturing", "individual"} <= set(ids) and ids == sorted(ids)
+    assert {e["id"]: e["kind"] for e in entries}["manufacturing"] == "rating"
 
 
 @pytest.mark.parametrize("which", ["rulebook", "corporate", "individual"])

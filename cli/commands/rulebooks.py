@@ -56,7 +56,8 @@ def check(paths: tuple[str, ...], as_json: bool, no_examples: bool) -> None:
 @click.command("rulebooks")
 @json_option
 def rulebooks_cmd(as_json: bool) -> None:
-    """List the built-in rulebooks and what they apply to.
+    """List the built-in rulebooks: rating rulebooks and what they apply to, then the
+    classification, provisioning, policy and monitoring rulebooks used after the grade.
 
     Example:
 
@@ -69,6 +70,7 @@ def rulebooks_cmd(as_json: bool) -> None:
                 [
                     {
                         "id": e.id,
+                        "kind": e.kind,
                         "file": str(e.path),
                         "title": e.title,
                         "customer_type": e.customer_type,
@@ -82,10 +84,11 @@ def rulebooks_cmd(as_json: bool) -> None:
             )
         )
         return
-    click.echo(f"{'id':<18} {'customer':<14} {'industry':<12} {'extends':<12} title")
+    entries.sort(key=lambda e: (e.kind != "rating", e.kind, e.id))
+    click.echo(f"{'id':<18} {'kind':<15} {'customer':<14} {'industry':<12} {'extends':<12} title")
     for e in entries:
         click.echo(
-            f"{e.id:<18} {e.customer_type or '-':<14} {','.join(e.industries) or '-':<12} "
+            f"{e.id:<18} {e.kind:<15} {e.customer_type or '-':<14} {','.join(e.industries) or '-':<12} "
             f"{e.extends or '-':<12} {e.title.get('en', '')} / {e.title.get('zh', '')}"
         )
 
