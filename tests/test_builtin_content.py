@@ -49,7 +49,8 @@ def _load_yaml(path: Path) -> Any:
 
 
 def _rulebook_files() -> list[Path]:
-    return sorted(RULEBOOKS.glob("*.yaml"))
+    """The rating rulebooks (decision rulebooks are checked in tests/test_builtin_rulebooks.py)."""
+    return sorted(p for p in RULEBOOKS.glob("*.yaml") if _load_yaml(p).get("kind", "rating") == "rating")
 
 
 def _example_files() -> list[Path]:

@@ -1,4 +1,7 @@
-"""Every built-in rulebook checks clean, and every one of its examples gives the expected result."""
+"""Every built-in rulebook checks clean, and every one of its examples gives the expected result.
+
+Rating rulebooks and decision rulebooks (classification, provisioning, policy, monitoring) alike.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,25 @@ from pathlib import Path
 import pytest
 
 import engine
+from engine.decision import DECISION_KINDS, run_decision_examples
 from engine.examples import run_examples
 from engine.model import Example
+from engine.rulebook import rulebook_kind
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOKS = sorted((ROOT / "rulebooks").glob("*.yaml"))
+RATING = [p for p in BOOKS if rulebook_kind(p) == "rating"]
+DECISION = [p for p in BOOKS if rulebook_kind(p) in DECISION_KINDS]
+
+
+def test_every_builtin_rulebook_has_a_known_kind() -> None:
+    assert sorted(RATING + DECISION) == BOOKS
+    assert {rulebook_kind(p) for p in DECISION} >= {"classification", "provisioning"}
 
 
 def _examples() -> list[object]:
     out = []
-    for path in BOOKS:
+    for path in RATING:
         rb = engine.load_rulebook(path)
         for ex in rb.examples:
             out.append(pytest.param(path, ex.name, id=f"{path.stem}: {ex.name}"))
@@ -40,3 +52,21 @@ def test_example(path: Path, name: str) -> None:
     one = rb.__class__(**{**rb.__dict__, "examples": (ex,)})
     assert [str(d) for d in run_examples(one)] == []
     assert ex.expect.get("grade"), "every built-in example states the grade it expects"
+
+
+def _decision_examples() -> list[object]:
+    out = []
+    for path in DECISION:
+        book = engine.load_decision(path)
+        assert book.examples, f"{path.name}: a built-in decision rulebook carries examples"
+        for ex in book.examples:
+            out.append(pytest.param(path, ex.name, id=f"{path.stem}: {ex.name}"))
+    return out
+
+
+@pytest.mark.parametrize(("path", "name"), _decision_examples())
+def test_decision_example(path: Path, name: str) -> None:
+    book = engine.load_decision(path)
+    ex = next(e for e in book.examples if e.name == name)
+    one = book.__class__(**{**book.__dict__, "examples": (ex,)})
+    assert [str(d) for d in run_decision_examples(one)] == []

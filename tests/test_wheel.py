@@ -110,6 +110,9 @@ def test_installed_pingji_rates_and_checks_with_its_built_ins(installed):
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[0] == "evaluation E000001 (stored in x.db)"
     assert "grade      M2 (coarse A), PD 0.05%" in r.stdout
+    r = pingji(installed, "classify", f"{facts}/loans/portfolio.yaml")
+    assert r.returncode == 0, r.stderr
+    assert "non-performing         7      6,450,000.00   67.40%" in r.stdout
     r = pingji(installed, "check")
     assert r.returncode == 0, r.stdout
     assert re.fullmatch(r"\d+ rulebooks checked: 0 errors, \d+ warnings?", r.stdout.splitlines()[-1])
