@@ -111,7 +111,7 @@ def read_loans(path: str | os.PathLike[str], *, today: _dt.date | None = None) -
         lid = loan.get("id")
         label = f"loan '{lid}'" if isinstance(lid, str) else f"loans[{i}]"
         problems = check_facts(loan, schema, lambda p, here=here: loc(here + tuple(p)), file)
-        diags.extend(error(d.code, f"{label}: {d.message}", d.location) for d in problems)
+        diags.extend(error(d.code, f"{label}: {d.message.removeprefix('(top level): ')}", d.location) for d in problems)
         if isinstance(lid, str):
             if lid in seen:
                 diags.append(error("E512", f"loan id '{lid}' appears twice (first as loans[{seen[lid]}])",
@@ -201,6 +201,36 @@ class Classification:
             "total": str(self.total()),
             "non_performing": str(self.non_performing()),
         }
+
+
+def coarse_grades(ratings: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """customer id → the coarse grade (A/B/C) of its effective grade, from `Store.latest_ratings()`.
+
+    An expert override's grade on a master scale (M8) is mapped to its coarse grade by the scale of
+    the rating rulebook that rated the customer (found by id among the built-in rulebooks); a grade
+    that cannot be mapped is left out (the loan is then treated as unrated).
+    """
+    from . import catalog
+    from .rulebook import load_rulebook
+
+    scales: dict[str, dict[str, str]] = {}
+    out: dict[str, str] = {}
+    for r in ratings:
+        rid = str(r.get("rulebook_id") or "")
+        if rid not in scales:
+            try:
+                rb = load_rulebook(catalog.find(rid))
+                assert rb.scale is not None
+                scales[rid] = {g.grade: (g.coarse or g.grade) for g in rb.scale.grades}
+            except Exception:  # noqa: BLE001 - a rulebook no longer installed: only A/B/C grades map
+                scales[rid] = {}
+        eff = str(r["effective_grade"])
+        coarse = scales[rid].get(eff, eff if not r.get("overridden") or eff in ("A", "B", "C") else "")
+        if not r.get("overridden") and r.get("coarse_grade"):
+            coarse = str(r["coarse_grade"])
+        if coarse in ("A", "B", "C"):
+            out[str(r["customer_id"])] = coarse
+    return out
 
 
 def _with(loan: Mapping[str, Any], as_of: str, grade: str | None, share: Decimal | None) -> dict[str, Any]:

@@ -100,6 +100,7 @@ class Ruleset:
         fired = 0
         failure: BaseException | None = None
         failed_rule: RuleSpec | None = None
+        activated: set[tuple[str, ...]] = set()
         # Every session starts with a fact that a rule always matches: deleting a session in which
         # no fact was ever handled crashes the C engine (segfault in delete_state).
         wave: list[Any] = [({"t": SESSION_FACT}, f'"t":"{SESSION_FACT}"')] + inputs
@@ -131,10 +132,18 @@ class Ruleset:
             while message:
                 name = message[2:message.index('"', 2)]
                 if failure is None and name != SESSION_RULE:
+                    # durable-rules activates a rule once per branch of an `$or` that holds; a rule
+                    # fires once per set of facts it matched.
+                    ids = _ID_RE.findall(message)
+                    key = (name, *ids)
+                    if key in activated:
+                        message = _dre.complete_and_start_action(self.handle, state)
+                        continue
+                    activated.add(key)
                     spec = rules[name]
                     fired += 1
                     try:
-                        matched = [table[int(i)] for i in _ID_RE.findall(message)]
+                        matched = [table[int(i)] for i in ids]
                         concluded.extend(act(spec, matched))
                         if fired > MAX_FIRINGS:
                             raise EvaluationError(f"more than {MAX_FIRINGS} rules fired; the rulebook loops", spec.at,

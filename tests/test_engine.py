@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import os
 import subprocess
 import sys
@@ -391,3 +392,17 @@ def test_the_trace_names_files_as_loaded_even_when_the_same_version_was_loaded_e
     assert first.trace[0]["at"] == "mini.yaml:12"
     assert second.trace[0]["at"] == "tests/data/books/mini.yaml:12"
     assert {t["at"].split(":")[0] for t in second.trace} == {"tests/data/books/mini.yaml"}
+
+
+def test_an_override_whose_or_holds_twice_applies_once(tmp_path):
+    # durable-rules activates a rule once per branch of an `$or` that holds; a notch must not count twice.
+    text = (BOOKS / "mini.yaml").read_text(encoding="utf-8").replace(
+        "    when: credit.strong_guarantee == true\n",
+        "    when: credit.strong_guarantee == true or credit.days_past_due == 0\n")
+    (tmp_path / "mini.yaml").write_text(text, encoding="utf-8")
+    shutil.copy(BOOKS / "mini.schema.json", tmp_path / "mini.schema.json")
+    rb = engine.load_rulebook(tmp_path / "mini.yaml")
+    ev = engine.evaluate(rb, customer(credit__strong_guarantee=True, fin__revenue=1000, fin__net_income=10))
+    assert [o["id"] for o in ev.overrides] == ["guarantee"]
+    assert [r["rule"] for r in ev.trace].count("override.guarantee") == 1
+    assert ev.final_grade == {"A": "A", "B": "A", "C": "B"}[ev.model_grade]

@@ -10,7 +10,7 @@ import click
 
 import engine
 from engine import catalog
-from engine.assets import Classification, Loans, Provisions, classify_portfolio, provide, read_loans
+from engine.assets import Classification, Loans, Provisions, classify_portfolio, coarse_grades, provide, read_loans
 from engine.decision import Decision, DecisionBook
 
 from ..options import json_option, lang_option, open_store
@@ -42,18 +42,11 @@ def _why(d: Decision, oid: str, lang: str) -> str:
 
 
 def _grades(db_path: str | None) -> dict[str, str]:
-    """customer id → coarse grade of its latest evaluation (an expert override's grade where it is A/B/C)."""
+    """customer id → coarse grade of its latest evaluation, expert overrides included."""
     if not db_path:
         return {}
     with open_store(db_path) as store:
-        rows = store.latest_ratings()
-    out = {}
-    for r in rows:
-        eff = r["effective_grade"]
-        grade = eff if eff in ("A", "B", "C") else (r["coarse_grade"] or eff)
-        if grade in ("A", "B", "C"):
-            out[r["customer_id"]] = grade
-    return out
+        return coarse_grades(store.latest_ratings())
 
 
 def _classify(loans_file: str, rulebook: str, db_path: str | None) -> tuple[Loans, Classification]:
