@@ -112,8 +112,9 @@ def classify(loans: str, rulebook: str, db_path: str | None, as_json: bool, lang
 
 
 def _provisions(loans: str, rulebook: str, classification: str, adequacy: str, db_path: str | None) -> Provisions:
+    books = _book(rulebook, "provisioning"), _book(adequacy, "provisioning")  # rulebook errors before data errors
     _, cl = _classify(loans, classification, db_path)
-    return provide(cl, _book(rulebook, "provisioning"), _book(adequacy, "provisioning"))
+    return provide(cl, *books)
 
 
 @click.command()
