@@ -2,6 +2,177 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import click
 
+import engine
+from engine import catalog
+from engine.assets import coarse_grades
+from engine.builtin import facts_dir
+from engine.diagnostics import error
+from engine.errors import FactsError
+from engine.factschema import find_schema, load_schema, require_valid
+from engine.monitoring import Watch, check_order, rating_of, watch, watch_list
+from engine.store import DEFAULT_DB, ENV_VAR, Store
+
+from .. import render
+from ..options import Failure, json_option, lang_option
+
 COMMANDS: list[click.Command] = []
+
+SNAPSHOT_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _files(paths: tuple[str, ...]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            out.extend(sorted(q for q in path.iterdir() if q.suffix in SNAPSHOT_SUFFIXES))
+        else:
+            out.append(path)
+    return out
+
+
+def _read(path: Path | str) -> engine.facts.FactsFile:
+    """A customer's facts, checked against the schema of its customer type."""
+    doc = engine.read_facts(path)
+    data = doc.data
+    if not isinstance(data, dict):
+        raise FactsError([error("E501", "facts must be a mapping", doc.loc(()))])
+    ctype = data.get("customer_type")
+    schema_path = find_schema(str(ctype), facts_dir()) if isinstance(ctype, str) else None
+    if schema_path is None or ctype not in ("corporate", "individual", "small_business"):
+        raise FactsError([error("E501", f"customer_type {ctype!r} is not one of corporate, individual, small_business",
+                                doc.loc(("customer_type",) if "customer_type" in data else ()))])
+    require_valid(data, load_schema(schema_path), doc.loc, doc.file)
+    if not isinstance(data.get("id"), str):
+        raise FactsError([error("E501", "id is required: the customer id", doc.loc(()))])
+    return doc
+
+
+def _open(db_path: str, required: bool) -> Store | None:
+    if not os.path.exists(db_path):
+        if required:
+            raise Failure(f"{db_path}: no store here; rate the customers first (pingji rate ... --db {db_path}) or "
+                          f"give --previous")
+        return None
+    return Store.open(db_path, create=False)
+
+
+@click.command()
+@click.argument("current", nargs=-1, required=True, type=click.Path(exists=False))
+@click.option("--previous", metavar="FILE", type=click.Path(dir_okay=False),
+              help="The earlier snapshot of the one customer in CURRENT (default: the facts of its latest "
+                   "stored evaluation).")
+@click.option("--rulebook", "-r", metavar="ID|PATH", default="early-warning", show_default=True,
+              help="Monitoring rulebook.")
+@click.option("--as-of", "as_of", metavar="DATE", help="Monitoring date (default: each snapshot's as_of).")
+@click.option("--db", "db_path", metavar="FILE", envvar=ENV_VAR, default=DEFAULT_DB, show_default=True,
+              show_envvar=True, help="The evaluation store: earlier facts, grades and histories.")
+@json_option
+@lang_option
+def monitor(current: tuple[str, ...], previous: str | None, rulebook: str, as_of: str | None, db_path: str,
+            as_json: bool, lang: str) -> None:
+    """Early-warning signals and re-ratings due, comparing customers' new facts with earlier ones.
+
+    CURRENT is one or more customer facts files (YAML or JSON, any customer type) or folders of
+    them: the new snapshots. Each is compared with the facts of the customer's latest evaluation
+    in the store, or with --previous for a single customer. Prints the watch list (customers with
+    signals, most severe first, each signal with its rule file:line and the recommended action),
+    the customers due for re-rating (by grade frequency, or at once on a severe signal), and the
+    problem customers (high or severe) with their rating history.
+
+    Examples:
+
+        pingji rate facts/monitoring/machinery-2025.yaml --db demo.db
+
+        pingji monitor facts/monitoring/machinery-2026.yaml --db demo.db
+
+        pingji monitor facts/monitoring/machinery-2026.yaml --previous facts/monitoring/machinery-2025.yaml
+    """
+    book = engine.load_decision(catalog.find(rulebook), kind="monitoring")
+    files = _files(current)
+    if not files:
+        raise Failure(f"no facts files in {', '.join(current)}")
+    if previous and len(files) != 1:
+        raise click.UsageError("--previous compares one customer: give exactly one CURRENT file")
+    store = _open(db_path, required=previous is None)
+    results: list[Watch] = []
+    unrated: list[str] = []
+    try:
+        latest = {r["customer_id"]: r for r in store.latest_ratings()} if store else {}
+        coarse = coarse_grades(list(latest.values())) if latest else {}
+        for f in files:
+            doc = _read(f)
+            cid = str(doc.data["id"])
+            row = latest.get(cid)
+            if previous:
+                prev = _read(previous)
+                before = prev.data
+                if before["id"] != cid:
+                    raise FactsError([error("E522", f"--previous is customer '{before['id']}', not '{cid}'",
+                                            prev.loc(("id",)))])
+            elif row is not None:
+                assert store is not None
+                before = store.record(row["evaluation_id"])["facts"]
+            else:
+                unrated.append(cid)
+                continue
+            check_order(before, doc.data, doc.loc, doc.file)
+            when = as_of or doc.data.get("as_of")
+            if not isinstance(when, str):
+                raise FactsError([error("E520", "as_of is required (in the facts or with --as-of)", doc.loc(()))])
+            rating = rating_of(row, coarse.get(cid)) if row else None
+            results.append(watch(book, cid, when, before, doc.data, rating, doc.data.get("customer_type")))
+        problems = {w.customer_id: store.history(w.customer_id) for w in results
+                    if w.rank >= book.output("severity").rank("high") and store and w.customer_id in latest}
+    finally:
+        if store:
+            store.close()
+    listed = watch_list(results)
+    due = [w for w in results if w.due()]
+    if as_json:
+        click.echo(json.dumps({
+            "rulebook": {"id": book.id, "version": book.version, "hash": book.content_hash},
+            "watch_list": [{"customer_id": w.customer_id, "severity": w.severity,
+                            "action": w.decision.value("action"), "signals": w.signals()} for w in listed],
+            "rerate_due": [{"customer_id": w.customer_id, "due": w.due(), "rules": w.decision.outputs["rerate"].rules}
+                           for w in due],
+            "not_rated": unrated,
+            "decisions": [w.decision.to_dict() for w in results],
+            "problem_customers": problems,
+        }, sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False))
+        return
+    click.echo(f"monitoring {len(results)} customer{'s' if len(results) != 1 else ''} "
+               f"(rulebook {book.id} {book.version}, {book.file})")
+    click.echo("")
+    click.echo(f"watch list: {len(listed)}")
+    for w in listed:
+        click.echo(f"  {w.customer_id}  {w.severity}  action: {w.decision.value('action')}")
+        for s in w.signals():
+            title = s["title_zh"] if lang == "zh" else s["title"]
+            click.echo(f"    - {s['rule']} ({s['at']}): {title}")
+    click.echo("")
+    click.echo(f"re-ratings due: {len(due)}")
+    for w in due:
+        out = w.decision.outputs["rerate"]
+        why = "; ".join(f"{r} ({at})" for r, at in zip(out.rules, out.at))
+        grade = w.rating.get("grade") if w.rating else "-"
+        click.echo(f"  {w.customer_id}  grade {grade}  due {w.due()}  ({why})")
+    if problems:
+        click.echo("")
+        click.echo("problem customers (high or severe):")
+        for cid, rows in problems.items():
+            for line in render.history(cid, rows).splitlines():
+                click.echo(f"  {line}" if line else "")
+    if unrated:
+        click.echo("")
+        click.echo(f"not rated yet (no stored evaluation, no --previous): {', '.join(unrated)}")
+
+
+COMMANDS.append(monitor)
+
