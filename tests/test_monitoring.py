@@ -175,7 +175,8 @@ def test_monitor_bad_input(ws: Path) -> None:
     bad.write_text("customer_type: corporate\nid: X\ncredit: {days_past_due: -3}\n", encoding="utf-8")
     r = cmd("monitor", str(bad), "--previous", earlier, "--db", str(ws / "none.db"))
     assert r.exit_code == 1
-    assert r.output == f"{bad}:3:25: error[E501]: credit.days_past_due: -3 is less than the minimum of 0\n"
+    assert r.output == (f"{bad}:1:1: error[E501]: (top level): 'as_of' is a required property\n"
+                        f"{bad}:3:25: error[E501]: credit.days_past_due: -3 is less than the minimum of 0\n")
     r = cmd("monitor", later, "--previous", "facts/examples/contractor-a.yaml", "--db", str(ws / "none.db"))
     assert r.exit_code == 1 and "error[E522]: --previous is customer '" in r.output
     r = cmd("monitor", later, "--db", str(ws / "none.db"))
