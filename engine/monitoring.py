@@ -108,7 +108,7 @@ class Watch:
         if every is None or not self.rating or not self.rating.get("evaluated_at"):
             return None
         last = _dt.date.fromisoformat(str(self.rating["evaluated_at"])[:10])
-        return _add_months(last, int(every)).isoformat()
+        return add_months(last, int(every)).isoformat()
 
     def due(self) -> str | None:
         """'now' on an immediate re-rating, the due date when one is due, else None."""
@@ -118,7 +118,7 @@ class Watch:
         return self.next_rating() if value == "due" else None
 
 
-def _add_months(d: _dt.date, months: int) -> _dt.date:
+def add_months(d: _dt.date, months: int) -> _dt.date:
     y, m = divmod(d.month - 1 + months, 12)
     year, month = d.year + y, m + 1
     for day in (d.day, 30, 29, 28):
