@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
 from pathlib import Path
@@ -54,13 +55,45 @@ def _read(path: Path | str) -> engine.facts.FactsFile:
     return doc
 
 
-def _open(db_path: str, required: bool) -> Store | None:
+def _open(db_path: str, required: bool, otherwise: str = "--previous") -> Store | None:
     if not os.path.exists(db_path):
         if required:
             raise Failure(f"{db_path}: no store here; rate the customers first (pingji rate ... --db {db_path}) or "
-                          f"give --previous")
+                          f"give {otherwise}")
         return None
     return Store.open(db_path, create=False)
+
+
+def _compare(book: engine.DecisionBook, files: list[Path], previous: str | None, as_of: str | None,
+             store: Store | None) -> tuple[list[Watch], list[str]]:
+    """Each new snapshot against the customer's previous one; the ids with nothing to compare with."""
+    results: list[Watch] = []
+    unrated: list[str] = []
+    latest = {r["customer_id"]: r for r in store.latest_ratings()} if store else {}
+    coarse = coarse_grades(list(latest.values())) if latest else {}
+    for f in files:
+        doc = _read(f)
+        cid = str(doc.data["id"])
+        row = latest.get(cid)
+        if previous:
+            prev = _read(previous)
+            before = prev.data
+            if before["id"] != cid:
+                raise FactsError([error("E522", f"--previous is customer '{before['id']}', not '{cid}'",
+                                        prev.loc(("id",)))])
+        elif row is not None:
+            assert store is not None
+            before = store.record(row["evaluation_id"])["facts"]
+        else:
+            unrated.append(cid)
+            continue
+        check_order(before, doc.data, doc.loc, doc.file)
+        when = as_of or doc.data.get("as_of")
+        if not isinstance(when, str):
+            raise FactsError([error("E520", "as_of is required (in the facts or with --as-of)", doc.loc(()))])
+        rating = rating_of(row, coarse.get(cid)) if row else None
+        results.append(watch(book, cid, when, before, doc.data, rating, doc.data.get("customer_type")))
+    return results, unrated
 
 
 @click.command()
@@ -88,11 +121,11 @@ def monitor(current: tuple[str, ...], previous: str | None, rulebook: str, as_of
 
     Examples:
 
-        pingji rate facts/monitoring/machinery-2025.yaml --db demo.db
+        pingji rate facts/monitoring/machinery-2026-04.yaml --db demo.db
 
-        pingji monitor facts/monitoring/machinery-2026.yaml --db demo.db
+        pingji monitor facts/monitoring/machinery-2026-10.yaml --db demo.db
 
-        pingji monitor facts/monitoring/machinery-2026.yaml --previous facts/monitoring/machinery-2025.yaml
+        pingji monitor facts/monitoring/machinery-2026-10.yaml --previous facts/monitoring/machinery-2026-04.yaml
     """
     book = engine.load_decision(catalog.find(rulebook), kind="monitoring")
     files = _files(current)
@@ -101,35 +134,10 @@ def monitor(current: tuple[str, ...], previous: str | None, rulebook: str, as_of
     if previous and len(files) != 1:
         raise click.UsageError("--previous compares one customer: give exactly one CURRENT file")
     store = _open(db_path, required=previous is None)
-    results: list[Watch] = []
-    unrated: list[str] = []
     try:
-        latest = {r["customer_id"]: r for r in store.latest_ratings()} if store else {}
-        coarse = coarse_grades(list(latest.values())) if latest else {}
-        for f in files:
-            doc = _read(f)
-            cid = str(doc.data["id"])
-            row = latest.get(cid)
-            if previous:
-                prev = _read(previous)
-                before = prev.data
-                if before["id"] != cid:
-                    raise FactsError([error("E522", f"--previous is customer '{before['id']}', not '{cid}'",
-                                            prev.loc(("id",)))])
-            elif row is not None:
-                assert store is not None
-                before = store.record(row["evaluation_id"])["facts"]
-            else:
-                unrated.append(cid)
-                continue
-            check_order(before, doc.data, doc.loc, doc.file)
-            when = as_of or doc.data.get("as_of")
-            if not isinstance(when, str):
-                raise FactsError([error("E520", "as_of is required (in the facts or with --as-of)", doc.loc(()))])
-            rating = rating_of(row, coarse.get(cid)) if row else None
-            results.append(watch(book, cid, when, before, doc.data, rating, doc.data.get("customer_type")))
+        results, unrated = _compare(book, files, previous, as_of, store)
         problems = {w.customer_id: store.history(w.customer_id) for w in results
-                    if w.rank >= book.output("severity").rank("high") and store and w.customer_id in latest}
+                    if store and w.rank >= book.output("severity").rank("high") and w.rating}
     finally:
         if store:
             store.close()
@@ -175,4 +183,89 @@ def monitor(current: tuple[str, ...], previous: str | None, rulebook: str, as_of
 
 
 COMMANDS.append(monitor)
+
+
+@click.command()
+@click.option("--db", "db_path", metavar="FILE", envvar=ENV_VAR, default=DEFAULT_DB, show_default=True,
+              show_envvar=True, help="The evaluation store: ratings, their facts and histories.")
+@click.option("--loans", metavar="FILE", type=click.Path(dir_okay=False),
+              help="A LOANS file to classify and provision (as `pingji classify` reads it).")
+@click.option("--snapshots", metavar="PATH", multiple=True,
+              help="New facts of customers (files or folders) to compare with their stored facts; repeatable.")
+@click.option("--as-of", "as_of", metavar="DATE",
+              help="Report date: re-ratings are due by it (default: the LOANS file's as_of, else today).")
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
+@click.option("--output", "-o", metavar="FILE", help="Write the report here instead of standard output.")
+@lang_option
+def portfolio(db_path: str, loans: str | None, snapshots: tuple[str, ...], as_of: str | None, fmt: str,
+              output: str | None, lang: str) -> None:
+    """The portfolio report (Markdown or HTML): ratings by industry, asset quality, provisions and
+    coverage, the watch list and the re-ratings due.
+
+    Ratings come from the store (each customer's latest evaluation, expert overrides applied);
+    categories and reserves from the built-in classification and provisioning rulebooks run on
+    --loans; signals from the early-warning rulebook on --snapshots; re-ratings due from the same
+    rulebook's frequency by grade, for every rated customer.
+
+    Example:
+
+        pingji rate facts/examples/machinery-a.yaml --db demo.db
+
+        pingji portfolio --db demo.db --loans facts/loans/portfolio.yaml --format html -o portfolio.html
+    """
+    from engine.assets import classify_portfolio, provide, read_loans
+    from engine.portfolio import PortfolioInputs, render_portfolio_html, render_portfolio_markdown
+
+    book = engine.load_decision(catalog.find("early-warning"), kind="monitoring")
+    store = _open(db_path, required=loans is None, otherwise="--loans")
+    sources = [f"store {db_path}"] if store else []
+    try:
+        ratings = store.latest_ratings() if store else []
+        coarse = coarse_grades(ratings)
+        for r in ratings:
+            r["coarse"] = coarse.get(r["customer_id"])
+        cl = pv = None
+        if loans:
+            classify_book = engine.load_decision(catalog.find("five-category"), kind="classification")
+            books = (engine.load_decision(catalog.find("provisions"), kind="provisioning"),
+                     engine.load_decision(catalog.find("provision-adequacy"), kind="provisioning"))
+            lf = read_loans(loans)
+            cl = classify_portfolio(classify_book, lf, coarse)
+            pv = provide(cl, *books)
+            sources.append(f"loans {lf.file}")
+        when = as_of or (cl.as_of if cl else None) or _dt.date.today().isoformat()
+        files = _files(snapshots)
+        results, _ = _compare(book, files, None, None, store) if files else ([], [])
+        if files:
+            sources.append(f"{len(files)} snapshot{'s' if len(files) != 1 else ''}")
+        compared = {w.customer_id for w in results}
+        for r in ratings:  # re-ratings due by grade frequency for everyone else
+            if r["customer_id"] not in compared:
+                results.append(watch(book, r["customer_id"], when, {}, {}, rating_of(r, r["coarse"]),
+                                     r["customer_type"]))
+    finally:
+        if store:
+            store.close()
+    watch_rows = [{"customer_id": w.customer_id, "severity": w.severity, "action": w.decision.value("action"),
+                   "signals": w.signals()} for w in watch_list(results)]
+    rerate_rows = []
+    for w in sorted(results, key=lambda w: w.customer_id):
+        due = w.due()
+        if due:
+            out = w.decision.outputs["rerate"]
+            rerate_rows.append({"customer_id": w.customer_id, "grade": (w.rating or {}).get("grade", ""), "due": due,
+                                "why": "; ".join(f"{r} ({at})" for r, at in zip(out.rules, out.at))})
+    inputs = PortfolioInputs(when, sources, ratings if store else None, cl, pv, watch_rows, rerate_rows)
+    text = render_portfolio_html(inputs, lang) if fmt == "html" else render_portfolio_markdown(inputs, lang)
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise Failure(f"{output}: cannot write the report: {exc.strerror or exc}") from None
+        click.echo(f"wrote {output}")
+    else:
+        click.echo(text, nl=False)
+
+
+COMMANDS.append(portfolio)
 
