@@ -37,7 +37,7 @@ class PingjiGroup(click.Group):
             return super().invoke(ctx)
         except PingjiError as exc:
             raise fail(exc) from None
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
             raise
         except Exception as exc:
             if os.environ.get("PINGJI_DEBUG"):
