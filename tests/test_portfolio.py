@@ -66,3 +66,13 @@ def test_nothing_to_report_is_an_error(tmp_path: Path, monkeypatch: pytest.Monke
     r = cmd("portfolio", "--db", "none.db")
     assert (r.exit_code, r.output) == (1, "none.db: no store here; rate the customers first "
                                           "(pingji rate ... --db none.db) or give --loans\n")
+
+
+def test_json(db: str) -> None:
+    import json
+
+    r = cmd("portfolio", "--db", db, "--loans", "facts/loans/portfolio.yaml", "--as-of", "2026-10-31", "--json")
+    d = json.loads(r.output)
+    assert d["provisions"]["totals"]["reserves"] == "2778100.00"
+    assert [x["customer_id"] for x in d["rerate_due"]] == ["C-E-0001", "C-E-0004"]
+    assert [x["customer_id"] for x in d["ratings"]] == ["C-C-0001", "C-E-0001", "C-E-0004"]

@@ -30,7 +30,7 @@ def price(evaluation_id: str, rulebook: str, db_path: str, as_json: bool, lang: 
     rate + spread, exact; the limit is in the units of the customer's facts (corporate: CNY
     thousands), rounded half-up to the unit.
 
-    Examples:
+    Example:
 
         pingji rate facts/examples/machinery-a.yaml
 

@@ -119,7 +119,7 @@ def monitor(current: tuple[str, ...], previous: str | None, rulebook: str, as_of
     the customers due for re-rating (by grade frequency, or at once on a severe signal), and the
     problem customers (high or severe) with their rating history.
 
-    Examples:
+    Example:
 
         pingji rate facts/monitoring/machinery-2026-04.yaml --db demo.db
 
@@ -196,9 +196,10 @@ COMMANDS.append(monitor)
               help="Report date: re-ratings are due by it (default: the LOANS file's as_of, else today).")
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
 @click.option("--output", "-o", metavar="FILE", help="Write the report here instead of standard output.")
+@json_option
 @lang_option
 def portfolio(db_path: str, loans: str | None, snapshots: tuple[str, ...], as_of: str | None, fmt: str,
-              output: str | None, lang: str) -> None:
+              output: str | None, as_json: bool, lang: str) -> None:
     """The portfolio report (Markdown or HTML): ratings by industry, asset quality, provisions and
     coverage, the watch list and the re-ratings due.
 
@@ -256,6 +257,13 @@ def portfolio(db_path: str, loans: str | None, snapshots: tuple[str, ...], as_of
             rerate_rows.append({"customer_id": w.customer_id, "grade": (w.rating or {}).get("grade", ""), "due": due,
                                 "why": "; ".join(f"{r} ({at})" for r, at in zip(out.rules, out.at))})
     inputs = PortfolioInputs(when, sources, ratings if store else None, cl, pv, watch_rows, rerate_rows)
+    if as_json:
+        click.echo(json.dumps({"as_of": when, "sources": sources, "ratings": ratings if store else None,
+                               "classification": cl.to_dict() if cl else None,
+                               "provisions": pv.to_dict() if pv else None, "watch_list": watch_rows,
+                               "rerate_due": rerate_rows}, sort_keys=True, ensure_ascii=False, indent=2,
+                              allow_nan=False))
+        return
     text = render_portfolio_html(inputs, lang) if fmt == "html" else render_portfolio_markdown(inputs, lang)
     if output:
         try:
