@@ -52,6 +52,8 @@ from .diagnostics import Diagnostic, Location, did_you_mean, error, sort_key, wa
 from .errors import EngineLimitError, EvaluationError, FactsError, RulebookError
 from .factschema import check_facts, fact_types, find_schema, load_schema, require_valid
 from .model import Metric, Text
+from .evaluation import FactsEnv
+from .rulebook import _text
 from .source import Document, load_yaml
 
 DECISION_KINDS = ("classification", "provisioning", "policy", "monitoring")
@@ -184,14 +186,6 @@ def _schema_diagnostics(doc: Document) -> list[Diagnostic]:
     from .rulebook import schema_diagnostics
 
     return schema_diagnostics(doc, _validator())
-
-
-def _text(value: Any) -> Text:
-    if isinstance(value, Mapping):
-        return Text(str(value.get("zh", "")), str(value.get("en", "")))
-    if value is None:
-        return Text()
-    return Text(str(value), str(value))
 
 
 def _dec(x: Any) -> Decimal:
@@ -603,29 +597,12 @@ class Decision:
         }
 
 
-class FactsEnv:
-    """Parameters, then metrics, then dotted paths into the facts."""
-
-    def __init__(self, facts: Mapping[str, Any], values: dict[str, Any]):
-        self.facts = facts
-        self.values = values
-
-    def get(self, name: str, default: Any = MISSING) -> Any:
-        if name in self.values:
-            return self.values[name]
-        node: Any = self.facts
-        for part in name.split("."):
-            if not isinstance(node, Mapping) or part not in node:
-                return default
-            node = node[part]
-        return default if node is None else node
-
-
 class _Run:
     def __init__(self, c: CompiledDecision, facts: Mapping[str, Any]):
         self.c = c
         self.book = c.rulebook
-        self.env = FactsEnv(facts, {p.id: p.value for p in self.book.parameters})
+        self.env = FactsEnv(facts)  # parameters and metrics first, then dotted paths into the facts
+        self.env.metrics.update({p.id: p.value for p in self.book.parameters})
         self.trace: list[dict[str, Any]] = []
         self.metric_rows: dict[str, dict[str, Any]] = {}
         self.conclusions: dict[str, list[tuple[Rule, Any]]] = {o.id: [] for o in self.book.outputs}
@@ -643,7 +620,7 @@ class _Run:
             else:
                 value = round_half_up(value, m.precision) if isinstance(value, float) else value
                 shown, status = value, "ok"
-            self.env.values[m.id] = value
+            self.env.metrics[m.id] = value
             seen = {n: _jsonable(self.env.get(n)) if "[]" not in n else "array" for n in inputs}
             self.metric_rows[m.id] = {"value": shown, "status": status, "expr": m.expr_text, "at": m.loc.short(),
                                       "inputs": seen, "precision": m.precision, "title": m.title.to_dict()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from .diagnostics import Location
@@ -24,3 +25,13 @@ def read_facts(path: str | os.PathLike[str], display_name: str | None = None) ->
     """Load facts (a mapping) from YAML or JSON; refusals raise RulebookSyntaxError with a location."""
     doc = load_yaml(path, display_name=display_name or str(path))
     return FactsFile(doc.data, doc.file, doc.loc)
+
+
+def dig(facts: Mapping[str, Any], path: str) -> Any:
+    """The value at a dotted path (`financials.current.revenue`), or None when any step is absent."""
+    node: Any = facts
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node

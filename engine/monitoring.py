@@ -24,17 +24,9 @@ from typing import Any
 from .decision import Decision, DecisionBook, decide
 from .diagnostics import Location, error
 from .errors import FactsError
+from .facts import dig
 
 SEVERITY = "severity"
-
-
-def _get(facts: Mapping[str, Any], path: str) -> Any:
-    node: Any = facts
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 def snapshot(facts: Mapping[str, Any]) -> dict[str, Any]:
@@ -46,20 +38,20 @@ def snapshot(facts: Mapping[str, Any]) -> dict[str, Any]:
             snap[key] = value
 
     put("as_of", facts.get("as_of"))
-    revenue = _get(facts, "financials.current.revenue")
+    revenue = dig(facts, "financials.current.revenue")
     if revenue is None:
-        revenue = _get(facts, "business.annual_revenue")
-    if revenue is None and _get(facts, "income.monthly_income") is not None:
-        revenue = float(Decimal(repr(_get(facts, "income.monthly_income"))) * 12)
+        revenue = dig(facts, "business.annual_revenue")
+    if revenue is None and dig(facts, "income.monthly_income") is not None:
+        revenue = float(Decimal(repr(dig(facts, "income.monthly_income"))) * 12)
     put("revenue", revenue)
-    put("operating_cash_flow", _get(facts, "financials.current.operating_cash_flow"))
-    put("operating_cash_flow_prior", _get(facts, "financials.previous.operating_cash_flow"))
-    put("total_assets", _get(facts, "financials.current.total_assets"))
-    put("total_liabilities", _get(facts, "financials.current.total_liabilities"))
-    put("statement_date", _get(facts, "financials.current.statement_date"))
-    put("days_past_due", _get(facts, "credit.days_past_due"))
-    put("lawsuits", _get(facts, "credit.lawsuits"))
-    put("external_downgrade", _get(facts, "credit.external_rating_downgrade"))
+    put("operating_cash_flow", dig(facts, "financials.current.operating_cash_flow"))
+    put("operating_cash_flow_prior", dig(facts, "financials.previous.operating_cash_flow"))
+    put("total_assets", dig(facts, "financials.current.total_assets"))
+    put("total_liabilities", dig(facts, "financials.current.total_liabilities"))
+    put("statement_date", dig(facts, "financials.current.statement_date"))
+    put("days_past_due", dig(facts, "credit.days_past_due"))
+    put("lawsuits", dig(facts, "credit.lawsuits"))
+    put("external_downgrade", dig(facts, "credit.external_rating_downgrade"))
     values = [c.get("value") for c in facts.get("collateral") or [] if isinstance(c, Mapping)]
     if values and all(isinstance(v, (int, float)) for v in values):
         put("collateral_value", float(sum((Decimal(repr(v)) for v in values), Decimal(0))))

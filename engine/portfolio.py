@@ -9,7 +9,6 @@ rule decided names that rule's `file:line` in the sections below the tables.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,7 +17,7 @@ from typing import Any
 import markdown as _markdown
 
 from .assets import Classification, Provisions
-from .report import _CSS, _INDUSTRY_SECTIONS, _esc
+from .report import _INDUSTRY_SECTIONS, _esc, html_page
 
 _T: dict[str, tuple[str, str]] = {
     "title": ("信贷资产组合报告", "Portfolio report"),
@@ -186,20 +185,4 @@ def render_portfolio_markdown(p: PortfolioInputs, lang: str = "en") -> str:
 def render_portfolio_html(p: PortfolioInputs, lang: str = "en") -> str:
     """The same report as one self-contained HTML5 page (inline CSS, no scripts)."""
     body = _markdown.markdown(render_portfolio_markdown(p, lang), extensions=["tables"], output_format="html")
-    title = html.escape(f"{_t('title', lang)} — {p.as_of}")
-    return (
-        "<!DOCTYPE html>\n"
-        f'<html lang="{"zh-CN" if lang == "zh" else "en"}">\n'
-        "<head>\n"
-        '<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{title}</title>\n"
-        f"<style>\n{_CSS}\n</style>\n"
-        "</head>\n"
-        "<body>\n"
-        '<main class="report">\n'
-        f"{body}\n"
-        "</main>\n"
-        "</body>\n"
-        "</html>\n"
-    )
+    return html_page(body, f"{_t('title', lang)} — {p.as_of}", lang)

@@ -21,23 +21,15 @@ from typing import Any
 
 from .assets import coarse_grades, money
 from .decision import Decision, DecisionBook, decide
+from .facts import dig
 from .monitoring import add_months
 
 REFERENCE = "reference_rate"
 
 
-def _get(facts: Mapping[str, Any], path: str) -> Any:
-    node: Any = facts
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def _first(facts: Mapping[str, Any], *paths: str) -> Any:
     for p in paths:
-        v = _get(facts, p)
+        v = dig(facts, p)
         if v is not None:
             return v
     return None
@@ -61,15 +53,15 @@ def offer_facts(record: Mapping[str, Any]) -> dict[str, Any]:
             out[key] = value
 
     put("customer_type", facts.get("customer_type"))
-    industry = _get(facts, "identity.industry") or {}
+    industry = dig(facts, "identity.industry") or {}
     if isinstance(industry, Mapping) and industry.get("section"):
         put("industry", f"{industry.get('section')}{industry.get('division') or ''}")
     if not overrides:
         put("pd", record.get("pd"))
     put("evaluated_at", str(record.get("evaluated_at") or "")[:10] or None)
     revenue = _first(facts, "financials.current.revenue", "business.annual_revenue")
-    if revenue is None and _get(facts, "income.monthly_income") is not None:
-        revenue = float(money(_get(facts, "income.monthly_income")) * 12)
+    if revenue is None and dig(facts, "income.monthly_income") is not None:
+        revenue = float(money(dig(facts, "income.monthly_income")) * 12)
     put("revenue", revenue)
     put("ebitda", _first(facts, "financials.current.ebitda", "business.annual_net_profit"))
     put("total_debt", _first(facts, "financials.current.total_debt", "business.debt", "debts.total_debt"))

@@ -1263,14 +1263,19 @@ def render_html(record: Mapping[str, Any], lang: str = "zh") -> str:
     cid = str(_as_map(record.get("customer")).get("id") or facts.get("id") or "")
     heading = _SECTIONS["title"][0 if lang == "zh" else 1]
     who = " ".join(str(x) for x in (facts.get("name"), cid) if x)
-    page_title = html.escape(" — ".join(str(p) for p in (heading, who, record.get("final_grade")) if p))
+    page_title = " — ".join(str(p) for p in (heading, who, record.get("final_grade")) if p)
+    return html_page(body, page_title, lang)
+
+
+def html_page(body: str, title: str, lang: str) -> str:
+    """One self-contained HTML5 page around a body made by `markdown`: inline CSS, no scripts."""
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="{"zh-CN" if lang == "zh" else "en"}">\n'
         "<head>\n"
         '<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{page_title}</title>\n"
+        f"<title>{html.escape(title)}</title>\n"
         f"<style>\n{_CSS}\n</style>\n"
         "</head>\n"
         "<body>\n"
