@@ -46,11 +46,26 @@ Generated from `--help` by `python -m cli.docs`; a test fails when it drifts.
 Exit codes: 0 success; 1 a failure (a bad rulebook, bad facts, a refused override, a record that
 failed in a batch, an unusable store); 2 a usage error. Errors print on stderr as
 `file:line:col: error[CODE]: message`; anything unexpected prints one line (`PINGJI_DEBUG=1` shows
-the traceback). Rulebook and facts codes are listed in [rulebook-format.md](rulebook-format.md);
-the store and batches add:
+the traceback). Rulebook codes are listed in [rulebook-format.md](rulebook-format.md); facts,
+runs, the store and batches add:
 
 | code | meaning |
 |---|---|
+| E501 | facts do not match their schema (each problem located in the facts file) |
+| E502 | a number in the facts is NaN or infinite |
+| E503 | an assessment names a level the factor does not have |
+| E510 | a LOANS file is not `{as_of, loans: [...]}`, or too large |
+| E511 | a date in the future: `as_of` after today, a drawdown or restructuring after `as_of`; a maturity before the drawdown |
+| E512 | a loan id appears twice |
+| E513 | a provisioning rate, PD or LGD came out undefined (an input it needs is missing) |
+| E520 | a snapshot to monitor has no `as_of` |
+| E521 | a snapshot is dated before the earlier snapshot it is compared with, or after today |
+| E522 | `--previous` is another customer |
+| E601 | a rule's action failed (the rulebook line is named) |
+| E602 | rules keep firing: the rulebook loops |
+| E603 | the run ended without a result (a factor unscored, an output undecided) |
+| E604 | a rule concluded NaN or an infinity |
+| E605 | durable-rules refused the facts |
 | E800 | the store cannot be used: not SQLite, corrupt, another program's database, a newer schema, locked |
 | E801 | no evaluation / customer with that id in the store |
 | E810 | expert override refused: unknown grade, no change, beyond the allowance without a second person |

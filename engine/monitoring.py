@@ -124,6 +124,8 @@ def add_months(d: _dt.date, months: int) -> _dt.date:
 def check_order(previous: Mapping[str, Any], current: Mapping[str, Any], locate: Any, label: str) -> None:
     """Refuse a current snapshot dated before the previous one (E521, at the current file's as_of)."""
     a, b = previous.get("as_of"), current.get("as_of")
+    if isinstance(b, str) and b > _dt.date.today().isoformat():
+        raise FactsError([error("E521", f"as_of {b} is in the future", locate(("as_of",)) if locate else Location(label))])
     if isinstance(a, str) and isinstance(b, str) and b < a:
         raise FactsError([error("E521", f"as_of {b} is before the previous snapshot's as_of {a}",
                                 locate(("as_of",)) if locate else Location(label))])

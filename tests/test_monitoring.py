@@ -177,6 +177,11 @@ def test_monitor_bad_input(ws: Path) -> None:
     assert r.exit_code == 1
     assert r.output == (f"{bad}:1:1: error[E501]: (top level): 'as_of' is a required property\n"
                         f"{bad}:3:25: error[E501]: credit.days_past_due: -3 is less than the minimum of 0\n")
+    future = ws / "future.yaml"
+    future.write_text(Path(later).read_text(encoding="utf-8").replace("as_of: '2026-10-31'", "as_of: '2099-10-31'"),
+                      encoding="utf-8")
+    r = cmd("monitor", str(future), "--previous", earlier, "--db", str(ws / "none.db"))
+    assert (r.exit_code, r.output) == (1, f"{future}:10:8: error[E521]: as_of 2099-10-31 is in the future\n")
     r = cmd("monitor", later, "--previous", "facts/examples/contractor-a.yaml", "--db", str(ws / "none.db"))
     assert r.exit_code == 1 and "error[E522]: --previous is customer '" in r.output
     r = cmd("monitor", later, "--db", str(ws / "none.db"))
