@@ -68,6 +68,8 @@ class Ruleset:
             self.name = f"pingji_{rb.id}_{rb.content_hash[:12]}_{next(_names)}"
             self.definition = json.dumps(compiled.ruleset, ensure_ascii=False)
             self.handle = _dre.create_ruleset(self.name, self.definition)
+        # Rules with an `$or`: durable-rules activates them once per branch that holds.
+        self.or_rules = frozenset(n for n, d in compiled.ruleset.items() if '"$or"' in json.dumps(d))
         self.lock = threading.Lock()
         self.live = 0
         self._sids = itertools.count(1)
@@ -135,11 +137,12 @@ class Ruleset:
                     # durable-rules activates a rule once per branch of an `$or` that holds; a rule
                     # fires once per set of facts it matched.
                     ids = _ID_RE.findall(message)
-                    key = (name, *ids)
-                    if key in activated:
-                        message = _dre.complete_and_start_action(self.handle, state)
-                        continue
-                    activated.add(key)
+                    if name in self.or_rules:
+                        key = (name, *ids)
+                        if key in activated:
+                            message = _dre.complete_and_start_action(self.handle, state)
+                            continue
+                        activated.add(key)
                     spec = rules[name]
                     fired += 1
                     try:
