@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -248,16 +248,20 @@ def _with(loan: Mapping[str, Any], as_of: str, grade: str | None, share: Decimal
     return facts
 
 
-def classify_portfolio(book: DecisionBook, loans: Loans, grades: Mapping[str, str] | None = None) -> Classification:
+def classify_portfolio(book: DecisionBook, loans: Loans, grades: Mapping[str, str] | None = None,
+                       progress: Callable[[int], None] | None = None) -> Classification:
     """Classify every loan (two passes, see the module docstring). `grades`: customer id → coarse
-    grade, used where a loan does not say `borrower.grade`."""
+    grade, used where a loan does not say `borrower.grade`. `progress(n)` is told of every loan
+    decided (twice per loan of a non-retail borrower)."""
     grades = grades or {}
+    tick = progress or (lambda n: None)
     out = book.output(CATEGORY_OUTPUT)
     npl = set(out.non_performing)
     first: list[Decision] = []
     for loan, loc in zip(loans.loans, loans.locs):
         facts = _with(loan, loans.as_of, grades.get(str(loan["customer_id"])), None)
         first.append(decide(book, facts, label=loc.short(), check_facts=False))
+        tick(1)
     totals: dict[str, list[Decimal]] = {}
     for loan, d in zip(loans.loans, first):
         if loan.get("customer_type") != "non_retail":
@@ -273,7 +277,10 @@ def classify_portfolio(book: DecisionBook, loans: Loans, grades: Mapping[str, st
     for loan, loc, d1 in zip(loans.loans, loans.locs, first):
         cid = str(loan["customer_id"])
         facts = _with(loan, loans.as_of, grades.get(cid), shares.get(cid))
-        d2 = decide(book, facts, label=loc.short(), check_facts=False) if cid in shares else d1
+        d2 = d1
+        if cid in shares:
+            d2 = decide(book, facts, label=loc.short(), check_facts=False)
+            tick(1)
         result.append(LoanClass(facts, d2, str(d1.value(CATEGORY_OUTPUT))))
     return Classification(book, loans.as_of, loans.file, result, shares)
 
@@ -363,7 +370,8 @@ def _number(d: Decision, oid: str) -> Decimal:
     return money(v)
 
 
-def provide(cl: Classification, book: DecisionBook, adequacy_book: DecisionBook) -> Provisions:
+def provide(cl: Classification, book: DecisionBook, adequacy_book: DecisionBook,
+            progress: Callable[[int], None] | None = None) -> Provisions:
     """Reserves and ECL per loan by `book`, and the portfolio's adequacy by `adequacy_book`."""
     provs = []
     for lc in cl.loans:
@@ -375,6 +383,8 @@ def provide(cl: Classification, book: DecisionBook, adequacy_book: DecisionBook)
         general = cents(bal * _number(d, "general_rate"))
         ecl = cents(_number(d, "pd") * _number(d, "lgd") * bal)
         provs.append(LoanProvision(lc, d, specific, general, ecl))
+        if progress:
+            progress(1)
     t = totals_of(cl, provs)
     subject: dict[str, Any] = {"id": Path(cl.file).name, "as_of": cl.as_of}
     for k in ("loans", "non_performing", "general_reserve", "specific_reserve", "reserves", "coverage_ratio",

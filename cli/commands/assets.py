@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -49,10 +52,25 @@ def _grades(db_path: str | None) -> dict[str, str]:
         return coarse_grades(store.latest_ratings())
 
 
+PROGRESS_FROM = 2000  # loans; smaller portfolios take a moment and show no bar
+
+
+@contextlib.contextmanager
+def _progress(n: int, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr for long runs (`n` steps)."""
+    if n < PROGRESS_FROM:
+        yield None
+        return
+    with click.progressbar(length=n, label=label, file=sys.stderr, show_pos=True) as bar:
+        yield bar.update
+
+
 def _classify(loans_file: str, rulebook: str, db_path: str | None) -> tuple[Loans, Classification]:
     book = _book(rulebook, "classification")
     loans = read_loans(loans_file)
-    return loans, classify_portfolio(book, loans, _grades(db_path))
+    passes = len(loans.loans) + sum(1 for x in loans.loans if x.get("customer_type") == "non_retail")
+    with _progress(passes, f"classifying {loans.file}") as tick:
+        return loans, classify_portfolio(book, loans, _grades(db_path), tick)
 
 
 def _echo_json(d: dict[str, Any]) -> None:
@@ -114,7 +132,8 @@ def classify(loans: str, rulebook: str, db_path: str | None, as_json: bool, lang
 def _provisions(loans: str, rulebook: str, classification: str, adequacy: str, db_path: str | None) -> Provisions:
     books = _book(rulebook, "provisioning"), _book(adequacy, "provisioning")  # rulebook errors before data errors
     _, cl = _classify(loans, classification, db_path)
-    return provide(cl, *books)
+    with _progress(len(cl.loans), "provisioning") as tick:
+        return provide(cl, *books, progress=tick)
 
 
 @click.command()
