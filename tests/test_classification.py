@@ -296,3 +296,17 @@ def test_classify_bad_input_exits_1_with_the_location(here: Path) -> None:
                         "a classification rulebook is needed here\n")
     r = CliRunner().invoke(cli, ["classify", "nowhere.yaml"])
     assert r.exit_code == 1 and r.output.startswith("nowhere.yaml: error[E001]")
+
+
+def test_every_generated_loan_agrees_with_a_hand_written_reading_of_the_rules() -> None:
+    # bench/bench_classify.py: loans on and around every boundary; the plain-Python classifier there
+    # is written from the 2023 measures independently of the rulebook's YAML.
+    from bench.bench_classify import AS_OF as BENCH_AS_OF
+    from bench.bench_classify import make_loans, plain_classify
+    from engine.assets import Loans
+
+    loans = make_loans(1500, seed=11)
+    portfolio = Loans("gen", BENCH_AS_OF, tuple(loans), tuple(engine.Location("gen", i + 1, 1) for i in range(1500)))
+    got = [lc.category for lc in classify_portfolio(BOOK, portfolio).loans]
+    assert got == plain_classify(loans)
+    assert len(set(got)) == 5, "every category occurs"
