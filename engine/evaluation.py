@@ -303,11 +303,11 @@ class _Run:
                 v = self.env.metrics.get(f.metric or "", MISSING)
                 fr.input = v
                 if v is MISSING:
-                    facts.append(({"t": "in", "f": f.id, "s": "missing"}, f'"t":"in","f":"{f.id}","s":"missing"'))
+                    facts.append(({"st": 1, "st_" + f.id: "missing"}, f'"st":1,"st_{f.id}":"missing"'))
                 elif v is UNDEFINED:
-                    facts.append(({"t": "in", "f": f.id, "s": "undefined"}, f'"t":"in","f":"{f.id}","s":"undefined"'))
+                    facts.append(({"st": 1, "st_" + f.id: "undefined"}, f'"st":1,"st_{f.id}":"undefined"'))
                 else:
-                    facts.append(({"t": "in", "f": f.id, "v": v}, f'"t":"in","f":"{f.id}","v":{_num_json(v)}'))
+                    facts.append(({"in": 1, "in_" + f.id: v}, f'"in":1,"in_{f.id}":{_num_json(v)}'))
             else:
                 mine = by_factor.get(f.assessed, [])
                 known = [lv.level for lv in f.levels]
@@ -319,13 +319,13 @@ class _Run:
                 if mine:
                     fr.input = [a["level"] for _, a in mine]
                     for i, a in mine:
-                        facts.append({"t": "as", "f": f.id, "l": a["level"], "a": i})
+                        facts.append({"as": 1, "as_" + f.id: a["level"], "a": i})
                     facts[-1]["z"] = 1  # the last assessment also triggers the aggregate rule
                 else:
                     fr.input = MISSING
-                    facts.append(({"t": "in", "f": f.id, "s": "missing"}, f'"t":"in","f":"{f.id}","s":"missing"'))
+                    facts.append(({"st": 1, "st_" + f.id: "missing"}, f'"st":1,"st_{f.id}":"missing"'))
         if self.c.overrides:
-            fact: dict[str, Any] = {"t": "oi"}
+            fact: dict[str, Any] = {"oi": 1}
             for plan in self.c.overrides:
                 for term in plan.condition.terms:
                     v = term.fn(self.env)
@@ -350,14 +350,14 @@ class _Run:
         assert spec.factor is not None
         fr = self.results[spec.factor.id]
         fr.points, fr.basis, fr.rule, fr.at = points, basis, spec.name, spec.where
-        fact = ({"t": "fs", "f": spec.factor.id, "p": points}, f'"t":"fs","f":"{spec.factor.id}","p":{_num_json(points)}')
+        fact = ({"fs": 1, "fs_" + spec.factor.id: points}, f'"fs":1,"fs_{spec.factor.id}":{_num_json(points)}')
         self._record(spec, matched, {"factor": spec.factor.id, "points": points}, basis)
         return [fact]
 
     def _on_band(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
         b, f = spec.band, spec.factor
         assert b is not None and f is not None
-        v = matched[0]["v"]
+        v = matched[0]["in_" + f.id]
         if isinstance(b.points, tuple):
             if b.lo is None or b.hi is None:  # pragma: no cover - validated: open bands take one number
                 points = b.points[1] if b.lo is None else b.points[0]
@@ -384,11 +384,11 @@ class _Run:
         assert spec.factor is not None and spec.points is not None
         a = (self.facts.get("assessments") or [])[matched[0]["a"]]
         assessor = str(a.get("assessor", ""))
-        self.assessed.setdefault(spec.factor.id, []).append((matched[0]["l"], spec.points, assessor))
+        self.assessed.setdefault(spec.factor.id, []).append((matched[0]["as_" + spec.factor.id], spec.points, assessor))
         self.results[spec.factor.id].assessments.append(
-            {"assessor": assessor, "level": matched[0]["l"], "points": spec.points,
+            {"assessor": assessor, "level": matched[0]["as_" + spec.factor.id], "points": spec.points,
              **({"date": a["date"]} if a.get("date") else {}), **({"comment": a["comment"]} if a.get("comment") else {})})
-        self._record(spec, {"factor": spec.factor.id, "level": matched[0]["l"], "assessor": assessor},
+        self._record(spec, {"factor": spec.factor.id, "level": matched[0]["as_" + spec.factor.id], "assessor": assessor},
                      {"assessment_points": spec.points})
         return []
 
@@ -410,34 +410,34 @@ class _Run:
 
     def _on_group(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
         weights = {f.id: f.weight for f in self.rb.factors}
-        parts = {m["f"]: m["p"] for m in matched}
+        parts = {fid: m["fs_" + fid] for fid, m in zip(spec.members, matched)}
         exact = sum(dec(parts[fid]) * dec(weights[fid]) for fid in spec.members) / _HUNDRED
         subtotal = float(exact)
         assert spec.group is not None
         self.groups[spec.group] = subtotal
         self.exact_groups[spec.group] = exact
         self._record(spec, {"points": parts}, {"group": spec.group, "subtotal": round_half_up(subtotal, 4)})
-        return [({"t": "gs", "g": spec.group, "p": subtotal}, f'"t":"gs","g":"{spec.group}","p":{_num_json(subtotal)}')]
+        return [({"gs": 1, "gs_" + spec.group: subtotal}, f'"gs":1,"gs_{spec.group}":{_num_json(subtotal)}')]
 
     def _on_total(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
-        subs = {m["g"]: m["p"] for m in matched}
+        subs = {g: m["gs_" + g] for g, m in zip(spec.members, matched)}
         total = quantize(sum(self.exact_groups[g] * dec(self.group_weight[g]) for g in spec.members) / _HUNDRED, 2)
         self.total = total
         self._record(spec, {"subtotals": {g: round_half_up(v, 4) for g, v in subs.items()}}, {"total": total})
-        return [({"t": "tot", "v": total}, f'"t":"tot","v":{_num_json(total)}')]
+        return [({"tot": total}, f'"tot":{_num_json(total)}')]
 
     def _on_grade(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
         assert self.rb.scale is not None and spec.grade_index is not None
         g = self.rb.scale.grades[spec.grade_index]
         self.model = spec.grade_index
-        self._record(spec, {"total": matched[0]["v"]}, {"model_grade": g.grade},
+        self._record(spec, {"total": matched[0]["tot"]}, {"model_grade": g.grade},
                      f"total >= {g.lo:g}" if g.lo is not None else "below every cut-off")
-        return [({"t": "mg", "g": g.grade, "i": spec.grade_index}, f'"t":"mg","g":"{g.grade}","i":{spec.grade_index}')]
+        return [({"mg": g.grade, "i": spec.grade_index}, f'"mg":"{g.grade}","i":{spec.grade_index}')]
 
     def _on_override(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
         o = spec.override
         assert o is not None
-        inputs = next(m for m in matched if m.get("t") == "oi")
+        inputs = next(m for m in matched if "oi" in m)
         plan = next(p for p in self.c.overrides if p.override.id == o.id)
         values = {t.text: _jsonable(inputs.get(t.field, MISSING)) for t in plan.condition.terms}
         adj = {"id": o.id, "action": o.action, "value": o.value, "reason": o.reason.to_dict(),
@@ -488,7 +488,7 @@ class _Run:
         g = scale.grades[i]
         self._record(spec, {"model_grade": scale.grades[start].grade, "overrides": [a["id"] for a in adj]},
                      {"final_grade": g.grade}, "; ".join(steps) if steps else "no override changed the grade")
-        return [({"t": "fg", "g": g.grade, "i": i}, f'"t":"fg","g":"{g.grade}","i":{i}')]
+        return [({"fg": g.grade, "i": i}, f'"fg":"{g.grade}","i":{i}')]
 
     def _on_pd(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
         assert self.rb.scale is not None and spec.grade_index is not None

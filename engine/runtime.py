@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import durable_rules_engine as _dre
 
-from .compile import SESSION_FACT, SESSION_RULE, RuleSpec
+from .compile import SESSION_BODY, SESSION_PATTERN, SESSION_RULE, RuleSpec
 from .diagnostics import Location, error
 from .errors import EngineLimitError, EvaluationError
 
@@ -102,7 +102,7 @@ class Ruleset:
         failed_rule: RuleSpec | None = None
         # Every session starts with a fact that a rule always matches: deleting a session in which
         # no fact was ever handled crashes the C engine (segfault in delete_state).
-        wave: list[Any] = [({"t": SESSION_FACT}, f'"t":"{SESSION_FACT}"')] + inputs
+        wave: list[Any] = [(SESSION_PATTERN, SESSION_BODY)] + inputs
         for _ in range(MAX_WAVES):
             if not wave:
                 break
