@@ -82,6 +82,13 @@ class RuleSpec:
         """`file:line` as the trace shows it."""
         return self.at.short()
 
+    @cached_property
+    def basis(self) -> str:
+        """What a band rule's trace row and factor result say about the band."""
+        b = self.band
+        assert b is not None
+        return f"band {b.index + 1}: {b.describe()}{', interpolated' if isinstance(b.points, tuple) else ''}"
+
 
 @dataclass(frozen=True)
 class MetricPlan:
