@@ -17,7 +17,8 @@ import hashlib
 import json
 import math
 import statistics
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -266,6 +267,10 @@ class _Plan:
         self.factors = tuple((f, {lv.level: _dumps(lv.level) for lv in f.levels if type(lv.level) in (int, str)})
                              for f in rb.factors)
         self.overrides = {p.override.id: p for p in c.overrides}
+        # every rule's action, `action(run, matched) -> facts`; the ones that fire for every customer
+        # specialised to their rule (constants bound once instead of looked up per firing)
+        self.actions: dict[str, Callable[[_Run, list[Any]], list[Any]]] = {
+            name: _specialised(spec, self.factor_weight) or partial(_generic, spec) for name, spec in c.rules.items()}
         self.terms = tuple(t for p in c.overrides for t in p.condition.terms)
         scale = rb.scale
         assert scale is not None
@@ -385,7 +390,7 @@ class _Run:
 
     # -- rule actions -----------------------------------------------------------------------------
     def act(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
-        out: list[Any] = _HANDLERS[spec.kind](self, spec, matched)
+        out: list[Any] = self.p.actions[spec.name](self, matched)
         return out
 
     def _score(self, spec: RuleSpec, points: float, basis: str, matched: Any) -> list[Any]:
@@ -557,6 +562,111 @@ class _Run:
 
 
 _HANDLERS = {kind: getattr(_Run, f"_on_{kind}") for kind in _KINDS}
+
+
+def _generic(spec: RuleSpec, run: _Run, matched: list[Any]) -> list[Any]:
+    out: list[Any] = _HANDLERS[spec.kind](run, spec, matched)
+    return out
+
+
+def _specialised(spec: RuleSpec, factor_weight: dict[str, Decimal]) -> Callable[[_Run, list[Any]], list[Any]] | None:
+    """The action of a scoring rule with its constants bound: band, missing, undefined, level, group.
+
+    Same results and trace rows as the `_Run._on_<kind>` method of its kind, which stays the
+    reference (and is what the other kinds use)."""
+    f = spec.factor
+    rule, where, kind = spec.name, spec.where, spec.kind
+    if kind in ("band", "missing", "undefined"):
+        assert f is not None
+        fid, metric = f.id, f.metric
+        prefix = f'"fs":1,"fs_{fid}":'
+        b = spec.band
+        if kind == "band" and b is not None and isinstance(b.points, tuple) and b.lo is not None and b.hi is not None:
+            p0, lo = dec(b.points[0]), dec(b.lo)
+            slope, span = dec(b.points[1]) - p0, dec(b.hi) - lo
+            basis = spec.basis
+
+            def interpolated(run: _Run, matched: list[Any]) -> list[Any]:
+                v = matched[0][1]
+                points = quantize(p0 + slope * (dec(v) - lo) / span, 2)
+                fr = run.results[fid]
+                fr.points, fr.basis, fr.rule, fr.at = points, basis, rule, where
+                trace = run.trace
+                trace.append({"seq": len(trace) + 1, "rule": rule, "kind": "band", "at": where,
+                              "matched": {"metric": metric, "value": v}, "asserted": {"factor": fid, "points": points},
+                              "note": basis})
+                return [((fid, points), prefix + _num_json(points))]
+
+            return interpolated
+        if kind == "band":
+            assert b is not None
+            fixed = b.points if not isinstance(b.points, tuple) else b.points[1] if b.lo is None else b.points[0]
+            basis = spec.basis
+        else:
+            assert spec.points is not None
+            fixed = spec.points
+            basis = "missing input" if kind == "missing" else "undefined value"
+        fact = ((fid, fixed), prefix + _num_json(fixed))
+
+        def scored(run: _Run, matched: list[Any]) -> list[Any]:
+            fr = run.results[fid]
+            fr.points, fr.basis, fr.rule, fr.at = fixed, basis, rule, where
+            trace = run.trace
+            if kind == "band":
+                seen = {"metric": metric, "value": matched[0][1]}
+            elif kind == "missing":
+                seen = {"factor": fid, "status": "missing"}
+            else:
+                seen = {"metric": metric, "status": "undefined"}
+            trace.append({"seq": len(trace) + 1, "rule": rule, "kind": kind, "at": where, "matched": seen,
+                          "asserted": {"factor": fid, "points": fixed}, "note": basis})
+            return [fact]
+
+        return scored
+    if kind == "level":
+        assert f is not None and spec.points is not None
+        points = spec.points
+
+        def level(run: _Run, matched: list[Any]) -> list[Any]:
+            fid, lv, index = matched[0]
+            a = run.facts["assessments"][index]
+            assessor = str(a.get("assessor", ""))
+            got = run.assessed.get(fid)
+            if got is None:
+                got = run.assessed[fid] = []
+            got.append((lv, points, assessor))
+            row = {"assessor": assessor, "level": lv, "points": points}
+            if a.get("date"):
+                row["date"] = a["date"]
+            if a.get("comment"):
+                row["comment"] = a["comment"]
+            run.results[fid].assessments.append(row)
+            trace = run.trace
+            trace.append({"seq": len(trace) + 1, "rule": rule, "kind": "level", "at": where,
+                          "matched": {"factor": fid, "level": lv, "assessor": assessor},
+                          "asserted": {"assessment_points": points}})
+            return []
+
+        return level
+    if kind == "group":
+        gid = spec.group
+        assert gid is not None
+        weights = [(fid, factor_weight[fid]) for fid in spec.members]
+
+        def group(run: _Run, matched: list[Any]) -> list[Any]:
+            parts = dict(matched)  # (factor, points) facts
+            exact = sum(dec(parts[fid]) * w for fid, w in weights) / _HUNDRED
+            subtotal = float(exact)
+            run.groups[gid] = subtotal
+            run.exact_groups[gid] = exact
+            trace = run.trace
+            trace.append({"seq": len(trace) + 1, "rule": rule, "kind": "group", "at": where,
+                          "matched": {"points": parts},
+                          "asserted": {"group": gid, "subtotal": round_half_up(subtotal, 4)}})
+            return [((gid, subtotal), f'"gs":1,"gs_{gid}":{_num_json(subtotal)}')]
+
+        return group
+    return None
 
 
 def evaluate(rulebook: Rulebook, facts: Mapping[str, Any], *, locate: Any = None, label: str = "facts",
