@@ -93,8 +93,11 @@ def _num_json(v: float) -> str:
 _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
+_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _canonical(value)
 
 
 class FactsEnv:
@@ -136,7 +139,7 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-@dataclass
+@dataclass(slots=True)
 class FactorResult:
     factor: Factor
     points: float = 0.0
