@@ -46,7 +46,7 @@ import jsonschema
 
 from . import expressions as ex
 from .builtin import schema_dir
-from .compile import SESSION_FACT, SESSION_RULE, RuleSpec
+from .compile import SESSION_PATTERN, SESSION_RULE, RuleSpec
 from .conditions import CompiledCondition, compile_condition, satisfiable
 from .diagnostics import Diagnostic, Location, did_you_mean, error, sort_key, warning
 from .errors import EngineLimitError, EvaluationError, FactsError, RulebookError
@@ -478,7 +478,7 @@ def compile_decision(book: DecisionBook) -> CompiledDecision:
     if len(book.outputs) > MAX_OUTPUTS:
         raise EngineLimitError([error("E190", f"rulebook has {len(book.outputs)} outputs; at most {MAX_OUTPUTS}",
                                       book.outputs[MAX_OUTPUTS].loc)])
-    ruleset: dict[str, Any] = {SESSION_RULE: {"pri": -1, "all": [{"m": {"t": SESSION_FACT}}]}}
+    ruleset: dict[str, Any] = {SESSION_RULE: {"pri": -1, "all": [{"m": SESSION_PATTERN}]}}
     rules: dict[str, RuleSpec] = {}
     specs: dict[str, DecisionSpec] = {}
     chunks: list[list[DecisionSpec]] = []

@@ -17,7 +17,8 @@ import hashlib
 import json
 import math
 import statistics
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -88,8 +89,15 @@ def _num_json(v: float) -> str:
     return repr(v)
 
 
+# Facts the engine takes are JSON; NaN and infinities are refused.
+_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _canonical(value)
 
 
 class FactsEnv:
@@ -131,7 +139,7 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-@dataclass
+@dataclass(slots=True)
 class FactorResult:
     factor: Factor
     points: float = 0.0
@@ -248,11 +256,50 @@ _KINDS = ("band", "missing", "undefined", "level", "aggregate", "group", "total"
 _PATHS: dict[str, tuple[str, ...]] = {}
 
 
+class _Plan:
+    """What every evaluation of one compiled rulebook needs, computed once."""
+
+    def __init__(self, c: CompiledRulebook):
+        rb = c.rulebook
+        self.factor_weight = {f.id: dec(f.weight) for f in rb.factors}
+        self.group_weight = {g.id: dec(g.weight) for g in rb.groups}
+        # per metric: (id, fn, precision, inputs read (name, is an array), expr, where, title)
+        self.metrics = tuple((p.metric.id, p.fn, p.metric.precision, tuple((n, "[]" in n) for n in p.inputs),
+                              p.metric.expr_text, p.where, p.metric.title, f"metric.{p.metric.id}") for p in c.metrics)
+        # per factor: (factor, its result's position, JSON of each level)
+        self.factors = tuple((f, {lv.level: _dumps(lv.level) for lv in f.levels if type(lv.level) in (int, str)})
+                             for f in rb.factors)
+        self.overrides = {p.override.id: p for p in c.overrides}
+        # every rule's action, `action(run, matched) -> facts`; the ones that fire for every customer
+        # specialised to their rule (constants bound once instead of looked up per firing)
+        self.actions: dict[str, Callable[[_Run, list[Any]], list[Any]]] = {
+            name: _specialised(spec, self.factor_weight) or partial(_generic, spec) for name, spec in c.rules.items()}
+        self.terms = tuple(t for p in c.overrides for t in p.condition.terms)
+        scale = rb.scale
+        assert scale is not None
+        self.worst = len(scale.grades) - 1
+        self.performing_worst = max((i for i, g in enumerate(scale.grades) if not g.default), default=self.worst)
+
+
+def _plan(c: CompiledRulebook) -> _Plan:
+    plan = c.extra.get("plan")
+    if plan is None:
+        plan = c.extra["plan"] = _Plan(c)
+    return plan  # type: ignore[no-any-return]
+
+
 class _Run:
-    """The state of one evaluation while its rules fire."""
+    """The state of one evaluation while its rules fire.
+
+    The facts asserted carry a Python record beside their JSON (see `runtime.Ruleset.run`): what
+    a rule's action reads of the facts it matched. Factor, group and grade facts are recorded as
+    small tuples, `(factor, points)`, `(group, subtotal)`, `(grade, index)`; the total as a number;
+    an assessment as `(factor, level, index in facts.assessments)`; the override inputs as a dict.
+    """
 
     def __init__(self, compiled: CompiledRulebook, facts: Mapping[str, Any]):
         self.c = compiled
+        self.p = _plan(compiled)
         self.rb = compiled.rulebook
         self.facts = facts
         self.env = FactsEnv(facts)
@@ -261,7 +308,6 @@ class _Run:
         self.assessed: dict[str, list[tuple[Any, float, str]]] = {}
         self.groups: dict[str, float] = {}
         self.exact_groups: dict[str, Decimal] = {}
-        self.group_weight = {g.id: g.weight for g in self.rb.groups}
         self.total: float | None = None
         self.model: int | None = None
         self.final: int | None = None
@@ -273,22 +319,27 @@ class _Run:
     # -- before the run ---------------------------------------------------------------------------
     def compute_metrics(self) -> None:
         env = self.env
-        for plan in self.c.metrics:
-            m = plan.metric
-            value = plan.fn(env)
-            if value is MISSING or value is UNDEFINED:
+        get = env.get
+        values = env.metrics
+        rows = self.metric_rows
+        trace = self.trace
+        for mid, fn, precision, reads, expr, where, title, rule in self.p.metrics:
+            value = fn(env)
+            if value is MISSING:
                 shown: Any = None
-                status = "missing" if value is MISSING else "undefined"
+                status = "missing"
+            elif value is UNDEFINED:
+                shown = None
+                status = "undefined"
             else:
-                value = round_half_up(value, m.precision)
-                shown, status = value, "ok"
-            env.metrics[m.id] = value
-            inputs = {n: _jsonable(env.get(n)) if "[]" not in n else "array" for n in plan.inputs}
-            row = {"value": shown, "status": status, "expr": m.expr_text, "at": plan.where, "inputs": inputs,
-                   "precision": m.precision, "title": m.title.to_dict()}
-            self.metric_rows[m.id] = row
-            self.trace.append({"seq": len(self.trace) + 1, "rule": f"metric.{m.id}", "kind": "metric",
-                               "at": plan.where, "matched": inputs, "asserted": {"value": shown, "status": status}})
+                value = shown = round_half_up(value, precision)
+                status = "ok"
+            values[mid] = value
+            inputs = {n: "array" if array else _jsonable(get(n)) for n, array in reads}
+            rows[mid] = {"value": shown, "status": status, "expr": expr, "at": where, "inputs": inputs,
+                         "precision": precision, "title": title.to_dict()}
+            trace.append({"seq": len(trace) + 1, "rule": rule, "kind": "metric", "at": where, "matched": inputs,
+                          "asserted": {"value": shown, "status": status}})
 
     def inputs(self) -> list[Any]:
         facts: list[Any] = []
@@ -297,47 +348,64 @@ class _Run:
         for i, a in enumerate(assessments):
             if isinstance(a, Mapping) and a.get("level") is not None:
                 by_factor.setdefault(a.get("factor"), []).append((i, a))
-        for f in self.rb.factors:
-            fr = self.results[f.id]
+        metrics = self.env.metrics
+        results = self.results
+        for f, level_json in self.p.factors:
+            fr = results[f.id]
             if f.kind == "metric":
-                v = self.env.metrics.get(f.metric or "", MISSING)
+                v = metrics.get(f.metric or "", MISSING)
                 fr.input = v
                 if v is MISSING:
-                    facts.append(({"t": "in", "f": f.id, "s": "missing"}, f'"t":"in","f":"{f.id}","s":"missing"'))
+                    facts.append(((f.id, "missing"), f'"st":1,"st_{f.id}":"missing"'))
                 elif v is UNDEFINED:
-                    facts.append(({"t": "in", "f": f.id, "s": "undefined"}, f'"t":"in","f":"{f.id}","s":"undefined"'))
+                    facts.append(((f.id, "undefined"), f'"st":1,"st_{f.id}":"undefined"'))
                 else:
-                    facts.append(({"t": "in", "f": f.id, "v": v}, f'"t":"in","f":"{f.id}","v":{_num_json(v)}'))
+                    facts.append(((f.id, v), f'"in":1,"in_{f.id}":{_num_json(v)}'))
             else:
                 mine = by_factor.get(f.assessed, [])
+                if not mine:
+                    fr.input = MISSING
+                    facts.append(((f.id, "missing"), f'"st":1,"st_{f.id}":"missing"'))
+                    continue
                 known = [lv.level for lv in f.levels]
                 for i, a in mine:
                     if a["level"] not in known:
                         levels = ", ".join(str(k) for k in known)
                         raise FactsError([error("E503", f"assessments[{i}].level: {a['level']!r} is not a level of "
                                                         f"factor '{f.id}' (levels: {levels})", Location("facts"))])
-                if mine:
-                    fr.input = [a["level"] for _, a in mine]
-                    for i, a in mine:
-                        facts.append({"t": "as", "f": f.id, "l": a["level"], "a": i})
-                    facts[-1]["z"] = 1  # the last assessment also triggers the aggregate rule
-                else:
-                    fr.input = MISSING
-                    facts.append(({"t": "in", "f": f.id, "s": "missing"}, f'"t":"in","f":"{f.id}","s":"missing"'))
+                fr.input = [a["level"] for _, a in mine]
+                last = len(mine) - 1
+                for k, (i, a) in enumerate(mine):
+                    level = a["level"]
+                    lj = level_json.get(level) if type(level) in (int, str) else None
+                    body = f'"as":1,"as_{f.id}":{lj or _dumps(level)},"a":{i}'
+                    # the last assessment also triggers the aggregate rule
+                    facts.append(((f.id, level, i), body + ',"z":1' if k == last else body))
         if self.c.overrides:
-            fact: dict[str, Any] = {"t": "oi"}
-            for plan in self.c.overrides:
-                for term in plan.condition.terms:
-                    v = term.fn(self.env)
-                    if v is not MISSING and v is not UNDEFINED:
-                        fact[term.field] = v
+            fact: dict[str, Any] = {"oi": 1}
+            env = self.env
+            for term in self.p.terms:
+                v = term.fn(env)
+                if v is not MISSING and v is not UNDEFINED:
+                    fact[term.field] = v
             facts.append(fact)
         return facts
 
     # -- rule actions -----------------------------------------------------------------------------
-    def act(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
-        out: list[Any] = _HANDLERS[spec.kind](self, spec, matched)
+    def act(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
+        out: list[Any] = self.p.actions[spec.name](self, matched)
         return out
+
+    def _score(self, spec: RuleSpec, points: float, basis: str, matched: Any) -> list[Any]:
+        """A factor's points: its result, its trace row and the fact `fs_<factor>`."""
+        assert spec.factor is not None
+        fid = spec.factor.id
+        fr = self.results[fid]
+        fr.points, fr.basis, fr.rule, fr.at = points, basis, spec.name, spec.where
+        trace = self.trace
+        trace.append({"seq": len(trace) + 1, "rule": spec.name, "kind": spec.kind, "at": spec.where,
+                      "matched": matched, "asserted": {"factor": fid, "points": points}, "note": basis})
+        return [((fid, points), f'"fs":1,"fs_{fid}":{_num_json(points)}')]
 
     def _record(self, spec: RuleSpec, matched: Any, asserted: Any, note: str = "") -> None:
         row = {"seq": len(self.trace) + 1, "rule": spec.name, "kind": spec.kind, "at": spec.where,
@@ -346,18 +414,10 @@ class _Run:
             row["note"] = note
         self.trace.append(row)
 
-    def _score(self, spec: RuleSpec, points: float, basis: str, inp: Any, matched: Any) -> list[Any]:
-        assert spec.factor is not None
-        fr = self.results[spec.factor.id]
-        fr.points, fr.basis, fr.rule, fr.at = points, basis, spec.name, spec.where
-        fact = ({"t": "fs", "f": spec.factor.id, "p": points}, f'"t":"fs","f":"{spec.factor.id}","p":{_num_json(points)}')
-        self._record(spec, matched, {"factor": spec.factor.id, "points": points}, basis)
-        return [fact]
-
-    def _on_band(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
+    def _on_band(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
         b, f = spec.band, spec.factor
         assert b is not None and f is not None
-        v = matched[0]["v"]
+        v = matched[0][1]
         if isinstance(b.points, tuple):
             if b.lo is None or b.hi is None:  # pragma: no cover - validated: open bands take one number
                 points = b.points[1] if b.lo is None else b.points[0]
@@ -365,34 +425,34 @@ class _Run:
                 p0, p1 = b.points
                 lo, hi = dec(b.lo), dec(b.hi)
                 points = quantize(dec(p0) + (dec(p1) - dec(p0)) * (dec(v) - lo) / (hi - lo), 2)
-            basis = f"band {b.index + 1}: {b.describe()}, interpolated"
         else:
             points = b.points
-            basis = f"band {b.index + 1}: {b.describe()}"
-        return self._score(spec, points, basis, v, {"metric": f.metric, "value": v})
+        return self._score(spec, points, spec.basis, {"metric": f.metric, "value": v})
 
-    def _on_missing(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
+    def _on_missing(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
         assert spec.factor is not None and spec.points is not None
-        return self._score(spec, spec.points, "missing input", None, {"factor": spec.factor.id, "status": "missing"})
+        return self._score(spec, spec.points, "missing input", {"factor": spec.factor.id, "status": "missing"})
 
-    def _on_undefined(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
+    def _on_undefined(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
         assert spec.factor is not None and spec.points is not None
-        return self._score(spec, spec.points, "undefined value", None,
-                           {"metric": spec.factor.metric, "status": "undefined"})
+        return self._score(spec, spec.points, "undefined value", {"metric": spec.factor.metric, "status": "undefined"})
 
-    def _on_level(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
+    def _on_level(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
         assert spec.factor is not None and spec.points is not None
-        a = (self.facts.get("assessments") or [])[matched[0]["a"]]
+        fid, level, index = matched[0]
+        a = self.facts["assessments"][index]
         assessor = str(a.get("assessor", ""))
-        self.assessed.setdefault(spec.factor.id, []).append((matched[0]["l"], spec.points, assessor))
-        self.results[spec.factor.id].assessments.append(
-            {"assessor": assessor, "level": matched[0]["l"], "points": spec.points,
+        self.assessed.setdefault(fid, []).append((level, spec.points, assessor))
+        self.results[fid].assessments.append(
+            {"assessor": assessor, "level": level, "points": spec.points,
              **({"date": a["date"]} if a.get("date") else {}), **({"comment": a["comment"]} if a.get("comment") else {})})
-        self._record(spec, {"factor": spec.factor.id, "level": matched[0]["l"], "assessor": assessor},
-                     {"assessment_points": spec.points})
+        trace = self.trace
+        trace.append({"seq": len(trace) + 1, "rule": spec.name, "kind": "level", "at": spec.where,
+                      "matched": {"factor": fid, "level": level, "assessor": assessor},
+                      "asserted": {"assessment_points": spec.points}})
         return []
 
-    def _on_aggregate(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
+    def _on_aggregate(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
         f = spec.factor
         assert f is not None
         got = self.assessed.get(f.id, [])
@@ -405,40 +465,46 @@ class _Run:
             points = quantize(sum((dec(p) for p in pts), Decimal(0)) / len(pts), 2)
         levels = ", ".join(f"{lv} by {who or 'unnamed'}" for lv, _, who in got)
         basis = f"{f.aggregate} of {len(got)} assessment{'s' if len(got) != 1 else ''} ({levels})"
-        return self._score(spec, points, basis, [lv for lv, _, _ in got],
-                           {"factor": f.id, "assessment_points": pts, "aggregate": f.aggregate})
+        return self._score(spec, points, basis, {"factor": f.id, "assessment_points": pts, "aggregate": f.aggregate})
 
-    def _on_group(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
-        weights = {f.id: f.weight for f in self.rb.factors}
-        parts = {m["f"]: m["p"] for m in matched}
-        exact = sum(dec(parts[fid]) * dec(weights[fid]) for fid in spec.members) / _HUNDRED
+    def _on_group(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
+        parts = dict(matched)  # (factor, points) facts
+        weights = self.p.factor_weight
+        exact = sum(dec(parts[fid]) * weights[fid] for fid in spec.members) / _HUNDRED
         subtotal = float(exact)
-        assert spec.group is not None
-        self.groups[spec.group] = subtotal
-        self.exact_groups[spec.group] = exact
-        self._record(spec, {"points": parts}, {"group": spec.group, "subtotal": round_half_up(subtotal, 4)})
-        return [({"t": "gs", "g": spec.group, "p": subtotal}, f'"t":"gs","g":"{spec.group}","p":{_num_json(subtotal)}')]
+        gid = spec.group
+        assert gid is not None
+        self.groups[gid] = subtotal
+        self.exact_groups[gid] = exact
+        trace = self.trace
+        trace.append({"seq": len(trace) + 1, "rule": spec.name, "kind": "group", "at": spec.where,
+                      "matched": {"points": parts}, "asserted": {"group": gid, "subtotal": round_half_up(subtotal, 4)}})
+        return [((gid, subtotal), f'"gs":1,"gs_{gid}":{_num_json(subtotal)}')]
 
-    def _on_total(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
-        subs = {m["g"]: m["p"] for m in matched}
-        total = quantize(sum(self.exact_groups[g] * dec(self.group_weight[g]) for g in spec.members) / _HUNDRED, 2)
+    def _on_total(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
+        weights = self.p.group_weight
+        exact = self.exact_groups
+        total = quantize(sum(exact[g] * weights[g] for g in spec.members) / _HUNDRED, 2)
         self.total = total
-        self._record(spec, {"subtotals": {g: round_half_up(v, 4) for g, v in subs.items()}}, {"total": total})
-        return [({"t": "tot", "v": total}, f'"t":"tot","v":{_num_json(total)}')]
+        trace = self.trace
+        trace.append({"seq": len(trace) + 1, "rule": "total", "kind": "total", "at": spec.where,
+                      "matched": {"subtotals": {g: round_half_up(v, 4) for g, v in matched}},
+                      "asserted": {"total": total}})
+        return [(total, f'"tot":{_num_json(total)}')]
 
-    def _on_grade(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
+    def _on_grade(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
         assert self.rb.scale is not None and spec.grade_index is not None
         g = self.rb.scale.grades[spec.grade_index]
         self.model = spec.grade_index
-        self._record(spec, {"total": matched[0]["v"]}, {"model_grade": g.grade},
+        self._record(spec, {"total": matched[0]}, {"model_grade": g.grade},
                      f"total >= {g.lo:g}" if g.lo is not None else "below every cut-off")
-        return [({"t": "mg", "g": g.grade, "i": spec.grade_index}, f'"t":"mg","g":"{g.grade}","i":{spec.grade_index}')]
+        return [((g.grade, spec.grade_index), f'"mg":"{g.grade}","i":{spec.grade_index}')]
 
-    def _on_override(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
+    def _on_override(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
         o = spec.override
         assert o is not None
-        inputs = next(m for m in matched if m.get("t") == "oi")
-        plan = next(p for p in self.c.overrides if p.override.id == o.id)
+        inputs = next(m for m in matched if type(m) is dict)
+        plan = self.p.overrides[o.id]
         values = {t.text: _jsonable(inputs.get(t.field, MISSING)) for t in plan.condition.terms}
         adj = {"id": o.id, "action": o.action, "value": o.value, "reason": o.reason.to_dict(),
                "at": o.loc.short(), "when": o.when_text, "values": values}
@@ -446,12 +512,12 @@ class _Run:
         self._record(spec, values, {"override": o.id, o.action: o.value}, o.when_text)
         return []
 
-    def _on_final(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
+    def _on_final(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
         scale = self.rb.scale
         assert scale is not None
-        start = int(matched[0]["i"])
-        worst = len(scale.grades) - 1
-        performing_worst = max((i for i, g in enumerate(scale.grades) if not g.default), default=worst)
+        start = int(matched[0][1])
+        worst = self.p.worst
+        performing_worst = self.p.performing_worst
         steps = []
         i = start
         adj = self.adjustments
@@ -488,9 +554,9 @@ class _Run:
         g = scale.grades[i]
         self._record(spec, {"model_grade": scale.grades[start].grade, "overrides": [a["id"] for a in adj]},
                      {"final_grade": g.grade}, "; ".join(steps) if steps else "no override changed the grade")
-        return [({"t": "fg", "g": g.grade, "i": i}, f'"t":"fg","g":"{g.grade}","i":{i}')]
+        return [((g.grade, i), f'"fg":"{g.grade}","i":{i}')]
 
-    def _on_pd(self, spec: RuleSpec, matched: list[dict[str, Any]]) -> list[Any]:
+    def _on_pd(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
         assert self.rb.scale is not None and spec.grade_index is not None
         g = self.rb.scale.grades[spec.grade_index]
         self.pd, self.coarse = g.pd, g.coarse
@@ -499,6 +565,111 @@ class _Run:
 
 
 _HANDLERS = {kind: getattr(_Run, f"_on_{kind}") for kind in _KINDS}
+
+
+def _generic(spec: RuleSpec, run: _Run, matched: list[Any]) -> list[Any]:
+    out: list[Any] = _HANDLERS[spec.kind](run, spec, matched)
+    return out
+
+
+def _specialised(spec: RuleSpec, factor_weight: dict[str, Decimal]) -> Callable[[_Run, list[Any]], list[Any]] | None:
+    """The action of a scoring rule with its constants bound: band, missing, undefined, level, group.
+
+    Same results and trace rows as the `_Run._on_<kind>` method of its kind, which stays the
+    reference (and is what the other kinds use)."""
+    f = spec.factor
+    rule, where, kind = spec.name, spec.where, spec.kind
+    if kind in ("band", "missing", "undefined"):
+        assert f is not None
+        fid, metric = f.id, f.metric
+        prefix = f'"fs":1,"fs_{fid}":'
+        b = spec.band
+        if kind == "band" and b is not None and isinstance(b.points, tuple) and b.lo is not None and b.hi is not None:
+            p0, lo = dec(b.points[0]), dec(b.lo)
+            slope, span = dec(b.points[1]) - p0, dec(b.hi) - lo
+            basis = spec.basis
+
+            def interpolated(run: _Run, matched: list[Any]) -> list[Any]:
+                v = matched[0][1]
+                points = quantize(p0 + slope * (dec(v) - lo) / span, 2)
+                fr = run.results[fid]
+                fr.points, fr.basis, fr.rule, fr.at = points, basis, rule, where
+                trace = run.trace
+                trace.append({"seq": len(trace) + 1, "rule": rule, "kind": "band", "at": where,
+                              "matched": {"metric": metric, "value": v}, "asserted": {"factor": fid, "points": points},
+                              "note": basis})
+                return [((fid, points), prefix + _num_json(points))]
+
+            return interpolated
+        if kind == "band":
+            assert b is not None
+            fixed = b.points if not isinstance(b.points, tuple) else b.points[1] if b.lo is None else b.points[0]
+            basis = spec.basis
+        else:
+            assert spec.points is not None
+            fixed = spec.points
+            basis = "missing input" if kind == "missing" else "undefined value"
+        fact = ((fid, fixed), prefix + _num_json(fixed))
+
+        def scored(run: _Run, matched: list[Any]) -> list[Any]:
+            fr = run.results[fid]
+            fr.points, fr.basis, fr.rule, fr.at = fixed, basis, rule, where
+            trace = run.trace
+            if kind == "band":
+                seen = {"metric": metric, "value": matched[0][1]}
+            elif kind == "missing":
+                seen = {"factor": fid, "status": "missing"}
+            else:
+                seen = {"metric": metric, "status": "undefined"}
+            trace.append({"seq": len(trace) + 1, "rule": rule, "kind": kind, "at": where, "matched": seen,
+                          "asserted": {"factor": fid, "points": fixed}, "note": basis})
+            return [fact]
+
+        return scored
+    if kind == "level":
+        assert f is not None and spec.points is not None
+        points = spec.points
+
+        def level(run: _Run, matched: list[Any]) -> list[Any]:
+            fid, lv, index = matched[0]
+            a = run.facts["assessments"][index]
+            assessor = str(a.get("assessor", ""))
+            got = run.assessed.get(fid)
+            if got is None:
+                got = run.assessed[fid] = []
+            got.append((lv, points, assessor))
+            row = {"assessor": assessor, "level": lv, "points": points}
+            if a.get("date"):
+                row["date"] = a["date"]
+            if a.get("comment"):
+                row["comment"] = a["comment"]
+            run.results[fid].assessments.append(row)
+            trace = run.trace
+            trace.append({"seq": len(trace) + 1, "rule": rule, "kind": "level", "at": where,
+                          "matched": {"factor": fid, "level": lv, "assessor": assessor},
+                          "asserted": {"assessment_points": points}})
+            return []
+
+        return level
+    if kind == "group":
+        gid = spec.group
+        assert gid is not None
+        weights = [(fid, factor_weight[fid]) for fid in spec.members]
+
+        def group(run: _Run, matched: list[Any]) -> list[Any]:
+            parts = dict(matched)  # (factor, points) facts
+            exact = sum(dec(parts[fid]) * w for fid, w in weights) / _HUNDRED
+            subtotal = float(exact)
+            run.groups[gid] = subtotal
+            run.exact_groups[gid] = exact
+            trace = run.trace
+            trace.append({"seq": len(trace) + 1, "rule": rule, "kind": "group", "at": where,
+                          "matched": {"points": parts},
+                          "asserted": {"group": gid, "subtotal": round_half_up(subtotal, 4)}})
+            return [((gid, subtotal), f'"gs":1,"gs_{gid}":{_num_json(subtotal)}')]
+
+        return group
+    return None
 
 
 def evaluate(rulebook: Rulebook, facts: Mapping[str, Any], *, locate: Any = None, label: str = "facts",

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import durable_rules_engine as _dre
 
-from .compile import SESSION_FACT, SESSION_RULE, RuleSpec
+from .compile import SESSION_BODY, SESSION_PATTERN, SESSION_RULE, RuleSpec
 from .diagnostics import Location, error
 from .errors import EngineLimitError, EvaluationError
 
@@ -74,9 +74,13 @@ class Ruleset:
         self.live = 0
         self._sids = itertools.count(1)
 
-    def run(self, inputs: list[Any], act: Callable[[RuleSpec, list[dict[str, Any]]], list[Any]],
+    def run(self, inputs: list[Any], act: Callable[[RuleSpec, list[Any]], list[Any]],
             rules: dict[str, RuleSpec] | None = None) -> int:
         """Assert `inputs`, fire rules to quiescence calling `act(spec, matched_facts) -> new facts`.
+
+        A fact is `(record, body)`: `body` its JSON members (without `id` and `sid`), `record`
+        whatever the caller wants its actions to get back for it in `matched_facts` (the facts a
+        firing matched, as the engine names them by id); or a JSON-able dict, both at once.
 
         `rules` maps rule names to the caller's specs (the same rulebook version loaded again, e.g.
         from another working directory, names its files differently); by default this ruleset's.
@@ -95,9 +99,9 @@ class Ruleset:
                 _dre.delete_state(self.handle, sid)
                 self.live -= 1
 
-    def _run(self, sid: str, inputs: list[Any], act: Callable[[RuleSpec, list[dict[str, Any]]], list[Any]],
+    def _run(self, sid: str, inputs: list[Any], act: Callable[[RuleSpec, list[Any]], list[Any]],
              rules: dict[str, RuleSpec]) -> int:
-        table: dict[int, dict[str, Any]] = {}
+        table: dict[int, Any] = {}
         next_id = 0
         fired = 0
         failure: BaseException | None = None
@@ -105,7 +109,7 @@ class Ruleset:
         activated: set[tuple[str, ...]] = set()
         # Every session starts with a fact that a rule always matches: deleting a session in which
         # no fact was ever handled crashes the C engine (segfault in delete_state).
-        wave: list[Any] = [({"t": SESSION_FACT}, f'"t":"{SESSION_FACT}"')] + inputs
+        wave: list[Any] = [(SESSION_PATTERN, SESSION_BODY)] + inputs
         for _ in range(MAX_WAVES):
             if not wave:
                 break
@@ -113,7 +117,7 @@ class Ruleset:
             try:
                 for fact in wave:
                     next_id += 1
-                    if type(fact) is tuple:  # (fact, its JSON members): encoded by whoever made it
+                    if type(fact) is tuple:  # (record, its JSON members): encoded by whoever made it
                         fact, body = fact
                     else:
                         body = _dumps(fact)[1:-1]
