@@ -322,6 +322,7 @@ WRITER = textwrap.dedent("""
             fin = {{"current_assets": 100 + i, "current_liabilities": 100}}
             facts = {{"id": f"{{tag}}-{{i}}", "fin": fin}}
             s.add(prepare(engine.evaluate(rb, facts), facts))
+            time.sleep(0.002)  # let the other writer in: on a loaded machine one could finish first
 """)
 
 
