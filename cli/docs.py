@@ -59,8 +59,9 @@ runs, the store and batches add:
 | E512 | a loan id appears twice |
 | E513 | a provisioning rate, PD or LGD came out undefined (an input it needs is missing) |
 | E520 | a snapshot to monitor has no `as_of` |
-| E521 | a snapshot is dated before the earlier snapshot it is compared with, or after today |
+| E521 | a snapshot is dated before the earlier snapshot it is compared with, after `--as-of`, or after today |
 | E522 | `--previous` is another customer |
+| E523 | two snapshots of one customer in one `monitor` run |
 | E601 | a rule's action failed (the rulebook line is named) |
 | E602 | rules keep firing: the rulebook loops |
 | E603 | the run ended without a result (a factor unscored, an output undecided) |
@@ -70,9 +71,9 @@ runs, the store and batches add:
 | E801 | no evaluation / customer with that id in the store |
 | E810 | expert override refused: unknown grade, no change, beyond the allowance without a second person |
 | E900 | a batch input cannot be read at all: missing, unsupported kind, no or bad CSV header, not UTF-8 |
-| E901 | a JSONL line is not JSON |
+| E901 | a JSONL line is not JSON (`batch`, `monitor`) |
 | E902 | a CSV row has more cells than the header, or is malformed |
-| E903 | a record is not an object of facts |
+| E903 | a record or snapshot is not an object of facts |
 | E999 | an unexpected error while rating one record (the batch goes on) |
 
 The store is one SQLite file: `--db FILE`, else `$PINGJI_DB`, else `pingji.db` in the working

@@ -7,6 +7,7 @@ such leaf with its type: number, boolean, string or date.
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import json
 import math
@@ -188,7 +189,9 @@ class FactsValidator:
         self.fast: Any = None
         if _keywords_fast_safe(schema):
             try:
-                self.fast = fastjsonschema.compile(dict(schema), formats={"date": _is_date})
+                # A deep copy: fastjsonschema rewrites every "$ref" in the schema it is given to an
+                # absolute URI, and the schema here is the cached one fact_types() reads.
+                self.fast = fastjsonschema.compile(copy.deepcopy(dict(schema)), formats={"date": _is_date})
             except Exception:  # noqa: BLE001 - the slow path is always right
                 self.fast = None
 

@@ -6,9 +6,16 @@ coarse grade through the rating rulebook's scale, and the figures a limit needs 
 (corporate `financials.current`, small-business `business`, individual `income`/`debts`). The
 spread, limit, approval and re-rating frequency are decided by the policy rulebook's rules.
 
-Arithmetic: annual rate = reference rate + spread / 10,000, exact, shown to 4 decimal places of a
-fraction (0.0340 = 3.40%); the limit is rounded half-up to the unit by the rulebook (`precision: 0`).
-Eligible collateral = Σ value × (1 − haircut), exact decimals.
+Coarse grade: the evaluation's own when the grade is not overridden; an overridden grade through
+the scale of the rating rulebook named in the record. Only when that rulebook is no longer
+installed (no scale to map with) does a fixed table stand in, the built-in master scale's
+(rulebooks/manufacturing.yaml): A/B/C as themselves, M1–M4 → A, M5–M7 → B, M8–M10 and D → C.
+
+Arithmetic: annual rate = reference rate + spread / 10,000, exact, rounded half-up to 4 decimal
+places of a fraction (0.0340 = 3.40%); the limit is rounded half-up to the unit by the rulebook
+(`precision: 0`). Eligible collateral = Σ value × (1 − haircut), exact decimals. `secured_by` is the
+collateral type with the largest eligible value; without collateral, `guarantee` when the facts
+list a guarantee, else `none`.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .assets import coarse_grades, money
@@ -25,6 +32,14 @@ from .facts import dig
 from .monitoring import add_months
 
 REFERENCE = "reference_rate"
+# Stand-in when the rating rulebook of a record is not installed: the built-in master scale.
+MASTER_COARSE = {**{f"M{i}": "A" for i in range(1, 5)}, **{f"M{i}": "B" for i in range(5, 8)},
+                 **{f"M{i}": "C" for i in range(8, 11)}, "D": "C", "A": "A", "B": "B", "C": "C"}
+
+
+def fallback_coarse(grade: str) -> str | None:
+    """The coarse grade of a grade on the built-in master scale (M1–M4 A, M5–M7 B, M8–M10/D C)."""
+    return MASTER_COARSE.get(grade)
 
 
 def _first(facts: Mapping[str, Any], *paths: str) -> Any:
@@ -43,7 +58,7 @@ def offer_facts(record: Mapping[str, Any]) -> dict[str, Any]:
     row = {"customer_id": str(facts.get("id", "")), "rulebook_id": rb.get("id"),
            "effective_grade": record["effective_grade"], "overridden": bool(overrides),
            "coarse_grade": record.get("coarse_grade") or record["final_grade"]}
-    coarse = coarse_grades([row]).get(row["customer_id"])
+    coarse = coarse_grades([row]).get(row["customer_id"]) or fallback_coarse(str(record["effective_grade"]))
     out: dict[str, Any] = {"id": row["customer_id"], "grade": record["effective_grade"], "overridden": bool(overrides)}
     if coarse:
         out["coarse_grade"] = coarse
@@ -74,7 +89,8 @@ def offer_facts(record: Mapping[str, Any]) -> dict[str, Any]:
         if best is None or eligible > best[0]:
             best = (eligible, str(c.get("type") or "other"))
     out["collateral_value"] = float(total)
-    out["secured_by"] = best[1] if best else "none"
+    guaranteed = any(isinstance(g, Mapping) for g in facts.get("guarantees") or [])
+    out["secured_by"] = best[1] if best else ("guarantee" if guaranteed else "none")
     put("request_amount", facts.get("exposure"))
     return out
 
@@ -95,7 +111,7 @@ class Offer:
         spread = self.decision.value("spread_bp")
         if spread is None:
             return None
-        return (self.reference_rate() + money(spread) / 10000).quantize(Decimal("0.0001"))
+        return (self.reference_rate() + money(spread) / 10000).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
     def next_rating(self) -> str | None:
         months = self.decision.value("review_months")

@@ -46,9 +46,9 @@ def test_markdown_report_has_every_section(db: str) -> None:
     assert "| Non-performing | 7 | 6,450,000.00 | 67.40% |" in md
     assert "| Coverage ratio | 43.07% | below\\_range | `coverage-below` (rulebooks/provision-adequacy.yaml:56) |" in md
     assert "| C-C-0001 | high | rerate\\_now | Revenue down more than 30% (`revenue-drop`, " in md
-    assert "| C-C-0001 | M2 | now | external-downgrade (rulebooks/early-warning.yaml:115) |" in md
-    assert "| C-E-0001 | B | 2026-10-16 | rerate-b (rulebooks/early-warning.yaml:131) |" in md  # the override's grade
-    assert "| C-E-0004 | C | 2026-07-16 | rerate-c (rulebooks/early-warning.yaml:136) |" in md
+    assert "| C-C-0001 | M2 | now | external-downgrade (rulebooks/early-warning.yaml:129) |" in md
+    assert "| C-E-0001 | B | 2026-10-16 | rerate-b (rulebooks/early-warning.yaml:145) |" in md  # the override's grade
+    assert "| C-E-0004 | C | 2026-07-16 | rerate-c (rulebooks/early-warning.yaml:150) |" in md
 
 
 def test_html_report_is_one_page_written_to_a_file(db: str, tmp_path: Path) -> None:

@@ -53,7 +53,21 @@ def test_grades_set_spread_limit_approval_and_review() -> None:
 def test_collateral_caps_a_b_limit_and_lowers_the_spread() -> None:
     out = outputs(subject(grade="M6", coarse_grade="B", collateral_value=12345.4, secured_by="deposit"))
     assert out["limit"] == (Decimal(12345), ["limit-collateral-b"])  # 12,345.4 rounded half-up to the unit
-    assert out["spread_bp"] == (Decimal(110), ["spread-b", "secured-cash"])
+    assert out["spread_bp"] == (Decimal(130), ["spread-b", "spread-m6", "secured-cash"])
+
+
+@pytest.mark.parametrize(("grade", "coarse", "bp"), [
+    ("M1", "A", 40), ("M2", "A", 50), ("M3", "A", 60), ("M4", "A", 70),
+    ("M5", "B", 150), ("M6", "B", 170), ("M7", "B", 190),
+    ("M8", "C", 350), ("M9", "C", 450), ("M10", "C", 550), ("D", "C", 350),
+])
+def test_master_grades_move_the_spread_within_their_band(grade: str, coarse: str, bp: int) -> None:
+    assert engine.decide(BOOK, subject(grade=grade, coarse_grade=coarse)).value("spread_bp") == Decimal(bp)
+
+
+def test_a_guarantee_alone_does_not_lower_the_spread() -> None:
+    assert outputs(subject(grade="B", coarse_grade="B", secured_by="guarantee"))["spread_bp"] == (
+        Decimal(150), ["spread-b"])
 
 
 @pytest.mark.parametrize(("grade", "coarse", "amount", "want"), [
@@ -62,6 +76,10 @@ def test_collateral_caps_a_b_limit_and_lowers_the_spread() -> None:
     ("A", "A", 200001, ("head_office", ["approval-head-office"])),
     ("B", "B", 100000, ("regional", ["approval-regional"])),
     ("B", "B", 100001, ("head_office", ["approval-b-large"])),
+    ("A", "A", 1000000, ("head_office", ["approval-head-office"])),
+    ("A", "A", 1000001, ("credit_committee", ["approval-committee"])),
+    ("B", "B", 200001, ("credit_committee", ["approval-b-committee"])),
+    ("C", "C", 1000001, ("decline", ["decline-c"])),
 ])
 def test_approval_by_grade_and_size(grade: str, coarse: str, amount: int, want: tuple[str, list[str]]) -> None:
     assert outputs(subject(grade=grade, coarse_grade=coarse, request_amount=amount))["approval"] == want
@@ -97,12 +115,12 @@ A_OFFER = [
     "offer for C-C-0001, evaluation E000001 (rulebook pricing 2026.1, rulebooks/pricing.yaml)",
     "grade        M2 (coarse A)",
     "rate         3.30% = reference 3.00% + 30 bp",
-    "             spread-a                +60  (rulebooks/pricing.yaml:58)",
-    "             spread-m2               -10  (rulebooks/pricing.yaml:74)",
-    "             secured-property        -20  (rulebooks/pricing.yaml:82)",
-    "limit        75,500 — limit-ebitda-a (rulebooks/pricing.yaml:100): grade A up to 3.5 × EBITDA less debt carried",
-    "approval     regional — approval-regional (rulebooks/pricing.yaml:118): above the branch's authority",
-    "re-rating    every 12 months, next by 2027-04-16 — review-a (rulebooks/pricing.yaml:140): grade A re-rated yearly",
+    "             spread-a                +60  (rulebooks/pricing.yaml:63)",
+    "             spread-m2               -10  (rulebooks/pricing.yaml:79)",
+    "             secured-property        -20  (rulebooks/pricing.yaml:103)",
+    "limit        75,500 — limit-ebitda-a (rulebooks/pricing.yaml:121): grade A up to 3.5 × EBITDA less debt carried",
+    "approval     regional — approval-regional (rulebooks/pricing.yaml:139): above the branch's authority",
+    "re-rating    every 12 months, next by 2027-04-16 — review-a (rulebooks/pricing.yaml:169): grade A re-rated yearly",
 ]
 
 
@@ -118,12 +136,12 @@ def test_the_a_rated_manufacturer_gets_a_lower_rate_and_a_larger_limit_than_rate
         "offer for C-C-0001, evaluation E000001 (rulebook pricing 2026.1, rulebooks/pricing.yaml)",
         "grade        M5 (coarse B), expert override",
         "rate         4.30% = reference 3.00% + 130 bp",
-        "             spread-b               +150  (rulebooks/pricing.yaml:62)",
-        "             secured-property        -20  (rulebooks/pricing.yaml:82)",
-        "limit        26,500 — limit-ebitda-b (rulebooks/pricing.yaml:104): grade B up to 2.5 × EBITDA less debt carried",
-        "approval     regional — approval-regional (rulebooks/pricing.yaml:118): above the branch's authority; "
-        "approval-overridden (rulebooks/pricing.yaml:130): an expert-overridden grade needs at least regional approval",
-        "re-rating    every 6 months, next by 2026-10-16 — review-b (rulebooks/pricing.yaml:144): grade B re-rated "
+        "             spread-b               +150  (rulebooks/pricing.yaml:67)",
+        "             secured-property        -20  (rulebooks/pricing.yaml:103)",
+        "limit        26,500 — limit-ebitda-b (rulebooks/pricing.yaml:125): grade B up to 2.5 × EBITDA less debt carried",
+        "approval     regional — approval-regional (rulebooks/pricing.yaml:139): above the branch's authority; "
+        "approval-overridden (rulebooks/pricing.yaml:159): an expert-overridden grade needs at least regional approval",
+        "re-rating    every 6 months, next by 2026-10-16 — review-b (rulebooks/pricing.yaml:173): grade B re-rated "
         "every 6 months",
     ]
 
@@ -147,7 +165,7 @@ def test_price_json(db: str) -> None:
     d = json.loads(r.output)
     assert (d["rate"], d["grade"], d["evaluation_id"]) == ("0.0330", "M2", "E000001")
     assert d["decision"]["outputs"]["limit"] == {
-        "value": 75500, "rules": ["limit-ebitda-a"], "at": ["rulebooks/pricing.yaml:100"],
+        "value": 75500, "rules": ["limit-ebitda-a"], "at": ["rulebooks/pricing.yaml:121"],
         "reasons": ["grade A up to 3.5 × EBITDA less debt carried"],
         "candidates": [{"rule": "limit-revenue-a", "value": 108000}, {"rule": "limit-ebitda-a", "value": 75500}],
         "default": False}
@@ -165,3 +183,49 @@ def test_price_errors(db: str, tmp_path: Path) -> None:
     missing = str(tmp_path / "none.db")
     r = cmd("price", "E000001", "--db", missing)
     assert r.exit_code == 1 and r.output.startswith(missing)
+
+
+def test_an_overridden_grade_of_a_rulebook_no_longer_installed_maps_on_the_master_scale() -> None:
+    from engine.pricing import fallback_coarse
+
+    record = {"facts": {"id": "k", "guarantees": [{"guarantor": "Parent Co", "type": "corporate"}]},
+              "effective_grade": "M4", "expert_overrides": [{"grade": "M4"}], "rulebook": {"id": "retired-2019"},
+              "final_grade": "M3", "coarse_grade": "A", "pd": 0.0009, "evaluated_at": "2026-01-31T10:00:00Z"}
+    assert offer_facts(record) == {"id": "k", "grade": "M4", "coarse_grade": "A", "overridden": True,
+                                   "evaluated_at": "2026-01-31", "collateral_value": 0.0, "secured_by": "guarantee"}
+    assert [fallback_coarse(g) for g in ("M1", "M4", "M5", "M7", "M8", "M10", "D", "B", "X")] == [
+        "A", "A", "B", "B", "C", "C", "C", "B", None]
+
+
+def test_the_rate_is_rounded_half_up_to_four_places() -> None:
+    from engine.pricing import Offer
+
+    class Odd(Offer):
+        def reference_rate(self) -> Decimal:
+            return Decimal("0.03105")
+
+    offer = Odd(subject(), engine.decide(BOOK, subject()))  # 0.03105 + 0.0060 = 0.03705
+    assert offer.rate() == Decimal("0.0371")  # half-even would give 0.0370
+
+
+def test_price_in_chinese(db: str) -> None:
+    r = cmd("price", "E000001", "--db", db, "--lang", "zh")
+    assert r.exit_code == 0
+    assert r.output.splitlines()[-1] == (
+        "re-rating    every 12 months, next by 2027-04-16 — review-a (rulebooks/pricing.yaml:169): A级每年重评")
+
+
+def test_an_expert_override_to_b_prices_through_the_store(db: str) -> None:
+    from engine.store import Store
+
+    with Store.open(db, create=False) as s:
+        before = price(BOOK, offer_facts(s.record("E000001")))
+        s.add_override("E000001", "M5", reviewer="Li", reason="order book halved", approved_by="Wang")
+        after = price(BOOK, offer_facts(s.record("E000001")))
+    assert (before.rate(), before.decision.value("limit"), before.facts["overridden"]) == (
+        Decimal("0.0330"), Decimal(75500), False)
+    assert (after.rate(), after.decision.value("limit"), after.facts["overridden"]) == (
+        Decimal("0.0430"), Decimal(26500), True)
+    assert after.rate() > before.rate() and after.decision.value("limit") < before.decision.value("limit")
+    assert (after.facts["grade"], after.facts["coarse_grade"], after.next_rating()) == ("M5", "B", "2026-10-16")
+    assert after.decision.outputs["approval"].rules == ["approval-regional", "approval-overridden"]
