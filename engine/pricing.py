@@ -29,7 +29,7 @@ from typing import Any
 from .assets import coarse_grades, money
 from .decision import Decision, DecisionBook, decide
 from .facts import dig
-from .monitoring import add_months
+from .monitoring import due_date
 
 REFERENCE = "reference_rate"
 # Stand-in when the rating rulebook of a record is not installed: the built-in master scale.
@@ -118,7 +118,8 @@ class Offer:
         when = self.facts.get("evaluated_at")
         if months is None or not when:
             return None
-        return add_months(_dt.date.fromisoformat(when), int(months)).isoformat()
+        # the day the monitoring rulebook's re-rating rule starts to fire (Aug 31 + 6 months: Mar 1)
+        return due_date(_dt.date.fromisoformat(when), int(months)).isoformat()
 
     def to_dict(self) -> dict[str, Any]:
         rate = self.rate()

@@ -229,3 +229,10 @@ def test_an_expert_override_to_b_prices_through_the_store(db: str) -> None:
     assert after.rate() > before.rate() and after.decision.value("limit") < before.decision.value("limit")
     assert (after.facts["grade"], after.facts["coarse_grade"], after.next_rating()) == ("M5", "B", "2026-10-16")
     assert after.decision.outputs["approval"].rules == ["approval-regional", "approval-overridden"]
+
+
+def test_next_rerating_date_is_the_day_the_monitoring_rule_starts_to_fire() -> None:
+    # rated Aug 31, every 6 months: months_between counts whole months by the day of the month, so
+    # the early-warning rulebook's rerate-b first fires on Mar 1 — the offer says the same day.
+    offer = price(BOOK, subject(grade="B", coarse_grade="B", evaluated_at="2026-08-31"))
+    assert offer.next_rating() == "2027-03-01"
