@@ -57,7 +57,7 @@ runs, the store and batches add:
 | E510 | a LOANS file is not `{as_of, loans: [...]}`, or too large |
 | E511 | a date in the future: `as_of` after today, a drawdown or restructuring after `as_of`; a maturity before the drawdown |
 | E512 | a loan id appears twice |
-| E513 | a provisioning rate, PD or LGD came out undefined (an input it needs is missing) |
+| E513 | a provisioning rate, PD or LGD came out undefined (an input it needs is missing, or no rule decided it) |
 | E520 | a snapshot to monitor has no `as_of` |
 | E521 | a snapshot is dated before the earlier snapshot it is compared with, after `--as-of`, or after today |
 | E522 | `--previous` is another customer |
@@ -71,7 +71,7 @@ runs, the store and batches add:
 | E801 | no evaluation / customer with that id in the store |
 | E810 | expert override refused: unknown grade, no change, beyond the allowance without a second person |
 | E900 | a batch input cannot be read at all: missing, unsupported kind, no or bad CSV header, not UTF-8 |
-| E901 | a JSONL line is not JSON (`batch`, `monitor`) |
+| E901 | a JSONL line is not JSON (`batch`, `monitor`, `classify`, `provisions`) |
 | E902 | a CSV row has more cells than the header, or is malformed |
 | E903 | a record or snapshot is not an object of facts |
 | E999 | an unexpected error while rating one record (the batch goes on) |

@@ -1,55 +1,51 @@
-"""After the grade, loan by loan: five-category classification and loan-loss provisions.
+"""After the grade, loan by loan: reading LOANS files and five-category classification.
 
 A LOANS file is YAML or JSON: `{as_of: 'YYYY-MM-DD', loans: [ {loan}, ... ]}`, each loan as
-facts/loan.schema.json describes it. Every category, rate, stage, PD and LGD is decided by a rule
-of a decision rulebook (`five-category`, `provisions`, `provision-adequacy`) that fired in the
-engine; this module reads the file, runs the rulebooks, and does the money.
+facts/loan.schema.json describes it; or JSONL (`.jsonl`): a first line `{"as_of": "YYYY-MM-DD"}`,
+then one loan per line. Every category is decided by the rules of a classification rulebook
+(`five-category`) that fired in the engine, or is the rulebook's default (normal) when none did;
+this module reads the file and runs the rulebook.
+Provisions (the money) are in `engine.provisions`; its names are re-exported here.
 
 Classification runs the rules twice. Pass 1 classifies every loan. Then, for each non-retail
-borrower, `borrower.non_performing_share` = balance of its loans in a non-performing category
-(the output's `non_performing` levels) / its total balance, exact, rounded half-up to 4 places;
-pass 2 decides every loan again with that share known, so the rulebook's borrower rule (more than
-10% non-performing → all non-performing) is a rule that fires and is traced.
-
-Money: every amount is a Decimal of the figure as written (the shortest representation of the
-number read), each loan's amounts are rounded half-up to the cent, and totals are sums of the
-rounded amounts. Ratios are rounded half-up to 4 places.
+borrower, `borrower.non_performing_share` = (balance of its loans in a non-performing category —
+the output's `non_performing` levels — after pass 1) / (its total balance in the file): an exact
+decimal quotient, not rounded, given to the rules as a number (shown rounded to 4 places). Pass 2
+decides that borrower's loans again with the share known, so the rulebook's borrower rule (more
+than 10% non-performing → all non-performing) is a rule that fires and is traced. A share of
+exactly 10% is not *more than* 10%. Retail borrowers get no share; nor does a borrower whose
+balance is 0.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from .decision import Decision, DecisionBook, decide
-from .diagnostics import Diagnostic, Location, error
-from .errors import FactsError
-from .facts import read_facts
-from .factschema import check_facts, load_schema
 from .builtin import facts_dir
+from .decision import Decision, DecisionBook, Output, decide
+from .diagnostics import Diagnostic, Location, error, sort_key
+from .errors import FactsError, RulebookError
+from .facts import FactsFile, read_facts
+from .factschema import check_facts, load_schema
+from .money import CENT, RATIO, cents, money, ratio
+from .provisions import LoanProvision, Provisions, provide, require_outputs, totals_of
+from .source import load_yaml_text
 
-CENT = Decimal("0.01")
-RATIO = Decimal("0.0001")
+__all__ = [
+    "CATEGORY_OUTPUT", "CENT", "Classification", "LoanClass", "LoanProvision", "Loans", "Provisions", "RATIO",
+    "cents", "classify_portfolio", "coarse_grades", "money", "provide", "ratio", "read_loans", "require_category",
+    "require_outputs", "totals_of",
+]
+
 CATEGORY_OUTPUT = "category"
 MAX_LOANS = 200_000
-
-
-def money(x: Any) -> Decimal:
-    """A figure as an exact decimal: 0.1 is Decimal('0.1'), never 0.1000000000000000055…"""
-    return x if isinstance(x, Decimal) else Decimal(repr(x) if isinstance(x, float) else str(x))
-
-
-def cents(d: Decimal) -> Decimal:
-    return d.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def ratio(num: Decimal, den: Decimal) -> Decimal | None:
-    return None if den == 0 else (num / den).quantize(RATIO, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -69,15 +65,65 @@ def _date(text: Any) -> _dt.date | None:
         return None
 
 
+def _read_jsonl(path: str | os.PathLike[str]) -> FactsFile:
+    """A `.jsonl` LOANS file as `{as_of, loans}`, with locations: line n of the file, and on demand
+    (for an error message) the column of a value inside its line."""
+    name = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = [(n, text.rstrip("\r\n")) for n, text in enumerate(fh, 1) if text.strip()]
+    except OSError as exc:
+        raise FactsError([error("E001", f"cannot read file: {exc.strerror or exc}", Location(name))]) from None
+    except UnicodeDecodeError as exc:
+        raise FactsError([error("E901", f"not UTF-8 text (byte {exc.start}: {exc.reason})", Location(name))]) from None
+    if len(lines) > MAX_LOANS + 1:
+        raise FactsError([error("E510", f"{len(lines) - 1} loans in one file; the limit is {MAX_LOANS:,} "
+                                        f"(split the portfolio)", Location(name, lines[MAX_LOANS + 1][0], 1))])
+    values: list[Any] = []
+    bad: list[Diagnostic] = []
+    for n, text in lines:
+        try:
+            values.append(json.loads(text))
+        except ValueError as exc:
+            bad.append(error("E901", f"not JSON: {getattr(exc, 'msg', exc)}", Location(name, n, getattr(exc, "colno", 0))))
+    if bad:
+        raise FactsError(bad)
+    if not values:
+        raise FactsError([error("E510", 'an empty JSONL file: the first line is {"as_of": "YYYY-MM-DD"}, then '
+                                        "one loan per line", Location(name))])
+    header, loans = values[0], values[1:]
+    if not isinstance(header, dict) or "id" in header:
+        header = {}  # no header line: as_of is reported missing below
+        loans = values
+        lines = [(0, "{}"), *lines]
+    data = {**header, "loans": loans}
+
+    def locate(p: tuple[Any, ...]) -> Location:
+        if not p or p[0] != "loans":
+            k = 0
+        elif len(p) == 1:
+            return Location(name, lines[1][0] if len(lines) > 1 else 1, 1)
+        else:
+            k = int(p[1]) + 1
+            p = tuple(p[2:])
+        n, text = lines[k]
+        if n == 0:
+            return Location(name, 1, 1)
+        inner = load_yaml_text(text, name, expect_mapping=False).loc(p)
+        return replace(inner, line=n) if inner.line else Location(name, n, 1)
+
+    return FactsFile(data, name, locate)
+
+
 def read_loans(path: str | os.PathLike[str], *, today: _dt.date | None = None) -> Loans:
     """Read a LOANS file; raise FactsError listing every problem, each at its file:line:col.
 
     Refused: a file that is not `{as_of, loans}`, an `as_of` after today, loans that fail
-    facts/loan.schema.json (missing fields, negative balances, wrong types), a duplicate loan id,
-    a drawdown or restructuring dated after `as_of` (a date in the future), a maturity before the
-    drawdown.
+    facts/loan.schema.json (missing fields, negative balances, wrong types, dates that are not
+    YYYY-MM-DD), a duplicate loan id, a drawdown or restructuring dated after `as_of` (a date in
+    the future), a maturity before the drawdown. Problems are listed in file order.
     """
-    doc = read_facts(path)
+    doc = _read_jsonl(path) if Path(path).suffix.lower() in (".jsonl", ".ndjson") else read_facts(path)
     data, loc, file = doc.data, doc.loc, doc.file
     diags: list[Diagnostic] = []
     if not isinstance(data, Mapping):
@@ -97,7 +143,7 @@ def read_loans(path: str | os.PathLike[str], *, today: _dt.date | None = None) -
     loans = data.get("loans")
     if not isinstance(loans, list) or not loans:
         diags.append(error("E510", "loans must be a non-empty list of loans", loc(("loans",) if "loans" in data else ())))
-        raise FactsError(diags)
+        raise FactsError(sorted(diags, key=sort_key))
     if len(loans) > MAX_LOANS:
         raise FactsError([error("E510", f"{len(loans)} loans in one file; the limit is {MAX_LOANS:,} "
                                         f"(split the portfolio)", loc(("loans",)))])
@@ -119,22 +165,46 @@ def read_loans(path: str | os.PathLike[str], *, today: _dt.date | None = None) -
             seen.setdefault(lid, i)
         if problems or as_of is None:
             continue
-        start, maturity = _date(loan["start_date"]), _date(loan["maturity_date"])
-        if start and start > as_of:
-            diags.append(error("E511", f"{label}: start_date {start} is after as_of {as_of} (a date in the future)",
-                               loc(here + ("start_date",))))
-        if start and maturity and maturity < start:
-            diags.append(error("E511", f"{label}: maturity_date {maturity} is before start_date {start}",
-                               loc(here + ("maturity_date",))))
-        restructuring = loan.get("restructuring") or {}
-        rdate = _date(restructuring.get("date", ""))
-        if rdate and rdate > as_of:
-            diags.append(error("E511", f"{label}: restructuring.date {rdate} is after as_of {as_of} "
-                                       f"(a date in the future)", loc(here + ("restructuring", "date"))))
+        diags.extend(_dates(loan, as_of, label, here, loc))
     if diags:
-        raise FactsError(diags)
+        raise FactsError(sorted(diags, key=sort_key))
     assert as_of is not None
     return Loans(file, as_of.isoformat(), tuple(loans), tuple(loc(("loans", i)) for i in range(len(loans))))
+
+
+def _dates(loan: Mapping[str, Any], as_of: _dt.date, label: str, here: tuple[Any, ...],
+           locate: Callable[[tuple[Any, ...]], Location]) -> Iterator[Diagnostic]:
+    """E511 for a schema-valid loan's dates: nothing after as_of, no maturity before the drawdown."""
+
+    def loc(p: tuple[str, ...]) -> Location:
+        return locate(here + p)
+
+    start, maturity = _date(loan["start_date"]), _date(loan["maturity_date"])
+    if start and start > as_of:
+        yield error("E511", f"{label}: start_date {start} is after as_of {as_of} (a date in the future)",
+                    loc(("start_date",)))
+    if start and maturity and maturity < start:
+        yield error("E511", f"{label}: maturity_date {maturity} is before start_date {start}", loc(("maturity_date",)))
+    restructuring = loan.get("restructuring") or {}
+    rdate = _date(restructuring.get("date", ""))
+    if rdate and rdate > as_of:
+        yield error("E511", f"{label}: restructuring.date {rdate} is after as_of {as_of} (a date in the future)",
+                    loc(("restructuring", "date")))
+    if rdate and start and rdate < start:
+        yield error("E511", f"{label}: restructuring.date {rdate} is before start_date {start}",
+                    loc(("restructuring", "date")))
+
+
+def require_category(book: DecisionBook) -> Output:
+    """The classification rulebook's `category` output; E217 when it has none (of ordered levels)."""
+    try:
+        out = book.output(CATEGORY_OUTPUT)
+    except KeyError:
+        out = None
+    if out is None or out.type != "levels":
+        raise RulebookError([error("E217", f"rulebook '{book.id}' does not decide a category (an output "
+                                           f"'{CATEGORY_OUTPUT}' with levels); classify needs one", book.loc)])
+    return out
 
 
 # -- classification -----------------------------------------------------------------------------------
@@ -165,11 +235,17 @@ class Classification:
     as_of: str
     file: str
     loans: list[LoanClass]
-    shares: dict[str, Decimal] = field(default_factory=dict)  # non-retail borrower -> non-performing share
+    # non-retail borrower -> its non-performing share after pass 1, exact (see the module docstring)
+    shares: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def output(self) -> Output:
+        """The rulebook's category output: its levels (best first) and which are non-performing."""
+        return self.book.output(CATEGORY_OUTPUT)
 
     def summary(self) -> list[dict[str, Any]]:
         """Count, balance and share of balance per category, best first (every level, even empty)."""
-        out = self.book.output(CATEGORY_OUTPUT)
+        out = self.output
         total = sum((lc.balance for lc in self.loans), Decimal(0))
         rows = []
         for level in out.levels:
@@ -184,7 +260,7 @@ class Classification:
         return cents(sum((lc.balance for lc in self.loans), Decimal(0)))
 
     def non_performing(self) -> Decimal:
-        npl = set(self.book.output(CATEGORY_OUTPUT).non_performing)
+        npl = set(self.output.non_performing)
         return cents(sum((lc.balance for lc in self.loans if lc.category in npl), Decimal(0)))
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,7 +271,8 @@ class Classification:
             "loans": [{"id": lc.id, "customer_id": lc.loan["customer_id"], "balance": str(lc.balance),
                        "category": lc.category, "first_pass": lc.first_pass,
                        "decision": lc.decision.to_dict()} for lc in self.loans],
-            "borrower_non_performing_share": {k: str(v) for k, v in sorted(self.shares.items())},
+            "borrower_non_performing_share": {k: str(v.quantize(RATIO, rounding=ROUND_HALF_UP))
+                                              for k, v in sorted(self.shares.items())},
             "summary": [{**r, "balance": str(r["balance"]), "share": None if r["share"] is None else str(r["share"])}
                         for r in self.summary()],
             "total": str(self.total()),
@@ -255,8 +332,7 @@ def classify_portfolio(book: DecisionBook, loans: Loans, grades: Mapping[str, st
     decided (twice per loan of a non-retail borrower)."""
     grades = grades or {}
     tick = progress or (lambda n: None)
-    out = book.output(CATEGORY_OUTPUT)
-    npl = set(out.non_performing)
+    npl = set(require_category(book).non_performing)
     first: list[Decision] = []
     for loan, loc in zip(loans.loans, loans.locs):
         facts = _with(loan, loans.as_of, grades.get(str(loan["customer_id"])), None)
@@ -271,8 +347,7 @@ def classify_portfolio(book: DecisionBook, loans: Loans, grades: Mapping[str, st
         t[0] += bal
         if d.value(CATEGORY_OUTPUT) in npl:
             t[1] += bal
-    shares = {cid: (t[1] / t[0]).quantize(RATIO, rounding=ROUND_HALF_UP) if t[0] else Decimal(0)
-              for cid, t in totals.items()}
+    shares = {cid: t[1] / t[0] for cid, t in totals.items() if t[0]}
     result = []
     for loan, loc, d1 in zip(loans.loans, loans.locs, first):
         cid = str(loan["customer_id"])
@@ -280,116 +355,7 @@ def classify_portfolio(book: DecisionBook, loans: Loans, grades: Mapping[str, st
         d2 = d1
         if cid in shares:
             d2 = decide(book, facts, label=loc.short(), check_facts=False)
-            tick(1)
+        if cid in totals:
+            tick(1)  # a non-retail loan counts twice, decided again or not (a borrower with balance 0)
         result.append(LoanClass(facts, d2, str(d1.value(CATEGORY_OUTPUT))))
     return Classification(book, loans.as_of, loans.file, result, shares)
-
-
-# -- provisions ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class LoanProvision:
-    loan: LoanClass
-    decision: Decision
-    specific: Decimal
-    general: Decimal
-    ecl: Decimal
-
-    @property
-    def stage(self) -> str:
-        return str(self.decision.value("stage"))
-
-
-@dataclass
-class Provisions:
-    classification: Classification
-    book: DecisionBook
-    loans: list[LoanProvision]
-    adequacy: Decision
-
-    def by_category(self) -> list[dict[str, Any]]:
-        rows = []
-        for level in self.classification.book.output(CATEGORY_OUTPUT).levels:
-            mine = [p for p in self.loans if p.loan.category == level]
-            rows.append({"category": level, "loans": len(mine),
-                         "balance": sum((p.loan.balance for p in mine), Decimal(0)),
-                         "specific": sum((p.specific for p in mine), Decimal(0))})
-        return rows
-
-    def by_stage(self) -> list[dict[str, Any]]:
-        rows = []
-        for level in self.book.output("stage").levels:
-            mine = [p for p in self.loans if p.stage == level]
-            rows.append({"stage": level, "loans": len(mine),
-                         "balance": sum((p.loan.balance for p in mine), Decimal(0)),
-                         "ecl": sum((p.ecl for p in mine), Decimal(0))})
-        return rows
-
-    def totals(self) -> dict[str, Any]:
-        return totals_of(self.classification, self.loans)
-
-    def to_dict(self) -> dict[str, Any]:
-        t = self.totals()
-        return {
-            "as_of": self.classification.as_of,
-            "rounding": "each loan's amounts half-up to the cent; totals are sums of the rounded amounts; "
-                        "ratios half-up to 4 places",
-            "rulebooks": {"classification": self.classification.book.id, "provisions": self.book.id,
-                          "adequacy": self.adequacy.rulebook.id},
-            "loans": [{"id": p.loan.id, "category": p.loan.category, "balance": str(p.loan.balance),
-                       "specific_rate": str(p.decision.value("specific_rate")), "specific": str(p.specific),
-                       "general": str(p.general), "stage": p.stage, "pd": str(p.decision.value("pd")),
-                       "lgd": str(p.decision.value("lgd")), "ecl": str(p.ecl),
-                       "decision": p.decision.to_dict()} for p in self.loans],
-            "by_category": [{**r, "balance": str(r["balance"]), "specific": str(r["specific"])} for r in self.by_category()],
-            "by_stage": [{**r, "balance": str(r["balance"]), "ecl": str(r["ecl"])} for r in self.by_stage()],
-            "totals": {k: (None if v is None else str(v)) for k, v in t.items()},
-            "adequacy": self.adequacy.to_dict(),
-        }
-
-
-def totals_of(cl: Classification, provs: Sequence[LoanProvision]) -> dict[str, Decimal | None]:
-    loans = cl.total()
-    npl = cl.non_performing()
-    general = sum((p.general for p in provs), Decimal(0))
-    specific = sum((p.specific for p in provs), Decimal(0))
-    reserves = general + specific
-    return {"loans": loans, "non_performing": npl, "general_reserve": general, "specific_reserve": specific,
-            "reserves": reserves, "ecl": sum((p.ecl for p in provs), Decimal(0)),
-            "coverage_ratio": ratio(reserves, npl), "provision_rate": ratio(reserves, loans),
-            "general_reserve_rate": ratio(general, loans)}
-
-
-def _number(d: Decision, oid: str) -> Decimal:
-    v = d.value(oid)
-    if v is None:
-        rules = ", ".join(d.outputs[oid].rules) or "none"
-        raise FactsError([error("E513", f"{d.subject_id}: {oid} is undefined (rules: {rules}; "
-                                        f"{d.outputs[oid].note})", Location(d.rulebook.file))])
-    return money(v)
-
-
-def provide(cl: Classification, book: DecisionBook, adequacy_book: DecisionBook,
-            progress: Callable[[int], None] | None = None) -> Provisions:
-    """Reserves and ECL per loan by `book`, and the portfolio's adequacy by `adequacy_book`."""
-    provs = []
-    for lc in cl.loans:
-        facts = dict(lc.loan)
-        facts["category"] = lc.category
-        d = decide(book, facts, check_facts=False)
-        bal = lc.balance
-        specific = cents(bal * _number(d, "specific_rate"))
-        general = cents(bal * _number(d, "general_rate"))
-        ecl = cents(_number(d, "pd") * _number(d, "lgd") * bal)
-        provs.append(LoanProvision(lc, d, specific, general, ecl))
-        if progress:
-            progress(1)
-    t = totals_of(cl, provs)
-    subject: dict[str, Any] = {"id": Path(cl.file).name, "as_of": cl.as_of}
-    for k in ("loans", "non_performing", "general_reserve", "specific_reserve", "reserves", "coverage_ratio",
-              "provision_rate", "general_reserve_rate"):
-        if t[k] is not None:
-            subject[k] = float(t[k])  # type: ignore[arg-type]
-    adequacy = decide(adequacy_book, subject)
-    return Provisions(cl, book, provs, adequacy)

@@ -396,11 +396,15 @@ def _build(doc: Document, path: Path, diags: list[Diagnostic]) -> DecisionBook |
         examples=tuple(examples), file=doc.file, content_hash=hasher.hexdigest(), loc=doc.loc(()))
 
 
-def _load(path: str | os.PathLike[str], diags: list[Diagnostic]) -> DecisionBook | None:
+def _load(path: str | os.PathLike[str], diags: list[Diagnostic], kind: str | None = None) -> DecisionBook | None:
     from .rulebook import display_name
 
     p = Path(path)
     doc = load_yaml(p, display_name=display_name(p))
+    actual = doc.data.get("kind") if isinstance(doc.data, Mapping) else None
+    if kind is not None and actual != kind and actual in ("rating", *DECISION_KINDS):
+        # before the schema check: a rating rulebook is not a decision rulebook with errors
+        raise RulebookError([_wrong_kind(str(doc.data.get("rulebook", p.stem)), str(actual), kind, doc.loc(()))])
     problems = _schema_diagnostics(doc)
     diags.extend(problems)
     if problems:
@@ -431,17 +435,21 @@ def load_decision(path: str | os.PathLike[str], kind: str | None = None) -> Deci
     """Load and check a decision rulebook; raise `RulebookError` with every error it has.
 
     With `kind`, a rulebook of another kind is refused (E216): classifying loans with a pricing
-    policy is a mistake worth a clear message.
+    policy is a mistake worth a clear message. A rating rulebook, or a decision rulebook of another
+    kind, is refused for its `kind` alone, before its other contents are checked.
     """
     diags: list[Diagnostic] = []
-    book = _load(path, diags)
+    book = _load(path, diags, kind)
     errors = [d for d in diags if d.is_error]
     if errors or book is None:
         raise RulebookError(sorted(set(errors), key=sort_key))
     if kind is not None and book.kind != kind:
-        raise RulebookError([error("E216", f"rulebook '{book.id}' is a {book.kind} rulebook; a {kind} rulebook is "
-                                           f"needed here", book.loc)])
+        raise RulebookError([_wrong_kind(book.id, book.kind, kind, book.loc)])
     return book
+
+
+def _wrong_kind(book_id: str, actual: str, wanted: str, loc: Location) -> Diagnostic:
+    return error("E216", f"rulebook '{book_id}' is a {actual} rulebook; a {wanted} rulebook is needed here", loc)
 
 
 # -- compiling ----------------------------------------------------------------------------------------

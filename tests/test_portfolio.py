@@ -44,7 +44,7 @@ def test_markdown_report_has_every_section(db: str) -> None:
     assert "| E Construction | 0 | 1 | 1 | 2 | 1 |" in md
     assert "| **Total** | 1 | 1 | 1 | 3 | 1 |" in md
     assert "| Non-performing | 7 | 6,450,000.00 | 67.40% |" in md
-    assert "| Coverage ratio | 43.07% | below\\_range | `coverage-below` (rulebooks/provision-adequacy.yaml:56) |" in md
+    assert "| Coverage ratio | 43.07% | below\\_range | `coverage-below` (rulebooks/provision-adequacy.yaml:53) |" in md
     assert "| C-C-0001 | high | rerate\\_now | Revenue down more than 30% (`revenue-drop`, " in md
     assert "| C-C-0001 | M2 | now | external-downgrade (rulebooks/early-warning.yaml:129) |" in md
     assert "| C-E-0001 | B | 2026-10-16 | rerate-b (rulebooks/early-warning.yaml:145) |" in md  # the override's grade

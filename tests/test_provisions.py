@@ -69,6 +69,26 @@ def test_every_amount_is_exact_to_the_cent(loans_file: Path) -> None:
     assert rows["P4"] == ("loss", D("50000.10"), D("500.00"), "stage_3", D("1"), D("0.05"), D("2500.01"))
 
 
+def test_every_rate_stage_pd_and_lgd_comes_from_a_rule_that_fired(loans_file: Path) -> None:
+    p = _provide(loans_file)
+    got = {lp.loan.id: {o: lp.decision.outputs[o].rules for o in ("specific_rate", "general_rate", "stage", "pd", "lgd")}
+           for lp in p.loans}
+    assert got == {
+        "P1": {"specific_rate": ["specific-normal"], "general_rate": ["general-reserve"], "stage": ["stage1"],
+               "pd": ["pd-a"], "lgd": ["lgd-real-estate"]},
+        "P2": {"specific_rate": ["specific-special-mention"], "general_rate": ["general-reserve"],
+               "stage": ["stage2-special-mention"], "pd": ["lifetime-pd-b"], "lgd": ["lgd-unsecured"]},
+        "P3": {"specific_rate": ["specific-substandard"], "general_rate": ["general-reserve"],
+               "stage": ["stage3-overdue", "stage3-non-performing"], "pd": ["stage3-overdue", "stage3-non-performing"],
+               "lgd": ["lgd-equipment"]},
+        "P4": {"specific_rate": ["specific-loss"], "general_rate": ["general-reserve"],
+               "stage": ["stage3-overdue", "stage3-non-performing"], "pd": ["stage3-overdue", "stage3-non-performing"],
+               "lgd": ["lgd-deposit"]},
+    }
+    assert not any(o.by_default for lp in p.loans for o in lp.decision.outputs.values())
+    assert not any(o.by_default for o in p.adequacy.outputs.values())
+
+
 def test_totals_are_sums_of_the_rounded_amounts(loans_file: Path) -> None:
     t = _provide(loans_file).totals()
     D = Decimal
@@ -89,8 +109,8 @@ def test_adequacy_is_judged_by_rules(loans_file: Path) -> None:
     a = _provide(loans_file).adequacy
     assert {k: (v.value, v.rules) for k, v in a.outputs.items()} == {
         "coverage": ("below_range", ["coverage-below"]),
-        "provision_rate": ("meets_all", []),
-        "general_reserve": ("sufficient", []),
+        "provision_rate": ("meets_all", ["rate-meets"]),
+        "general_reserve": ("sufficient", ["general-sufficient"]),
     }
 
 
@@ -129,27 +149,61 @@ def _at_root(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_provisions_command_prints_loans_categories_stages_and_totals(loans_file: Path) -> None:
     r = CliRunner().invoke(cli, ["provisions", str(loans_file)])
     assert r.exit_code == 0, r.output
-    lines = r.output.splitlines()
-    assert lines[1] == ("rounding: each loan's amounts half-up to the cent; totals are sums of the rounded amounts; "
-                        "ratios half-up to 4 places")
-    assert lines[4] == ("P1      normal               1,234,567.89      0%            0.00    12,345.68  stage_1      "
-                        "0.50%    35%        2,160.49")
-    assert lines[-8:] == [
-        "loans                       1,717,901.37",
-        "non-performing loans          150,000.15",
-        "general reserve                17,179.01  1.00% of loans: sufficient — no rule fired: the default",
-        "specific reserves              81,666.78",
-        "reserves                       98,845.79",
-        "ECL (IFRS 9)                   53,660.52",
-        "coverage ratio                    65.90%  below_range (range 120.0%–150.0%) — coverage-below "
-        "(rulebooks/provision-adequacy.yaml:56): coverage ratio below 120%",
-        "loan provision rate                5.75%  meets_all (range 1.5%–2.5%) — no rule fired: the default",
-    ]
+    # The figures are the hand-checked ones above; by stage, stage 3 = P3 + P4: balance 100,000.05 + 50,000.10
+    # = 150,000.15 and ECL 40,000.02 + 2,500.01 = 42,500.03.
+    assert r.output.replace(str(loans_file), "{f}") == """\
+provisions for {f} as of 2026-06-30 (rulebooks five-category 2023.1, provisions 2026.1, provision-adequacy 2026.1)
+rounding: each loan's amounts half-up to the cent; totals are sums of the rounded amounts; ratios half-up to 4 places
+
+loan    category                  balance    rate        specific      general  stage           PD    LGD             ECL
+P1      normal               1,234,567.89      0%            0.00    12,345.68  stage_1      0.50%    35%        2,160.49
+P2      special_mention        333,333.33      2%        6,666.67     3,333.33  stage_2      6.00%    45%        9,000.00
+P3      substandard            100,000.05     25%       25,000.01     1,000.00  stage_3    100.00%    40%       40,000.02
+P4      loss                    50,000.10    100%       50,000.10       500.00  stage_3    100.00%     5%        2,500.01
+
+category           loans           balance  specific reserve
+normal                 1      1,234,567.89              0.00
+special_mention        1        333,333.33          6,666.67
+substandard            1        100,000.05         25,000.01
+doubtful               0              0.00              0.00
+loss                   1         50,000.10         50,000.10
+
+IFRS 9 stage       loans           balance               ECL
+stage_1                1      1,234,567.89          2,160.49
+stage_2                1        333,333.33          9,000.00
+stage_3                2        150,000.15         42,500.03
+
+loans                       1,717,901.37
+non-performing loans          150,000.15
+general reserve                17,179.01  1.00% of loans: sufficient — general-sufficient \
+(rulebooks/provision-adequacy.yaml:83): general reserve of at least 1% of loans
+specific reserves              81,666.78
+reserves                       98,845.79
+ECL (IFRS 9)                   53,660.52
+coverage ratio                    65.90%  below_range (range 120.0%–150.0%) — coverage-below \
+(rulebooks/provision-adequacy.yaml:53): coverage ratio below 120%
+loan provision rate                5.75%  meets_all (range 1.5%–2.5%) — rate-meets \
+(rulebooks/provision-adequacy.yaml:78): loan provision rate of 2.5% or more: meets any requirement
+"""
+
+
+def test_a_floated_rate_shows_its_decimals(tmp_path: Path, loans_file: Path) -> None:
+    path = _book_with(tmp_path, "substandard_float: {value: 0,", "substandard_float: {value: 0.1,")
+    r = CliRunner().invoke(cli, ["provisions", str(loans_file), "--rulebook", str(path)])
+    assert r.exit_code == 0, r.output
+    # 25% × 1.1 = 27.5%: 27,500.01375 → 27,500.01
+    assert ("P3      substandard            100,000.05   27.5%       27,500.01     1,000.00  stage_3    100.00%    40%"
+            "       40,000.02") in r.output.splitlines()
 
 
 def test_provisions_json_round_trips(loans_file: Path) -> None:
     r = CliRunner().invoke(cli, ["provisions", str(loans_file), "--json"])
     d = json.loads(r.output)
+    assert json.dumps(d, sort_keys=True, ensure_ascii=False, indent=2) + "\n" == r.output
+    assert d["totals"] == {"loans": "1717901.37", "non_performing": "150000.15", "general_reserve": "17179.01",
+                           "specific_reserve": "81666.78", "reserves": "98845.79", "ecl": "53660.52",
+                           "coverage_ratio": "0.6590", "provision_rate": "0.0575", "general_reserve_rate": "0.0100"}
+    assert d["adequacy"]["outputs"]["coverage"]["value"] == "below_range"
     assert d["totals"]["reserves"] == "98845.79" and d["totals"]["coverage_ratio"] == "0.6590"
     assert [x["ecl"] for x in d["loans"]] == ["2160.49", "9000.00", "40000.02", "2500.01"]
     p3 = d["loans"][2]["decision"]["outputs"]
@@ -166,3 +220,30 @@ def test_provisions_bad_input_is_located(tmp_path: Path) -> None:
     assert r.exit_code == 1
     assert r.output == ("rulebooks/five-category.yaml:1:1: error[E216]: rulebook 'five-category' is a classification "
                         "rulebook; a provisioning rulebook is needed here\n")
+
+
+def test_a_rulebook_that_does_not_decide_what_provisions_need_is_refused(loans_file: Path) -> None:
+    r = CliRunner().invoke(cli, ["provisions", str(loans_file), "--rulebook", "provision-adequacy"])
+    assert (r.exit_code, r.output) == (1, (
+        "rulebooks/provision-adequacy.yaml:1:1: error[E217]: rulebook 'provision-adequacy' does not decide "
+        "specific_rate, general_rate, pd, lgd, stage; provisioning needs a rulebook deciding specific_rate, "
+        "general_rate, pd, lgd (numbers) and stage (levels)\n"))
+    r = CliRunner().invoke(cli, ["provisions", str(loans_file), "--adequacy", "provisions"])
+    assert (r.exit_code, r.output) == (1, (
+        "rulebooks/provisions.yaml:1:1: error[E217]: rulebook 'provisions' does not decide coverage, provision_rate, "
+        "general_reserve; judging the provisions needs a rulebook deciding coverage, provision_rate, "
+        "general_reserve (levels)\n"))
+
+
+def test_a_portfolio_of_zero_balances_has_no_ratios(tmp_path: Path) -> None:
+    path = tmp_path / "zero.yaml"
+    path.write_text("as_of: '2026-06-30'\nloans:\n  - {id: Z1, customer_id: z, customer_type: non_retail, balance: 0,\n"
+                    "     start_date: '2025-06-30', maturity_date: '2027-06-30', days_past_due: {principal: 95, interest: 0}}\n",
+                    encoding="utf-8")
+    p = _provide(path)
+    t = p.totals()
+    assert (t["reserves"], t["coverage_ratio"], t["provision_rate"]) == (Decimal(0), None, None)
+    assert p.classification.shares == {}, "a borrower with nothing outstanding has no share"
+    assert {k: (v.value, v.rules) for k, v in p.adequacy.outputs.items()} == {
+        "coverage": ("meets_all", ["no-npl"]), "provision_rate": ("meets_all", ["no-loans"]),
+        "general_reserve": ("sufficient", ["no-loans"])}

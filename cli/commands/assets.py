@@ -13,7 +13,8 @@ import click
 
 import engine
 from engine import catalog
-from engine.assets import Classification, Loans, Provisions, classify_portfolio, coarse_grades, provide, read_loans
+from engine.assets import Classification, Loans, classify_portfolio, coarse_grades, read_loans, require_category
+from engine.provisions import ROUNDING, Provisions, provide, require_outputs
 from engine.decision import Decision, DecisionBook
 
 from ..options import json_option, lang_option, open_store
@@ -22,7 +23,10 @@ COMMANDS: list[click.Command] = []
 
 
 def _book(name: str, kind: str) -> DecisionBook:
-    return engine.load_decision(catalog.find(name), kind=kind)
+    book = engine.load_decision(catalog.find(name), kind=kind)
+    if kind == "classification":
+        require_category(book)
+    return book
 
 
 def _amount(d: Decimal | None) -> str:
@@ -31,6 +35,11 @@ def _amount(d: Decimal | None) -> str:
 
 def _pct(d: Decimal | None, places: int = 2) -> str:
     return "-" if d is None else f"{d * 100:.{places}f}%"
+
+
+def _rate(d: Decimal | None) -> str:
+    """A rate as a percentage with no trailing zeros: 2%, 27.5%, 100%."""
+    return "-" if d is None else f"{(d * 100).normalize():f}%"
 
 
 def _why(d: Decision, oid: str, lang: str) -> str:
@@ -65,8 +74,7 @@ def _progress(n: int, label: str) -> Iterator[Callable[[int], None] | None]:
         yield bar.update
 
 
-def _classify(loans_file: str, rulebook: str, db_path: str | None) -> tuple[Loans, Classification]:
-    book = _book(rulebook, "classification")
+def _classify(loans_file: str, book: DecisionBook, db_path: str | None) -> tuple[Loans, Classification]:
     loans = read_loans(loans_file)
     passes = len(loans.loans) + sum(1 for x in loans.loans if x.get("customer_type") == "non_retail")
     with _progress(passes, f"classifying {loans.file}") as tick:
@@ -102,17 +110,19 @@ def _summary(cl: Classification, lang: str) -> None:
 def classify(loans: str, rulebook: str, db_path: str | None, as_json: bool, lang: str) -> None:
     """Classify loans into the five categories (正常/关注/次级/可疑/损失) by the 2023 measures.
 
-    LOANS is a YAML or JSON file `{as_of: YYYY-MM-DD, loans: [...]}`; each loan as `pingji schema
-    loan` describes it (id, customer_id, balance, dates, days past due, restructuring, ...).
+    LOANS is a YAML or JSON file `{as_of: YYYY-MM-DD, loans: [...]}`, or a .jsonl file (a first
+    line `{"as_of": ...}`, then one loan per line); each loan as `pingji schema loan` describes it
+    (id, customer_id, balance, dates, days past due, restructuring, ...).
     Prints each loan's category with the rules that decided it (rulebook file:line) and why, then
     the portfolio by category. A borrower's loans are decided twice: the second pass knows the
-    share of the borrower's balance that is non-performing (the 10% rule).
+    share of the borrower's balance that is non-performing (the 10% rule; the exact share, shown
+    rounded to 0.01%).
 
     Example:
 
         pingji classify facts/loans/portfolio.yaml
     """
-    _, cl = _classify(loans, rulebook, db_path)
+    _, cl = _classify(loans, _book(rulebook, "classification"), db_path)
     if as_json:
         _echo_json(cl.to_dict())
         return
@@ -130,8 +140,10 @@ def classify(loans: str, rulebook: str, db_path: str | None, as_json: bool, lang
 
 
 def _provisions(loans: str, rulebook: str, classification: str, adequacy: str, db_path: str | None) -> Provisions:
-    books = _book(rulebook, "provisioning"), _book(adequacy, "provisioning")  # rulebook errors before data errors
-    _, cl = _classify(loans, classification, db_path)
+    # rulebook errors before data errors
+    books = _book(rulebook, "provisioning"), _book(adequacy, "provisioning")
+    require_outputs(*books)
+    _, cl = _classify(loans, _book(classification, "classification"), db_path)
     with _progress(len(cl.loans), "provisioning") as tick:
         return provide(cl, *books, progress=tick)
 
@@ -172,16 +184,15 @@ def provisions(loans: str, rulebook: str, classification: str, adequacy: str, db
     cl, b, a = p.classification, p.book, p.adequacy
     click.echo(f"provisions for {cl.file} as of {cl.as_of} (rulebooks {cl.book.id} {cl.book.version}, "
                f"{b.id} {b.version}, {a.rulebook.id} {a.rulebook.version})")
-    click.echo("rounding: each loan's amounts half-up to the cent; totals are sums of the rounded amounts; "
-               "ratios half-up to 4 places")
+    click.echo(f"rounding: {ROUNDING}")
     click.echo("")
     click.echo(f"{'loan':<8}{'category':<17}{'balance':>16}{'rate':>8}{'specific':>16}{'general':>13}  "
                f"{'stage':<9}{'PD':>9}{'LGD':>7}{'ECL':>16}")
     for lp in p.loans:
         d = lp.decision
         click.echo(f"{lp.loan.id:<8}{lp.loan.category:<17}{_amount(lp.loan.balance):>16}"
-                   f"{_pct(d.value('specific_rate'), 0):>8}{_amount(lp.specific):>16}{_amount(lp.general):>13}  "
-                   f"{lp.stage:<9}{_pct(d.value('pd')):>9}{_pct(d.value('lgd'), 0):>7}{_amount(lp.ecl):>16}")
+                   f"{_rate(d.value('specific_rate')):>8}{_amount(lp.specific):>16}{_amount(lp.general):>13}  "
+                   f"{lp.stage:<9}{_pct(d.value('pd')):>9}{_rate(d.value('lgd')):>7}{_amount(lp.ecl):>16}")
     click.echo("")
     click.echo(f"{'category':<18}{'loans':>6}{'balance':>18}{'specific reserve':>18}")
     for r in p.by_category():

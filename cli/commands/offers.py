@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
 import engine
 from engine import catalog
-from engine.pricing import offer_facts, price as price_offer
+from engine.pricing import LIMIT, REVIEW, SPREAD, UNIT, Offer, offer_facts, price as price_offer
 
 from ..options import EVAL_ID, db_option, json_option, lang_option, open_store
 
@@ -26,9 +27,11 @@ def price(evaluation_id: str, rulebook: str, db_path: str, as_json: bool, lang: 
     """The offer for a rated customer: interest rate, credit limit, approval and re-rating.
 
     Reads the stored evaluation EVAL_ID and prices it on its effective grade (an expert override
-    counts). Each item names the rules that produced it (rulebook file:line). Rate = reference
-    rate + spread, exact; the limit is in the units of the customer's facts (corporate: CNY
-    thousands), rounded half-up to the unit.
+    counts): the decision, the annual rate (reference rate + spread, rounded half-up to 0.01%),
+    the credit limit (CNY thousands, rounded half-up to the whole thousand), the approval
+    authority for the amount requested, and the re-rating frequency with the next re-rating date
+    counted from the evaluation date. Each item names the rules that produced it, with their
+    rulebook file:line and reason.
 
     Example:
 
@@ -45,33 +48,66 @@ def price(evaluation_id: str, rulebook: str, db_path: str, as_json: bool, lang: 
         out["evaluation_id"] = evaluation_id
         click.echo(json.dumps(out, sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False))
         return
-    d, f = offer.decision, offer.facts
+    for line in offer_lines(offer, evaluation_id, lang):
+        click.echo(line)
+
+
+def _amount(v: Any) -> str:
+    return "undefined" if v is None else f"{v:,}"
+
+
+def offer_lines(offer: Offer, evaluation_id: str, lang: str) -> list[str]:
+    """The offer as text: one line per item, each with the rules that decided it."""
+    d, f, book = offer.decision, offer.facts, offer.book
+    pad = " " * 13
 
     def why(oid: str) -> str:
         out = d.outputs[oid]
         if out.by_default:
             return "no rule fired: the default"
-        return "; ".join(f"{r} ({at}): {d.rulebook.rule(r).reason.get(lang)}" for r, at in zip(out.rules, out.at))
-
-    def each(oid: str) -> list[str]:
-        return [f"             {c['rule']:<20} {c['value']:>+6}  ({d.rulebook.rule(c['rule']).loc.short()})"
-                for c in d.outputs[oid].candidates]
+        if out.value is None:
+            return out.note
+        return "; ".join(f"{r} ({at}): {book.rule(r).reason.get(lang)}" for r, at in zip(out.rules, out.at))
 
     grade = f"{f['grade']}" + (f" (coarse {f['coarse_grade']})" if f.get("coarse_grade") != f["grade"] else "")
-    click.echo(f"offer for {f['id']}, evaluation {evaluation_id} (rulebook {book.id} {book.version}, {book.file})")
-    click.echo(f"grade        {grade}{', expert override' if f.get('overridden') else ''}")
-    rate = offer.rate()
-    spread = d.value("spread_bp")
-    click.echo(f"rate         {'-' if rate is None else f'{rate * 100:.2f}%'} = reference {offer.reference_rate() * 100:.2f}% "
-               f"+ {spread} bp")
-    for line in each("spread_bp"):
-        click.echo(line)
-    limit = d.value("limit")
-    click.echo(f"limit        {'undefined' if limit is None else f'{limit:,}'} — {why('limit')}")
-    click.echo(f"approval     {d.value('approval')} — {why('approval')}")
-    months = d.value("review_months")
-    nxt = offer.next_rating()
-    click.echo(f"re-rating    every {months} months{f', next by {nxt}' if nxt else ''} — {why('review_months')}")
+    rated = f", rated {f['evaluated_at']}" if f.get("evaluated_at") else ""
+    version = f" {book.version}" if book.version else ""
+    lines = [f"offer for {f['id']}, evaluation {evaluation_id} (rulebook {book.id}{version}, {book.file})",
+             f"grade        {grade}{', expert override' if f.get('overridden') else ''}{rated}"
+             f"{' by ' + f['rulebook'] if f.get('rulebook') else ''}"]
+    shown = {SPREAD, LIMIT, "approval", REVIEW}
+    if "decision" in d.outputs:
+        shown.add("decision")
+        lines.append(f"decision     {d.value('decision')} — {why('decision')}")
+    if SPREAD in d.outputs:
+        rate, ref, spread = offer.rate(), offer.reference_rate(), d.value(SPREAD)
+        if rate is not None and ref is not None:
+            lines.append(f"rate         {rate * 100:.2f}% = reference {ref * 100:.2f}% + {spread} bp")
+        else:
+            lines.append(f"spread       {'undefined' if spread is None else f'{spread} bp'}")
+        for c in d.outputs[SPREAD].candidates:
+            r = book.rule(c["rule"])
+            value = "undefined" if not isinstance(c["value"], (int, float)) else f"{c['value']:+}"
+            lines.append(f"{pad}{c['rule']:<20} {value:>6}  ({r.loc.short()}): {r.reason.get(lang)}")
+        if d.outputs[SPREAD].by_default:
+            lines.append(f"{pad}{why(SPREAD)}")
+    if LIMIT in d.outputs:
+        limit, asked = d.value(LIMIT), f.get("request_amount")
+        short = f", less than the {_amount(asked)} requested" if None not in (limit, asked) and limit < asked else ""
+        lines.append(f"limit        {_amount(limit)} ({UNIT}){short} — {why(LIMIT)}")
+    if "approval" in d.outputs:
+        asked = f" for {_amount(f['request_amount'])} requested" if f.get("request_amount") is not None else ""
+        lines.append(f"approval     {d.value('approval')}{asked} — {why('approval')}")
+    if REVIEW in d.outputs:
+        months, nxt = d.value(REVIEW), offer.next_rating()
+        every = "undefined" if months is None else f"every {months} months"
+        lines.append(f"re-rating    {every}{f', next by {nxt}' if nxt else ''} — {why(REVIEW)}")
+    for oid, out in d.outputs.items():  # a policy rulebook's own outputs
+        if oid not in shown:
+            value = ", ".join(out.value) if isinstance(out.value, list) else _amount(out.value) \
+                if not isinstance(out.value, str) else out.value
+            lines.append(f"{oid:<12} {value} — {why(oid)}")
+    return lines
 
 
 COMMANDS.append(price)
