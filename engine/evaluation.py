@@ -690,7 +690,7 @@ def evaluate(rulebook: Rulebook, facts: Mapping[str, Any], *, locate: Any = None
     run = _Run(compiled, facts)
     run.compute_metrics()
     inputs = run.inputs()
-    ruleset_for(compiled).run(inputs, run.act, compiled.rules)
+    ruleset_for(compiled).run(inputs, None, compiled.rules, actions=run.p.actions, ctx=run)
     scale = rulebook.scale
     assert scale is not None
     unscored = [f.id for f in rulebook.factors if not run.results[f.id].rule]

@@ -17,7 +17,7 @@ import itertools
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import durable_rules_engine as _dre
@@ -74,13 +74,17 @@ class Ruleset:
         self.live = 0
         self._sids = itertools.count(1)
 
-    def run(self, inputs: list[Any], act: Callable[[RuleSpec, list[Any]], list[Any]],
-            rules: dict[str, RuleSpec] | None = None) -> int:
+    def run(self, inputs: list[Any], act: Callable[[RuleSpec, list[Any]], list[Any]] | None,
+            rules: dict[str, RuleSpec] | None = None, *,
+            actions: Mapping[str, Callable[[Any, list[Any]], list[Any]]] | None = None, ctx: Any = None) -> int:
         """Assert `inputs`, fire rules to quiescence calling `act(spec, matched_facts) -> new facts`.
 
         A fact is `(record, body)`: `body` its JSON members (without `id` and `sid`), `record`
         whatever the caller wants its actions to get back for it in `matched_facts` (the facts a
         firing matched, as the engine names them by id); or a JSON-able dict, both at once.
+
+        Instead of `act`, `actions` may map every rule name to `action(ctx, matched_facts) -> new
+        facts` (one call per firing instead of two; `rules` still names the rule when one fails).
 
         `rules` maps rule names to the caller's specs (the same rulebook version loaded again, e.g.
         from another working directory, names its files differently); by default this ruleset's.
@@ -94,19 +98,30 @@ class Ruleset:
             sid = str(next(self._sids))
             self.live += 1
             try:
-                return self._run(sid, inputs, act, rules or self.compiled.rules)
+                return self._run(sid, inputs, act, rules or self.compiled.rules, actions, ctx)
             finally:
                 _dre.delete_state(self.handle, sid)
                 self.live -= 1
 
-    def _run(self, sid: str, inputs: list[Any], act: Callable[[RuleSpec, list[Any]], list[Any]],
-             rules: dict[str, RuleSpec]) -> int:
-        table: dict[int, Any] = {}
+    def _run(self, sid: str, inputs: list[Any], act: Callable[[RuleSpec, list[Any]], list[Any]] | None,
+             rules: dict[str, RuleSpec], actions: Mapping[str, Callable[[Any, list[Any]], list[Any]]] | None,
+             ctx: Any) -> int:
+        dispatch: Any = actions
+        call: Any = ctx
+        if actions is None:
+            assert act is not None
+            dispatch, call = _SpecActions(rules), act
+        table: dict[str, Any] = {}  # fact id (as the engine writes it) -> the caller's record
         next_id = 0
         fired = 0
         failure: BaseException | None = None
-        failed_rule: RuleSpec | None = None
+        failed_rule: str | None = None
         activated: set[tuple[str, ...]] = set()
+        or_rules = self.or_rules
+        handle = self.handle
+        findall = _ID_RE.findall
+        complete = _dre.complete_and_start_action
+        head = f',"sid":"{sid}",'
         # Every session starts with a fact that a rule always matches: deleting a session in which
         # no fact was ever handled crashes the C engine (segfault in delete_state).
         wave: list[Any] = [(SESSION_PATTERN, SESSION_BODY)] + inputs
@@ -117,48 +132,46 @@ class Ruleset:
             try:
                 for fact in wave:
                     next_id += 1
+                    key = str(next_id)
                     if type(fact) is tuple:  # (record, its JSON members): encoded by whoever made it
                         fact, body = fact
                     else:
                         body = _dumps(fact)[1:-1]
-                    table[next_id] = fact
-                    parts.append(f'{{"id":{next_id},"sid":"{sid}",{body}}}')
+                    table[key] = fact
+                    parts.append('{"id":' + key + head + body + "}")
             except ValueError as exc:  # NaN or an infinity concluded by an action
                 raise EvaluationError(f"a rule concluded a value the engine cannot take: {exc}", None, "E604") from None
-            text = "[" + ",".join(parts) + "]"
             try:
-                _code, state = _dre.assert_facts(self.handle, text)
+                _code, state = _dre.assert_facts(handle, "[" + ",".join(parts) + "]")
             except _dre.error as exc:
                 self._drain()
                 raise EvaluationError(f"durable-rules refused the facts: {exc}", None, "E605") from None
             # _code 1 only says some fact matched nothing; the others may have.
-            concluded: list[dict[str, Any]] = []
-            result = _dre.start_action_for_state(self.handle, state)
+            concluded: list[Any] = []
+            result = _dre.start_action_for_state(handle, state)
             message = result[1] if result else None
             while message:
                 name = message[2:message.index('"', 2)]
                 if failure is None and name != SESSION_RULE:
                     # durable-rules activates a rule once per branch of an `$or` that holds; a rule
                     # fires once per set of facts it matched.
-                    ids = _ID_RE.findall(message)
-                    if name in self.or_rules:
-                        key = (name, *ids)
-                        if key in activated:
-                            message = _dre.complete_and_start_action(self.handle, state)
+                    ids = findall(message)
+                    if name in or_rules:
+                        once = (name, *ids)
+                        if once in activated:
+                            message = complete(handle, state)
                             continue
-                        activated.add(key)
-                    spec = rules[name]
+                        activated.add(once)
                     fired += 1
                     try:
-                        matched = [table[int(i)] for i in ids]
-                        concluded.extend(act(spec, matched))
+                        concluded.extend(dispatch[name](call, [table[i] for i in ids]))
                         if fired > MAX_FIRINGS:
-                            raise EvaluationError(f"more than {MAX_FIRINGS} rules fired; the rulebook loops", spec.at,
-                                                  "E602")
+                            raise EvaluationError(f"more than {MAX_FIRINGS} rules fired; the rulebook loops",
+                                                  rules[name].at, "E602")
                     except BaseException as exc:  # noqa: BLE001 - surfaced below, after draining
-                        failure, failed_rule = exc, spec
+                        failure, failed_rule = exc, name
                 # Drain the agenda even after a failure: deleting a session with actions pending crashes.
-                message = _dre.complete_and_start_action(self.handle, state)
+                message = complete(handle, state)
             if failure is not None:
                 break
             wave = concluded
@@ -168,9 +181,10 @@ class Ruleset:
             if isinstance(failure, EvaluationError):
                 raise failure
             assert failed_rule is not None
+            spec = rules[failed_rule]
             raise EvaluationError(
-                f"rule '{failed_rule.name}' ({failed_rule.at.short()}) failed in its action: "
-                f"{type(failure).__name__}: {failure}", failed_rule.at, "E601") from failure
+                f"rule '{spec.name}' ({spec.at.short()}) failed in its action: "
+                f"{type(failure).__name__}: {failure}", spec.at, "E601") from failure
         return fired
 
     def _drain(self) -> None:
@@ -182,6 +196,19 @@ class Ruleset:
             while message:
                 message = _dre.complete_and_start_action(self.handle, state)
             result = _dre.start_action(self.handle)
+
+
+class _SpecActions:
+    """`actions` for a caller that gave `act(spec, matched)`: `actions[name](act, matched)`."""
+
+    __slots__ = ("rules",)
+
+    def __init__(self, rules: dict[str, RuleSpec]):
+        self.rules = rules
+
+    def __getitem__(self, name: str) -> Callable[[Any, list[Any]], list[Any]]:
+        spec = self.rules[name]
+        return lambda act, matched: act(spec, matched)  # type: ignore[no-any-return]
 
 
 # One C-accelerated encoder call per wave (json.dumps per fact costs more in Python overhead
