@@ -269,6 +269,10 @@ class _Plan:
         # per factor: (factor, its result's position, JSON of each level)
         self.factors = tuple((f, {lv.level: _dumps(lv.level) for lv in f.levels if type(lv.level) in (int, str)})
                              for f in rb.factors)
+        # per factor, for `_Run.inputs`: (id, metric or None, assessed name, its levels, JSON of each level)
+        self.factor_inputs = tuple(
+            (f.id, f.metric if f.kind == "metric" else None, f.assessed, tuple(lv.level for lv in f.levels), levels)
+            for f, levels in self.factors)
         self.overrides = {p.override.id: p for p in c.overrides}
         # every rule's action, `action(run, matched) -> facts`; the ones that fire for every customer
         # specialised to their rule (constants bound once instead of looked up per firing)
@@ -279,6 +283,11 @@ class _Plan:
         assert scale is not None
         self.worst = len(scale.grades) - 1
         self.performing_worst = max((i for i, g in enumerate(scale.grades) if not g.default), default=self.worst)
+
+
+    def inputs_plan(self, results: dict[str, FactorResult]) -> Any:
+        for fid, metric, assessed, known, levels in self.factor_inputs:
+            yield fid, results[fid], metric, assessed, known, levels
 
 
 def _plan(c: CompiledRulebook) -> _Plan:
@@ -346,41 +355,43 @@ class _Run:
         assessments = self.facts.get("assessments") or []
         by_factor: dict[Any, list[tuple[int, Any]]] = {}
         for i, a in enumerate(assessments):
-            if isinstance(a, Mapping) and a.get("level") is not None:
-                by_factor.setdefault(a.get("factor"), []).append((i, a))
+            if (type(a) is dict or isinstance(a, Mapping)) and a.get("level") is not None:
+                got = by_factor.get(a.get("factor"))
+                if got is None:
+                    by_factor[a.get("factor")] = [(i, a)]
+                else:
+                    got.append((i, a))
         metrics = self.env.metrics
         results = self.results
-        for f, level_json in self.p.factors:
-            fr = results[f.id]
-            if f.kind == "metric":
-                v = metrics.get(f.metric or "", MISSING)
+        for fid, fr, metric, assessed, known, level_json in self.p.inputs_plan(results):
+            if metric is not None:
+                v = metrics.get(metric, MISSING)
                 fr.input = v
                 if v is MISSING:
-                    facts.append(((f.id, "missing"), f'"st":1,"st_{f.id}":"missing"'))
+                    facts.append(((fid, "missing"), f'"st":1,"st_{fid}":"missing"'))
                 elif v is UNDEFINED:
-                    facts.append(((f.id, "undefined"), f'"st":1,"st_{f.id}":"undefined"'))
+                    facts.append(((fid, "undefined"), f'"st":1,"st_{fid}":"undefined"'))
                 else:
-                    facts.append(((f.id, v), f'"in":1,"in_{f.id}":{_num_json(v)}'))
-            else:
-                mine = by_factor.get(f.assessed, [])
-                if not mine:
-                    fr.input = MISSING
-                    facts.append(((f.id, "missing"), f'"st":1,"st_{f.id}":"missing"'))
-                    continue
-                known = [lv.level for lv in f.levels]
-                for i, a in mine:
-                    if a["level"] not in known:
-                        levels = ", ".join(str(k) for k in known)
-                        raise FactsError([error("E503", f"assessments[{i}].level: {a['level']!r} is not a level of "
-                                                        f"factor '{f.id}' (levels: {levels})", Location("facts"))])
-                fr.input = [a["level"] for _, a in mine]
-                last = len(mine) - 1
-                for k, (i, a) in enumerate(mine):
-                    level = a["level"]
-                    lj = level_json.get(level) if type(level) in (int, str) else None
-                    body = f'"as":1,"as_{f.id}":{lj or _dumps(level)},"a":{i}'
-                    # the last assessment also triggers the aggregate rule
-                    facts.append(((f.id, level, i), body + ',"z":1' if k == last else body))
+                    facts.append(((fid, v), f'"in":1,"in_{fid}":{_num_json(v)}'))
+                continue
+            mine = by_factor.get(assessed)
+            if not mine:
+                fr.input = MISSING
+                facts.append(((fid, "missing"), f'"st":1,"st_{fid}":"missing"'))
+                continue
+            for i, a in mine:
+                if a["level"] not in known:
+                    levels = ", ".join(str(k) for k in known)
+                    raise FactsError([error("E503", f"assessments[{i}].level: {a['level']!r} is not a level of "
+                                                    f"factor '{fid}' (levels: {levels})", Location("facts"))])
+            fr.input = [a["level"] for _, a in mine]
+            last = len(mine) - 1
+            for k, (i, a) in enumerate(mine):
+                level = a["level"]
+                lj = level_json.get(level) if type(level) in (int, str) else None
+                body = f'"as":1,"as_{fid}":{lj or _dumps(level)},"a":{i}'
+                # the last assessment also triggers the aggregate rule
+                facts.append(((fid, level, i), body + ',"z":1' if k == last else body))
         if self.c.overrides:
             fact: dict[str, Any] = {"oi": 1}
             env = self.env
