@@ -11,6 +11,10 @@ folder, then runs every variant in its own subprocess on the same N generated cu
     pingji-nocheck  engine.evaluate(rb, facts, check_facts=False)
     zen             zen-engine, the scorecard as a JDM decision graph, trace on
     zen-notrace     the same graph, trace off (for context)
+    engine-c        durable-rules' C calls alone: the exact facts pingji asserted for each customer
+                    (recorded while setting up), replayed wave by wave with the agenda drained and the
+                    session deleted: no action, no trace, no Python work of pingji's. With plain, it
+                    gives the ceiling of any traced evaluator on durable-rules (printed as "floor").
     (--malloc adds pingji and pingji-nocheck again under MALLOC_MMAP_THRESHOLD_=4194304
      MALLOC_TRIM_THRESHOLD_=1073741824, see shared/DURABLE_RULES.md)
 
@@ -101,6 +105,8 @@ def make_runner(variant: str, rb: Any, spec: scorecard.Spec) -> tuple[Any, Any]:
             return ev.total, ev.final_grade, points, trace_digest(ev.trace)
 
         return run, record_pingji
+    if variant == "engine-c":
+        return _replay_runner(rb)
     if variant in ("zen", "zen-notrace"):
         from zen_graph import ZenScorecard, summary
 
@@ -114,6 +120,84 @@ def make_runner(variant: str, rb: Any, spec: scorecard.Spec) -> tuple[Any, Any]:
     raise SystemExit(f"unknown variant {variant}")
 
 
+class _Recorder:
+    """Stands in for the C module while pingji rates a customer: passes every call on and records
+    the JSON texts asserted, the rules fired and the session deleted."""
+
+    def __init__(self, dre: Any):
+        self.dre = dre
+        self.texts: list[str] = []
+        self.fired: list[str] = []
+        self.sid = ""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.dre, name)
+
+    def assert_facts(self, handle: int, text: str) -> Any:
+        self.texts.append(text)
+        return self.dre.assert_facts(handle, text)
+
+    def _fired(self, message: str | None) -> None:
+        if message:
+            self.fired.append(message[2:message.index('"', 2)])
+
+    def start_action_for_state(self, handle: int, state: int) -> Any:
+        result = self.dre.start_action_for_state(handle, state)
+        self._fired(result[1] if result else None)
+        return result
+
+    def complete_and_start_action(self, handle: int, state: int) -> Any:
+        message = self.dre.complete_and_start_action(handle, state)
+        self._fired(message)
+        return message
+
+    def delete_state(self, handle: int, sid: str) -> Any:
+        self.sid = sid
+        return self.dre.delete_state(handle, sid)
+
+
+def _replay_runner(rb: Any) -> tuple[Any, Any]:
+    """engine-c: replay the C calls of pingji's evaluation of each customer (recorded on first sight)."""
+    import engine
+    from engine import runtime
+    from engine.evaluation import compiled_for
+
+    dre = runtime._dre
+    handle = runtime.ruleset_for(compiled_for(rb)).handle
+    recorded: dict[str, tuple[str, list[str], list[str]]] = {}
+    assert_facts, start, complete, delete = (dre.assert_facts, dre.start_action_for_state,
+                                             dre.complete_and_start_action, dre.delete_state)
+
+    def record(facts: dict[str, Any]) -> tuple[str, list[str], list[str]]:
+        rec = _Recorder(dre)
+        runtime._dre = rec
+        try:
+            engine.evaluate(rb, facts)
+        finally:
+            runtime._dre = dre
+        recorded[facts["id"]] = got = (rec.sid, rec.texts, rec.fired)
+        return got
+
+    def replay(facts: dict[str, Any]) -> list[str]:
+        sid, texts, _ = recorded.get(facts["id"]) or record(facts)
+        fired: list[str] = []
+        for text in texts:
+            _code, state = assert_facts(handle, text)
+            result = start(handle, state)
+            message = result[1] if result else None
+            while message:
+                fired.append(message)
+                message = complete(handle, state)
+        delete(handle, sid)
+        return fired
+
+    def check(facts: dict[str, Any]) -> tuple[Any, ...]:
+        names = [m[2:m.index('"', 2)] for m in replay(facts)]
+        return ("replay", names == recorded[facts["id"]][2])
+
+    return replay, check
+
+
 def worker(args: argparse.Namespace) -> None:
     """Set up, say `ready`, then obey the parent line by line: `pass` (one timed pass, answers
     `rate R`) or `record` (the untimed check pass; writes the result file, answers `done`)."""
@@ -124,8 +208,8 @@ def worker(args: argparse.Namespace) -> None:
     customers = scorecard.customers(spec, args.customers)
     rss_base = vm_rss_kb()  # the process with its imports and the customers, before the evaluator exists
     run, record = make_runner(args.worker, rb, spec)
-    for facts in customers[:WARMUP]:
-        run(facts)
+    for facts in customers if args.worker == "engine-c" else customers[:WARMUP]:
+        run(facts)  # engine-c records every customer's C calls here, untimed
     rss_before = vm_rss_kb()
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print("ready", flush=True)
@@ -333,6 +417,7 @@ def main() -> int:
         variants += [("pingji", True), ("pingji-nocheck", True)]
     if not zen_missing:
         variants += [("zen", False), ("zen-notrace", False)]
+    variants.append(("engine-c", False))
 
     report: dict[str, Any] = {"python": platform.python_version(), "cores": os.cpu_count(),
                               "engine": revision,
@@ -372,6 +457,11 @@ def main() -> int:
         size_bad = 0
         for label, data in rows.items():
             if label == "pingji":
+                continue
+            if label == "engine-c":
+                bad = sum(1 for r in data["results"] if not r[1])
+                print(f"    {label:<22} {bad} customers whose replay fired other rules than pingji's run")
+                size_bad += bad
                 continue
             trace = label.startswith("plain") or label.startswith("pingji")
             bad, examples, ties = compare(label, ref, data["results"], points=True, trace=trace, rb=rb,
@@ -414,6 +504,17 @@ def main() -> int:
                 ratio_z = rate / zen_rate
                 okz = "PASS" if ratio_z >= TARGET_VS_ZEN else "MISS"
                 print(f"    {label:<15} vs zen traced:   {ratio_z:.2f}x (target >= 3x)     {okz}")
+        if "engine-c" in rows:
+            c_us = 1e6 / max(rows["engine-c"]["rates"])
+            plain_us = 1e6 / plain_rate
+            floor = 1e6 / (c_us + plain_us)
+            print(f"    floor: durable-rules alone {c_us:.0f} us + plain traced {plain_us:.0f} us = "
+                  f"{c_us + plain_us:.0f} us per customer = {fmt_rate(floor)}/s"
+                  + (f" = {floor / zen_rate:.2f}x zen traced" if zen_rate else ""))
+            print("           (the most an evaluator on durable-rules with this trace could reach if encoding the "
+                  "facts, reading the engine's messages, the schema check and the facts hash cost nothing)")
+            size_report["floor"] = {"c_us": c_us, "plain_us": plain_us, "rate": floor,
+                                    "vs_zen": floor / zen_rate if zen_rate else None}
         print("  peak RSS: the whole worker process (interpreter, imports, the N customers, the evaluator);")
         print("  evaluator MB: peak RSS minus the RSS before the evaluator was built (data, warm-up, runs).")
         print("  (memory flat over 100,000 customers: see bench/bench_memory.py)")
