@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +40,12 @@ from .builtin import rulebooks_dir
 from .diagnostics import Location
 from .errors import BatchError, PingjiError
 from .evaluation import evaluate
-from .facts import read_facts
+from .facts import parse_facts, read_facts
 from .flatfacts import check_header, nest
 from .model import Rulebook
 from .records import RulebookInfo, prepare, rulebook_info
 from .rulebook import load_rulebook
+from .source import read_bytes
 from .store import Outcome, Store
 
 DEFAULT_COMMIT_EVERY = 500
@@ -53,7 +54,7 @@ RECORDS_PER_WORKER_FOR_SPAWN = (
     200  # below this many records per worker, extra processes cost more than they save
 )
 
-__all__ = ["BatchRun", "Source", "open_source", "run_batch"]
+__all__ = ["BatchRun", "LoadedRulebooks", "Source", "open_source", "run_batch"]
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,19 @@ class Raw:
 
     key: str
     line: int | None
-    data: Any  # CSV: {column: cell}; JSONL: the line's text; folder: the file's path
-    error: str | None = None
+    data: Any  # CSV: {column: cell}; JSONL: the line's text; folder: the file's path (or its bytes)
+    error: str | None = None  # a CSV row that cannot be a record (E902)
+    failure: tuple[str, str] | None = None  # (code, message): a fact file that could not be read
+
+
+def portable(raw: Raw, kind: str, display: str) -> Raw:
+    """The record as a process on another machine can rate it: a fact file's bytes instead of its path."""
+    if kind != "folder" or not isinstance(raw.data, str):
+        return raw
+    try:
+        return replace(raw, data=read_bytes(raw.data, os.path.join(display, raw.key)))
+    except PingjiError as exc:  # unreadable or too large: failed here, as it would fail there
+        return replace(raw, data=None, failure=(exc.code, str(exc)))
 
 
 class Source:
@@ -185,16 +197,78 @@ def catalog_key(folder: Path | None = None) -> str:
 
 
 # -- the work of one process ----------------------------------------------------------------------
-class Rater:
-    """Rates records in one process: loads each rulebook once (the named one, or one per customer kind)."""
+@dataclass(frozen=True)
+class Refusal:
+    """A rulebook of the catalog that did not load, as text (its exception does not pickle)."""
 
-    def __init__(self, rulebook: str | None, kind: str, display: str):
+    code: str
+    text: str
+
+
+class RefusedRulebook(PingjiError):
+    """A rulebook that did not load where the batch started; the message is its diagnostics as they were."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class LoadedRulebooks:
+    """What a batch rates with, already loaded: the rulebook named, or every rating rulebook of the
+    catalog and its entries (to choose one per customer).
+
+    Loaded in one process, it rates in another that cannot read the files (a Dask worker): a loaded
+    `Rulebook` is frozen dataclasses that pickle, with `extends` resolved, its facts schema inside
+    and the file names its trace shows. A rulebook that fails to load is kept as its `Refusal`, so
+    the customers it applies to fail with its diagnostics, as in a local batch.
+    """
+
+    fixed: Rulebook | None
+    entries: tuple[catalog.Entry, ...] | None = None
+    books: tuple[tuple[Path, Rulebook | Refusal], ...] = ()
+
+    @classmethod
+    def load(cls, rulebook: str | Rulebook | None) -> LoadedRulebooks:
+        if rulebook is not None:
+            return cls(rulebook if isinstance(rulebook, Rulebook) else load_rulebook(catalog.find(rulebook)))
+        entries = tuple(catalog.catalog())
+        books: list[tuple[Path, Rulebook | Refusal]] = []
+        for e in entries:
+            if e.kind == "rating":  # catalog.select chooses among these only
+                try:
+                    books.append((e.path, load_rulebook(e.path)))
+                except PingjiError as exc:
+                    books.append((e.path, Refusal(exc.code, str(exc))))
+        return cls(None, entries, tuple(books))
+
+    def key(self) -> str:
+        """What tells two loads apart: every rulebook's content hash and file names (they show in traces)."""
+        books = [(None, self.fixed)] if self.fixed is not None else self.books
+        parts = [
+            (str(p), rb.content_hash, rb.sources) if isinstance(rb, Rulebook) else (str(p), rb.code, rb.text)
+            for p, rb in books
+        ]
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+class Rater:
+    """Rates records in one process: loads each rulebook once (the named one, or one per customer kind),
+    unless given them already loaded (`loaded`, see LoadedRulebooks)."""
+
+    def __init__(self, rulebook: str | None, kind: str, display: str, loaded: LoadedRulebooks | None = None):
         self.kind, self.display = kind, display
-        self.fixed: Rulebook | None = load_rulebook(catalog.find(rulebook)) if rulebook else None
-        self.entries = catalog.catalog() if rulebook is None else None
         self.paths: dict[tuple[str, str, str], Path] = {}
         self.books: dict[Path, Rulebook | PingjiError] = {}
         self.infos: dict[str, RulebookInfo] = {}
+        self.fixed: Rulebook | None
+        if loaded is None:
+            self.fixed = load_rulebook(catalog.find(rulebook)) if rulebook else None
+            self.entries = catalog.catalog() if rulebook is None else None
+            return
+        self.fixed = loaded.fixed
+        self.entries = list(loaded.entries) if loaded.entries is not None else None
+        for path, rb in loaded.books:
+            self.books[path] = rb if isinstance(rb, Rulebook) else RefusedRulebook(rb.text, code=rb.code)
 
     def rulebook_for(self, facts: dict[str, Any]) -> Rulebook:
         if self.fixed is not None:
@@ -232,10 +306,15 @@ class Rater:
         try:
             if raw.error is not None:
                 return _failed(raw, None, "E902", f"{where}: error[E902]: {raw.error}")
+            if raw.failure is not None:
+                return _failed(raw, None, *raw.failure)
             locate: Any = None
             label = where
             if self.kind == "folder":
-                doc = read_facts(raw.data, display_name=where)
+                if isinstance(raw.data, bytes):
+                    doc = parse_facts(raw.data, where)
+                else:
+                    doc = read_facts(raw.data, display_name=where)
                 facts, locate, label = doc.data, doc.locate, doc.file
             elif self.kind == "jsonl":
                 try:
