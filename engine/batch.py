@@ -13,6 +13,9 @@
   half-way and run again stores every record exactly once.
 - Failures do not stop a batch: a record that cannot be read, fails its facts schema or has no
   rulebook is stored as a failure with its line and reason.
+- Beyond one machine: `run_batch(..., scheduler="tcp://host:8786")` rates the chunks on a Dask
+  cluster instead of local processes (engine.cluster); streaming, order, writing and resuming are
+  the same, and still only this process writes.
 
 Input formats. CSV: a header row of dotted fact paths (`financials.current.revenue`), one customer
 per row, an empty cell is a missing fact (see engine.flatfacts). JSONL: one JSON object per line.
@@ -33,12 +36,12 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import catalog
 from .builtin import rulebooks_dir
 from .diagnostics import Location
-from .errors import BatchError, PingjiError
+from .errors import BatchError, ClusterLost, PingjiError
 from .evaluation import evaluate
 from .facts import parse_facts, read_facts
 from .flatfacts import check_header, nest
@@ -47,6 +50,9 @@ from .records import RulebookInfo, prepare, rulebook_info
 from .rulebook import load_rulebook
 from .source import read_bytes
 from .store import Outcome, Store
+
+if TYPE_CHECKING:  # engine.cluster is imported only when a batch runs on a Dask cluster
+    from .cluster import Cluster
 
 DEFAULT_COMMIT_EVERY = 500
 FACT_SUFFIXES = (".yaml", ".yml", ".json")
@@ -385,9 +391,21 @@ def _chunks(records: Iterator[Raw], size: int) -> Iterator[list[Raw]]:
 
 
 def _outcomes(
-    records: Iterator[Raw], args: tuple[str | None, str, str], workers: int, chunk_size: int
+    records: Iterator[Raw],
+    args: tuple[str | None, str, str],
+    workers: int,
+    chunk_size: int,
+    cluster: Cluster | None = None,
+    loaded: LoadedRulebooks | None = None,
+    batch_id: str = "",
 ) -> Iterator[Outcome]:
-    """Outcomes in input order; at most 4 chunks per worker in flight."""
+    """Outcomes in input order; at most 4 chunks per worker in flight (per worker thread on a cluster)."""
+    if cluster is not None:
+        assert loaded is not None
+        _, kind, display = args
+        portables = (portable(r, kind, display) for r in records)
+        yield from cluster.outcomes(portables, loaded, kind, display, chunk_size, batch_id)
+        return
     if workers <= 1:
         rater = Rater(*args)
         for r in records:
@@ -420,8 +438,9 @@ class BatchRun:
     kind: str
     records: int
     rulebook: str
-    workers: int
+    workers: int  # local processes, or the Dask workers when `scheduler` is set
     resumed: bool
+    scheduler: str | None = None  # the Dask scheduler the batch ran on
     rated: int = 0  # by this run
     failed: int = 0  # by this run
     skipped: int = 0  # already stored by an earlier run
@@ -440,6 +459,7 @@ class BatchRun:
             "records": self.records,
             "rulebook": self.rulebook,
             "workers": self.workers,
+            "scheduler": self.scheduler,
             "resumed": self.resumed,
             "this_run": {"rated": self.rated, "failed": self.failed, "skipped": self.skipped},
             "rated": self.summary.get("rated", 0),
@@ -467,18 +487,65 @@ def run_batch(
     failures_shown: int | None = None,
     progress: Callable[[int], None] | None = None,
     on_start: Callable[[BatchRun], None] | None = None,
+    scheduler: str | Cluster | None = None,
+    scheduler_timeout: float | None = None,
 ) -> BatchRun:
-    """Rate every record of the input into `store`; see the module docstring."""
+    """Rate every record of the input into `store`; see the module docstring.
+
+    `scheduler` rates on a Dask cluster instead of local processes, and excludes `workers`: a
+    scheduler address (tcp://host:port; `scheduler_timeout` is how long to wait for it to answer and
+    to have a worker, engine.cluster.DEFAULT_TIMEOUT seconds by default), or a Cluster already
+    connected (engine.cluster.connect; left open). A cluster that cannot be used raises
+    ClusterUnavailable before anything is stored; one that fails during the batch raises ClusterLost
+    after storing what was rated before.
+    """
+    if scheduler is not None and workers is not None:
+        raise ValueError("run_batch: give workers (local processes) or scheduler (a Dask cluster), not both")
     source = open_source(input_path)
+    rb: Rulebook | None = None
     if rulebook is not None:
         rb = load_rulebook(catalog.find(rulebook))  # refuse a bad rulebook before any record
         rb_key, rb_label = rb.content_hash, rulebook
     else:
         rb_key, rb_label = catalog_key(), "auto"
+    cluster: Cluster | None = None
+    if isinstance(scheduler, str):
+        from .cluster import DEFAULT_TIMEOUT, connect
+
+        # Connected before the store hears of the batch: a cluster that cannot be used stores nothing.
+        cluster = connect(scheduler, DEFAULT_TIMEOUT if scheduler_timeout is None else scheduler_timeout)
+    elif scheduler is not None:
+        cluster = scheduler
+    try:
+        loaded = LoadedRulebooks.load(rb) if cluster is not None else None
+        return _run(source, store, rulebook, rb_key, rb_label, workers, cluster, loaded, commit_every,
+                    failures_shown, progress, on_start)
+    finally:
+        if cluster is not None and cluster is not scheduler:
+            cluster.close()
+
+
+def _run(
+    source: Source,
+    store: Store,
+    rulebook: str | None,
+    rb_key: str,
+    rb_label: str,
+    workers: int | None,
+    cluster: Cluster | None,
+    loaded: LoadedRulebooks | None,
+    commit_every: int,
+    failures_shown: int | None,
+    progress: Callable[[int], None] | None,
+    on_start: Callable[[BatchRun], None] | None,
+) -> BatchRun:
+    """The body of run_batch, once the rulebook is loaded and the cluster (if any) connected."""
     input_hash = source.digest()
     batch_id = "B" + hashlib.sha256(f"{input_hash}\n{rb_key}".encode()).hexdigest()[:12]
     total = source.count()
-    if workers is None:
+    if cluster is not None:
+        workers = cluster.workers
+    elif workers is None:
         workers = max(1, min(default_workers(), total // RECORDS_PER_WORKER_FOR_SPAWN))
     workers = max(1, workers)
     new = store.begin_batch(
@@ -491,7 +558,16 @@ def run_batch(
         rulebook_key=rb_key,
         workers=workers,
     )
-    run = BatchRun(batch_id, source.display, source.kind, total, rb_label, workers, resumed=not new)
+    run = BatchRun(
+        batch_id,
+        source.display,
+        source.kind,
+        total,
+        rb_label,
+        workers,
+        resumed=not new,
+        scheduler=cluster.address if cluster is not None else None,
+    )
     if on_start is not None:
         on_start(run)
     commit_every = max(1, commit_every)
@@ -516,15 +592,17 @@ def run_batch(
             run.failed += failed
             buffer.clear()
 
-    chunk = max(1, min(64, commit_every // max(1, workers)))
+    parallel = cluster.threads if cluster is not None else workers
+    chunk = max(1, min(64, commit_every // max(1, parallel)))
+    args = (rulebook, source.kind, source.display)
     try:
-        for outcome in _outcomes(todo(), (rulebook, source.kind, source.display), workers, chunk):
+        for outcome in _outcomes(todo(), args, workers, chunk, cluster, loaded, batch_id):
             buffer.append(outcome)
             if progress is not None:
                 progress(1)
             if len(buffer) >= commit_every:
                 flush()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ClusterLost):
         flush()  # keep what is done: a rerun resumes after it
         raise
     flush()
