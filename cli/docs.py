@@ -44,7 +44,8 @@ INTRO = """\
 Generated from `--help` by `python -m cli.docs`; a test fails when it drifts.
 
 Exit codes: 0 success; 1 a failure (a bad rulebook, bad facts, a refused override, a record that
-failed in a batch, an unusable store); 2 a usage error. Errors print on stderr as
+failed in a batch, an unusable store, a Dask cluster lost during a batch); 2 a usage error (also a
+Dask scheduler that cannot be used: E910). Errors print on stderr as
 `file:line:col: error[CODE]: message`; anything unexpected prints one line (`PINGJI_DEBUG=1` shows
 the traceback). Rulebook codes are listed in [rulebook-format.md](rulebook-format.md); facts,
 runs, the store and batches add:
@@ -74,6 +75,8 @@ runs, the store and batches add:
 | E901 | a JSONL line is not JSON (`batch`, `monitor`, `classify`, `provisions`) |
 | E902 | a CSV row has more cells than the header, or is malformed |
 | E903 | a record or snapshot is not an object of facts |
+| E910 | `batch --scheduler`: the Dask cluster cannot be used (no `distributed`: `pip install 'pingji[dask]'`; no answer within `--scheduler-timeout`; no workers; a worker running another pingji); nothing is stored |
+| E911 | `batch --scheduler`: the Dask cluster failed during the batch (workers kept dying, the scheduler went away); what was stored is kept: run again to resume |
 | E999 | an unexpected error while rating one record (the batch goes on) |
 
 The store is one SQLite file: `--db FILE`, else `$PINGJI_DB`, else `pingji.db` in the working

@@ -23,6 +23,13 @@ class Failure(click.ClickException):
         click.echo(self.format_message(), err=True)
 
 
+class UsageFailure(Failure):
+    """A one-line failure exiting 2, like a usage error: what an option names cannot be used (a Dask
+    scheduler that does not answer, a missing optional package)."""
+
+    exit_code = 2
+
+
 def fail(exc: PingjiError) -> Failure:
     return Failure(str(exc))
 

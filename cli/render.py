@@ -189,7 +189,8 @@ def batch(run: Mapping[str, Any]) -> str:
         (
             f"batch {run['batch_id']}{' (resumed)' if run['resumed'] else ''}: {run['input']} "
             f"({run['records']} record{'s' if run['records'] != 1 else ''}), rulebook {rb}, "
-            f"{run['workers']} worker{'s' if run['workers'] != 1 else ''}"
+            f"{run['workers']}{' Dask' if run.get('scheduler') else ''} worker{'s' if run['workers'] != 1 else ''}"
+            f"{' at ' + run['scheduler'] if run.get('scheduler') else ''}"
         ),
         f"this run: {this['rated']} rated, {this['failed']} failed, {this['skipped']} already stored",
         "",

@@ -13,6 +13,9 @@
   half-way and run again stores every record exactly once.
 - Failures do not stop a batch: a record that cannot be read, fails its facts schema or has no
   rulebook is stored as a failure with its line and reason.
+- Beyond one machine: `run_batch(..., scheduler="tcp://host:8786")` rates the chunks on a Dask
+  cluster instead of local processes (engine.cluster); streaming, order, writing and resuming are
+  the same, and still only this process writes.
 
 Input formats. CSV: a header row of dotted fact paths (`financials.current.revenue`), one customer
 per row, an empty cell is a missing fact (see engine.flatfacts). JSONL: one JSON object per line.
@@ -31,21 +34,25 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import catalog
 from .builtin import rulebooks_dir
 from .diagnostics import Location
-from .errors import BatchError, PingjiError
+from .errors import BatchError, ClusterLost, PingjiError
 from .evaluation import evaluate
-from .facts import read_facts
+from .facts import parse_facts, read_facts
 from .flatfacts import check_header, nest
 from .model import Rulebook
 from .records import RulebookInfo, prepare, rulebook_info
 from .rulebook import load_rulebook
+from .source import read_bytes
 from .store import Outcome, Store
+
+if TYPE_CHECKING:  # engine.cluster is imported only when a batch runs on a Dask cluster
+    from .cluster import Cluster
 
 DEFAULT_COMMIT_EVERY = 500
 FACT_SUFFIXES = (".yaml", ".yml", ".json")
@@ -53,7 +60,7 @@ RECORDS_PER_WORKER_FOR_SPAWN = (
     200  # below this many records per worker, extra processes cost more than they save
 )
 
-__all__ = ["BatchRun", "Source", "open_source", "run_batch"]
+__all__ = ["BatchRun", "LoadedRulebooks", "Source", "open_source", "run_batch"]
 
 
 @dataclass(frozen=True)
@@ -62,8 +69,19 @@ class Raw:
 
     key: str
     line: int | None
-    data: Any  # CSV: {column: cell}; JSONL: the line's text; folder: the file's path
-    error: str | None = None
+    data: Any  # CSV: {column: cell}; JSONL: the line's text; folder: the file's path (or its bytes)
+    error: str | None = None  # a CSV row that cannot be a record (E902)
+    failure: tuple[str, str] | None = None  # (code, message): a fact file that could not be read
+
+
+def portable(raw: Raw, kind: str, display: str) -> Raw:
+    """The record as a process on another machine can rate it: a fact file's bytes instead of its path."""
+    if kind != "folder" or not isinstance(raw.data, str):
+        return raw
+    try:
+        return replace(raw, data=read_bytes(raw.data, os.path.join(display, raw.key)))
+    except PingjiError as exc:  # unreadable or too large: failed here, as it would fail there
+        return replace(raw, data=None, failure=(exc.code, str(exc)))
 
 
 class Source:
@@ -185,16 +203,78 @@ def catalog_key(folder: Path | None = None) -> str:
 
 
 # -- the work of one process ----------------------------------------------------------------------
-class Rater:
-    """Rates records in one process: loads each rulebook once (the named one, or one per customer kind)."""
+@dataclass(frozen=True)
+class Refusal:
+    """A rulebook of the catalog that did not load, as text (its exception does not pickle)."""
 
-    def __init__(self, rulebook: str | None, kind: str, display: str):
+    code: str
+    text: str
+
+
+class RefusedRulebook(PingjiError):
+    """A rulebook that did not load where the batch started; the message is its diagnostics as they were."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class LoadedRulebooks:
+    """What a batch rates with, already loaded: the rulebook named, or every rating rulebook of the
+    catalog and its entries (to choose one per customer).
+
+    Loaded in one process, it rates in another that cannot read the files (a Dask worker): a loaded
+    `Rulebook` is frozen dataclasses that pickle, with `extends` resolved, its facts schema inside
+    and the file names its trace shows. A rulebook that fails to load is kept as its `Refusal`, so
+    the customers it applies to fail with its diagnostics, as in a local batch.
+    """
+
+    fixed: Rulebook | None
+    entries: tuple[catalog.Entry, ...] | None = None
+    books: tuple[tuple[Path, Rulebook | Refusal], ...] = ()
+
+    @classmethod
+    def load(cls, rulebook: str | Rulebook | None) -> LoadedRulebooks:
+        if rulebook is not None:
+            return cls(rulebook if isinstance(rulebook, Rulebook) else load_rulebook(catalog.find(rulebook)))
+        entries = tuple(catalog.catalog())
+        books: list[tuple[Path, Rulebook | Refusal]] = []
+        for e in entries:
+            if e.kind == "rating":  # catalog.select chooses among these only
+                try:
+                    books.append((e.path, load_rulebook(e.path)))
+                except PingjiError as exc:
+                    books.append((e.path, Refusal(exc.code, str(exc))))
+        return cls(None, entries, tuple(books))
+
+    def key(self) -> str:
+        """What tells two loads apart: every rulebook's content hash and file names (they show in traces)."""
+        books = [(None, self.fixed)] if self.fixed is not None else self.books
+        parts = [
+            (str(p), rb.content_hash, rb.sources) if isinstance(rb, Rulebook) else (str(p), rb.code, rb.text)
+            for p, rb in books
+        ]
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+class Rater:
+    """Rates records in one process: loads each rulebook once (the named one, or one per customer kind),
+    unless given them already loaded (`loaded`, see LoadedRulebooks)."""
+
+    def __init__(self, rulebook: str | None, kind: str, display: str, loaded: LoadedRulebooks | None = None):
         self.kind, self.display = kind, display
-        self.fixed: Rulebook | None = load_rulebook(catalog.find(rulebook)) if rulebook else None
-        self.entries = catalog.catalog() if rulebook is None else None
         self.paths: dict[tuple[str, str, str], Path] = {}
         self.books: dict[Path, Rulebook | PingjiError] = {}
         self.infos: dict[str, RulebookInfo] = {}
+        self.fixed: Rulebook | None
+        if loaded is None:
+            self.fixed = load_rulebook(catalog.find(rulebook)) if rulebook else None
+            self.entries = catalog.catalog() if rulebook is None else None
+            return
+        self.fixed = loaded.fixed
+        self.entries = list(loaded.entries) if loaded.entries is not None else None
+        for path, rb in loaded.books:
+            self.books[path] = rb if isinstance(rb, Rulebook) else RefusedRulebook(rb.text, code=rb.code)
 
     def rulebook_for(self, facts: dict[str, Any]) -> Rulebook:
         if self.fixed is not None:
@@ -232,10 +312,15 @@ class Rater:
         try:
             if raw.error is not None:
                 return _failed(raw, None, "E902", f"{where}: error[E902]: {raw.error}")
+            if raw.failure is not None:
+                return _failed(raw, None, *raw.failure)
             locate: Any = None
             label = where
             if self.kind == "folder":
-                doc = read_facts(raw.data, display_name=where)
+                if isinstance(raw.data, bytes):
+                    doc = parse_facts(raw.data, where)
+                else:
+                    doc = read_facts(raw.data, display_name=where)
                 facts, locate, label = doc.data, doc.locate, doc.file
             elif self.kind == "jsonl":
                 try:
@@ -306,9 +391,21 @@ def _chunks(records: Iterator[Raw], size: int) -> Iterator[list[Raw]]:
 
 
 def _outcomes(
-    records: Iterator[Raw], args: tuple[str | None, str, str], workers: int, chunk_size: int
+    records: Iterator[Raw],
+    args: tuple[str | None, str, str],
+    workers: int,
+    chunk_size: int,
+    cluster: Cluster | None = None,
+    loaded: LoadedRulebooks | None = None,
+    batch_id: str = "",
 ) -> Iterator[Outcome]:
-    """Outcomes in input order; at most 4 chunks per worker in flight."""
+    """Outcomes in input order; at most 4 chunks per worker in flight (per worker thread on a cluster)."""
+    if cluster is not None:
+        assert loaded is not None
+        _, kind, display = args
+        portables = (portable(r, kind, display) for r in records)
+        yield from cluster.outcomes(portables, loaded, kind, display, chunk_size, batch_id)
+        return
     if workers <= 1:
         rater = Rater(*args)
         for r in records:
@@ -341,8 +438,9 @@ class BatchRun:
     kind: str
     records: int
     rulebook: str
-    workers: int
+    workers: int  # local processes, or the Dask workers when `scheduler` is set
     resumed: bool
+    scheduler: str | None = None  # the Dask scheduler the batch ran on
     rated: int = 0  # by this run
     failed: int = 0  # by this run
     skipped: int = 0  # already stored by an earlier run
@@ -361,6 +459,7 @@ class BatchRun:
             "records": self.records,
             "rulebook": self.rulebook,
             "workers": self.workers,
+            "scheduler": self.scheduler,
             "resumed": self.resumed,
             "this_run": {"rated": self.rated, "failed": self.failed, "skipped": self.skipped},
             "rated": self.summary.get("rated", 0),
@@ -388,18 +487,65 @@ def run_batch(
     failures_shown: int | None = None,
     progress: Callable[[int], None] | None = None,
     on_start: Callable[[BatchRun], None] | None = None,
+    scheduler: str | Cluster | None = None,
+    scheduler_timeout: float | None = None,
 ) -> BatchRun:
-    """Rate every record of the input into `store`; see the module docstring."""
+    """Rate every record of the input into `store`; see the module docstring.
+
+    `scheduler` rates on a Dask cluster instead of local processes, and excludes `workers`: a
+    scheduler address (tcp://host:port; `scheduler_timeout` is how long to wait for it to answer and
+    to have a worker, engine.cluster.DEFAULT_TIMEOUT seconds by default), or a Cluster already
+    connected (engine.cluster.connect; left open). A cluster that cannot be used raises
+    ClusterUnavailable before anything is stored; one that fails during the batch raises ClusterLost
+    after storing what was rated before.
+    """
+    if scheduler is not None and workers is not None:
+        raise ValueError("run_batch: give workers (local processes) or scheduler (a Dask cluster), not both")
     source = open_source(input_path)
+    rb: Rulebook | None = None
     if rulebook is not None:
         rb = load_rulebook(catalog.find(rulebook))  # refuse a bad rulebook before any record
         rb_key, rb_label = rb.content_hash, rulebook
     else:
         rb_key, rb_label = catalog_key(), "auto"
+    cluster: Cluster | None = None
+    if isinstance(scheduler, str):
+        from .cluster import DEFAULT_TIMEOUT, connect
+
+        # Connected before the store hears of the batch: a cluster that cannot be used stores nothing.
+        cluster = connect(scheduler, DEFAULT_TIMEOUT if scheduler_timeout is None else scheduler_timeout)
+    elif scheduler is not None:
+        cluster = scheduler
+    try:
+        loaded = LoadedRulebooks.load(rb) if cluster is not None else None
+        return _run(source, store, rulebook, rb_key, rb_label, workers, cluster, loaded, commit_every,
+                    failures_shown, progress, on_start)
+    finally:
+        if cluster is not None and cluster is not scheduler:
+            cluster.close()
+
+
+def _run(
+    source: Source,
+    store: Store,
+    rulebook: str | None,
+    rb_key: str,
+    rb_label: str,
+    workers: int | None,
+    cluster: Cluster | None,
+    loaded: LoadedRulebooks | None,
+    commit_every: int,
+    failures_shown: int | None,
+    progress: Callable[[int], None] | None,
+    on_start: Callable[[BatchRun], None] | None,
+) -> BatchRun:
+    """The body of run_batch, once the rulebook is loaded and the cluster (if any) connected."""
     input_hash = source.digest()
     batch_id = "B" + hashlib.sha256(f"{input_hash}\n{rb_key}".encode()).hexdigest()[:12]
     total = source.count()
-    if workers is None:
+    if cluster is not None:
+        workers = cluster.workers
+    elif workers is None:
         workers = max(1, min(default_workers(), total // RECORDS_PER_WORKER_FOR_SPAWN))
     workers = max(1, workers)
     new = store.begin_batch(
@@ -412,7 +558,16 @@ def run_batch(
         rulebook_key=rb_key,
         workers=workers,
     )
-    run = BatchRun(batch_id, source.display, source.kind, total, rb_label, workers, resumed=not new)
+    run = BatchRun(
+        batch_id,
+        source.display,
+        source.kind,
+        total,
+        rb_label,
+        workers,
+        resumed=not new,
+        scheduler=cluster.address if cluster is not None else None,
+    )
     if on_start is not None:
         on_start(run)
     commit_every = max(1, commit_every)
@@ -437,15 +592,17 @@ def run_batch(
             run.failed += failed
             buffer.clear()
 
-    chunk = max(1, min(64, commit_every // max(1, workers)))
+    parallel = cluster.threads if cluster is not None else workers
+    chunk = max(1, min(64, commit_every // max(1, parallel)))
+    args = (rulebook, source.kind, source.display)
     try:
-        for outcome in _outcomes(todo(), (rulebook, source.kind, source.display), workers, chunk):
+        for outcome in _outcomes(todo(), args, workers, chunk, cluster, loaded, batch_id):
             buffer.append(outcome)
             if progress is not None:
                 progress(1)
             if len(buffer) >= commit_every:
                 flush()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ClusterLost):
         flush()  # keep what is done: a rerun resumes after it
         raise
     flush()

@@ -12,6 +12,8 @@ PingjiError
 │   └── RecordNotFound        no evaluation / customer with that id in the store (E801)
 ├── ReviewError          an expert override is refused (E810)
 └── BatchError           a batch input cannot be read at all (E900)
+    ├── ClusterUnavailable    a batch cannot start on the Dask cluster asked for (E910)
+    └── ClusterLost           the Dask cluster failed during a batch; what is stored is kept (E911)
 """
 
 from __future__ import annotations
@@ -124,3 +126,18 @@ class BatchError(PingjiError):
     """A batch input cannot be read at all (missing, unreadable, no CSV header, unsupported kind)."""
 
     code = "E900"
+
+
+class ClusterUnavailable(BatchError):
+    """A batch cannot start on the Dask cluster asked for: `distributed` is not installed, the
+    scheduler address is malformed or does not answer, it has no workers, or a worker cannot run
+    this pingji. Nothing has been stored."""
+
+    code = "E910"
+
+
+class ClusterLost(BatchError):
+    """The Dask cluster failed during a batch (a worker died for good, the scheduler went away). The
+    records stored before it are kept; running the batch again resumes after them."""
+
+    code = "E911"

@@ -252,6 +252,11 @@ def compiled_for(rb: Rulebook) -> CompiledRulebook:
     return c
 
 
+def compiled_count() -> int:
+    """How many rulebook versions this process has compiled (engine.cluster counts them per batch)."""
+    return len(_compiled)
+
+
 _KINDS = ("band", "missing", "undefined", "level", "aggregate", "group", "total", "grade", "override", "final", "pd")
 _PATHS: dict[str, tuple[str, ...]] = {}
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .diagnostics import Location
-from .source import load_yaml
+from .source import load_yaml, load_yaml_text
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,12 @@ class FactsFile:
 def read_facts(path: str | os.PathLike[str], display_name: str | None = None) -> FactsFile:
     """Load facts (a mapping) from YAML or JSON; refusals raise RulebookSyntaxError with a location."""
     doc = load_yaml(path, display_name=display_name or str(path))
+    return FactsFile(doc.data, doc.file, doc.loc)
+
+
+def parse_facts(data: bytes, name: str) -> FactsFile:
+    """Facts from the bytes of a YAML or JSON file (read elsewhere, see source.read_bytes); `name` for locations."""
+    doc = load_yaml_text(data, name)
     return FactsFile(doc.data, doc.file, doc.loc)
 
 

@@ -51,7 +51,7 @@ try:  # libyaml is much faster; the pure-Python parser produces the same events
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
-__all__ = ["MAX_BYTES", "Document", "load_yaml", "load_yaml_text"]
+__all__ = ["MAX_BYTES", "Document", "load_yaml", "load_yaml_text", "read_bytes"]
 
 MAX_BYTES = 2_000_000
 MAX_DEPTH = 200
@@ -164,6 +164,15 @@ def load_yaml(
     Locations name the file `display_name`, or `path` as given when there is none.
     """
     name = display_name if display_name is not None else os.fspath(path)
+    return load_yaml_text(read_bytes(path, name, max_bytes), name, max_bytes=max_bytes, expect_mapping=expect_mapping)
+
+
+def read_bytes(path: str | os.PathLike[str], name: str, max_bytes: int = MAX_BYTES) -> bytes:
+    """The bytes of a file to load, refused as `load_yaml` refuses them (E001 unreadable, E002 too large).
+
+    Separate from parsing so that one process can read a file and another parse it (a batch on a
+    Dask cluster reads a folder's fact files where the folder is, and parses them on the workers).
+    """
     try:
         size = os.stat(path).st_size
         if size > max_bytes:
@@ -174,7 +183,7 @@ def load_yaml(
         _fail("E001", f"cannot read file: {exc.strerror or exc}", Location(name))
     if len(raw) > max_bytes:
         _fail("E002", f"file is more than {max_bytes} bytes; the limit is {max_bytes} bytes", Location(name))
-    return load_yaml_text(raw, name, max_bytes=max_bytes, expect_mapping=expect_mapping)
+    return raw
 
 
 def load_yaml_text(

@@ -574,17 +574,6 @@ def test_command_reference_is_up_to_date():
     )
 
 
-def test_batch_scheduler_is_not_yet(ws):
-    r = run("batch", "x.csv", "--scheduler", "tcp://localhost:8786")
-    assert (r.exit_code, r.stderr) == (
-        1,
-        (
-            "pingji batch --scheduler: running on a Dask cluster is not implemented yet; without --scheduler the "
-            "batch runs on every core of this machine\n"
-        ),
-    )
-
-
 def test_report_to_an_unwritable_place(rated):
     r = run("report", "E1", "--format", "json", "-o", "no/such/dir/r.json")
     assert (r.exit_code, r.stdout, r.stderr) == (

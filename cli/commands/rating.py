@@ -12,14 +12,25 @@ import click
 import engine
 from engine import catalog
 from engine.batch import DEFAULT_COMMIT_EVERY, run_batch
+from engine.cluster import DEFAULT_TIMEOUT, Cluster, check_address, connect  # imports distributed only to connect
+from engine.errors import ClusterUnavailable
 from engine.model import Rulebook
 from engine.records import prepare
 from engine.store import Store
 
 from .. import render
-from ..options import Failure, db_option, json_option, lang_option, rulebook_option
+from ..options import UsageFailure, db_option, json_option, lang_option, rulebook_option
 
 FAILURES_SHOWN = 20
+
+
+def _scheduler_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_address(value)
+    except ClusterUnavailable as exc:
+        raise click.BadParameter(exc.message) from None
 
 
 def load_for(rulebook: str | None, facts: dict[str, Any]) -> Rulebook:
@@ -83,7 +94,19 @@ def rate(facts: str, rulebook: str | None, db_path: str, no_store: bool, as_json
     help="Records per transaction.",
 )
 @click.option(
-    "--scheduler", metavar="URL", help="A Dask scheduler (tcp://host:8786) to run on a cluster: not yet."
+    "--scheduler",
+    metavar="URL",
+    callback=_scheduler_address,
+    help="Rate on the Dask cluster of this scheduler (tcp://host:8786) instead of this machine's cores; "
+    "needs pip install 'pingji[dask]'.",
+)
+@click.option(
+    "--scheduler-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for the scheduler to answer, and for a worker.",
 )
 def batch(
     input_path: str,
@@ -93,6 +116,7 @@ def batch(
     as_json: bool,
     commit_every: int,
     scheduler: str | None,
+    scheduler_timeout: float,
 ) -> None:
     """Rate a portfolio: a CSV file, a JSONL file or a folder of fact files.
 
@@ -103,16 +127,32 @@ def batch(
     exit code is 1 if any failed. Progress goes to stderr; a summary of final grades by industry
     section (GB/T 4754) to stdout.
 
+    Beyond one machine, --scheduler rates on a Dask cluster (pip install 'pingji[dask]'): this
+    command still reads the input and alone writes to the store; the workers get the rulebooks
+    already loaded (they need pingji installed, not the files) and compile each once. Start one
+    single-threaded worker per core: dask worker tcp://HOST:8786 --nworkers 4 --nthreads 1.
+    --workers is refused with --scheduler. A scheduler that does not answer is an error (exit 2)
+    and stores nothing; if the cluster fails during the batch, what was stored is kept: run the
+    command again to resume.
+
     Example:
 
         pingji batch portfolio.csv --workers 4
+
+        pingji batch portfolio.jsonl --scheduler tcp://10.0.0.5:8786
     """
-    if scheduler:
-        raise Failure(
-            "pingji batch --scheduler: running on a Dask cluster is not implemented yet; "
-            "without --scheduler the batch runs on every core of this machine"
+    if scheduler is not None and workers is not None:
+        raise click.UsageError(
+            "--workers sets processes on this machine; with --scheduler the Dask cluster's workers "
+            "rate the records: leave out --workers"
         )
     with contextlib.ExitStack() as stack:
+        cluster: Cluster | None = None
+        if scheduler is not None:
+            try:  # before the store is opened: a cluster that cannot be used leaves no trace
+                cluster = stack.enter_context(connect(scheduler, scheduler_timeout))
+            except ClusterUnavailable as exc:
+                raise UsageFailure(str(exc)) from None
         store = stack.enter_context(Store.open(db_path))
         bar: Any = None
 
@@ -133,6 +173,7 @@ def batch(
             store,
             rulebook=rulebook,
             workers=workers,
+            scheduler=cluster,
             commit_every=commit_every,
             failures_shown=None if as_json else FAILURES_SHOWN,
             progress=advance,
