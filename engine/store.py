@@ -562,6 +562,26 @@ class Store:
             r["effective_grade"] = override if override is not None else r["final_grade"]
         return rows
 
+    def latest_facts(self, rulebook_id: str) -> list[dict[str, Any]]:
+        """The facts of each customer's latest evaluation by a rulebook with this id, by customer id.
+
+        Keys: customer_id, evaluation_id, facts (what `pingji diff --db` re-rates). Reads only.
+        """
+        with self._guard():
+            rows = list(
+                self.db.query(
+                    "SELECT e.id, e.customer_id, e.facts FROM evaluations e JOIN "
+                    "(SELECT customer_id, max(id) AS id FROM evaluations WHERE rulebook_id = ? "
+                    "GROUP BY customer_id) l ON e.id = l.id ORDER BY e.customer_id",
+                    (rulebook_id,),
+                )
+            )
+        return [
+            {"customer_id": r["customer_id"], "evaluation_id": format_id(r["id"]),
+             "facts": json.loads(r["facts"])}
+            for r in rows
+        ]
+
     def count(self, table: str = "evaluations") -> int:
         if table not in {"evaluations", "overrides", "trace", "factor_scores", "batch_failures", "batches"}:
             raise ValueError(table)
