@@ -68,6 +68,9 @@ runs, the store and batches add:
 | E603 | the run ended without a result (a factor unscored, an output undecided) |
 | E604 | a rule concluded NaN or an infinity |
 | E605 | durable-rules refused the facts |
+| E720 | `diff`: `--db` and `--input` both given (the customers come from one of them) |
+| E721 | `diff`: nothing to re-rate: no customer in the store rated by OLD's rulebook id, or an empty input |
+| E722 | `diff`: OLD or NEW is not a rating rulebook |
 | E800 | the store cannot be used: not SQLite, corrupt, another program's database, a newer schema, locked |
 | E801 | no evaluation / customer with that id in the store |
 | E810 | expert override refused: unknown grade, no change, beyond the allowance without a second person |
