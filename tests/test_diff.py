@@ -7,9 +7,11 @@ print short and every line of output is pinned.
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -381,3 +383,36 @@ def test_every_kind_of_change_is_named_with_its_winning_file_and_line(books: Pat
         f"~ override overdue_90: reason 'more than 90 days past due now (substandard) / 当前逾期超过90天（次级类）' -> "
         f"'more than 60 days past due / 逾期超过60天' ({corporate}:354 -> more.yaml:217)",
     ]
+
+
+def _flat(node: object, prefix: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _flat(v, f"{prefix}{k}.")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _flat(v, f"{prefix}{i}.")
+    else:
+        yield prefix[:-1], ("true" if node else "false") if isinstance(node, bool) else str(node)
+
+
+def test_a_csv_portfolio_is_read_as_pingji_batch_reads_it(books: Path) -> None:
+    rows = [dict(_flat(engine.read_facts(EXAMPLES / f"{n}.yaml").data)) for n in ("machinery-a", "auto-parts-edge-m4")]
+    with open("p.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, sorted(set().union(*rows)))
+        writer.writeheader()
+        writer.writerows(rows)
+    r = run("manufacturing.yaml", "manufacturing-2027.yaml", "--input", "p.csv", "--json")
+    assert r.exit_code == 0, r.output
+    impact = json.loads(r.stdout)["impact"]
+    assert impact["rated"] == 2 and impact["failures"] == []
+    assert [(m["customer"], m["old_grade"], m["new_grade"]) for m in impact["top"]] == [
+        ("C-C-0007", "M4", "M6"), ("C-C-0001", "M2", "M2")]
+
+
+def test_an_unreadable_fact_file_fails_under_both_without_a_crash(books: Path) -> None:
+    Path("portfolio/zz-broken.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+    r = run("manufacturing.yaml", "manufacturing-2027.yaml", "--input", "portfolio", "--json")
+    assert r.exit_code == 0, r.output
+    impact = json.loads(r.stdout)["impact"]
+    assert (impact["customers"], impact["rated"], impact["failed_both"]) == (9, 8, 1)
