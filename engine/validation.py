@@ -35,6 +35,9 @@ The figures (for a sample of N customers, D defaults; y = 1 for a default):
   well as an expert's); up = a better grade. `expert_overrides` counts the customers whose
   effective grade is an expert's. Default rate of the overridden and of the others.
 
+With the ratings of an earlier date (`--from`), each rulebook also gets its grade migration
+matrix and the PSI of its grade distribution between the two dates (engine.migration).
+
 Rounding: every reported ratio, statistic and p-value is rounded to 6 decimal places (Python's
 `round`, half-even on the binary value); the traffic lights are decided on those rounded values
 by the validation rulebook (`rulebooks/validation.yaml`), never by thresholds in this module.
@@ -51,15 +54,26 @@ from typing import Any
 from .decision import Decision, DecisionBook, decide
 from .diagnostics import Location
 from .errors import BacktestError
+from .migration import migration
 from .outcomes import Outcome
 from .records import parse_id
 from .statistics import auc, betainc, binomial_tail, chi2_sf, ks
 
-__all__ = ["Backtest", "GradeResult", "Validation", "add_months", "validate"]
+__all__ = ["Backtest", "GradeResult", "Validation", "add_months", "require_outputs", "validate"]
 
 PLACES = 6
 PORTFOLIO_OUTPUTS = ("discrimination", "overall_calibration", "concentration", "overrides")
 GRADE_OUTPUT = "calibration"
+STABILITY = "stability"
+
+
+def require_outputs(book: DecisionBook) -> None:
+    """Refuse a validation rulebook that does not decide every judgement a back-test shows (E713)."""
+    have = {o.id for o in book.outputs}
+    lacking = [o for o in (*PORTFOLIO_OUTPUTS, GRADE_OUTPUT, STABILITY) if o not in have]
+    if lacking:
+        raise BacktestError(f"rulebook '{book.id}' does not decide {', '.join(lacking)}: it cannot judge a "
+                            f"back-test (the built-in one is 'validation')", book.loc, "E713")
 
 
 def _r(x: float | None) -> float | None:
@@ -116,6 +130,7 @@ class Backtest:
     figures: dict[str, Any]
     decision: Decision | None = None
     notes: list[str] = field(default_factory=list)
+    migration: dict[str, Any] | None = None
 
     def facts(self) -> dict[str, Any]:
         f: dict[str, Any] = {"id": self.rulebook_id, "scope": "portfolio", "customers": self.counts["sample"],
@@ -123,14 +138,22 @@ class Backtest:
         for k in ("auc", "gini", "ks", "brier", "hl_p", "hhi", "override_rate"):
             if self.figures.get(k) is not None:
                 f[k] = self.figures[k]
+        if self.migration is not None and self.migration["psi"] is not None:
+            f["psi"] = self.migration["psi"]
         return f
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"rulebook": self.rulebook_id, "counts": self.counts, "figures": self.figures,
                              "grades": [g.to_dict() for g in self.grades], "notes": self.notes}
+        if self.migration is not None:
+            d["migration"] = self.migration
         if self.decision is not None:
-            d["verdicts"] = {o: _verdict(self.decision, o) for o in PORTFOLIO_OUTPUTS}
+            d["verdicts"] = {o: _verdict(self.decision, o) for o in self.outputs()}
         return d
+
+    def outputs(self) -> tuple[str, ...]:
+        """The portfolio judgements that apply: stability only with a migration (`--from`)."""
+        return PORTFOLIO_OUTPUTS + ((STABILITY,) if self.migration is not None else ())
 
 
 @dataclass
@@ -141,12 +164,15 @@ class Validation:
     backtests: list[Backtest]
     unknown_customers: list[str]
     rulebook: DecisionBook | None = None
+    from_date: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"as_of": self.as_of, "window_end": self.window_end,
                              "horizon_months": self.horizon_months, "rounding": f"{PLACES} decimal places",
                              "unknown_customers": self.unknown_customers,
                              "backtests": [b.to_dict() for b in self.backtests]}
+        if self.from_date is not None:
+            d["from"] = self.from_date
         if self.rulebook is not None:
             b = self.rulebook
             d["validation_rulebook"] = {"id": b.id, "version": b.version, "file": b.file, "hash": b.content_hash}
@@ -288,12 +314,18 @@ def _backtest(rulebook_id: str, rows: list[dict[str, Any]], scales: Mapping[str,
 
 def validate(ratings: Sequence[Mapping[str, Any]], scales: Mapping[str, list[dict[str, Any]]],
              outcomes: Sequence[Outcome], *, book: DecisionBook | None, as_of: str, horizon_months: int = 12,
-             rulebook: str | None = None, outcomes_file: str = "outcomes") -> Validation:
+             rulebook: str | None = None, outcomes_file: str = "outcomes",
+             earlier: Sequence[Mapping[str, Any]] | None = None, from_date: str | None = None) -> Validation:
     """Back-test the `ratings` (`Store.ratings_as_of(as_of)`) against `outcomes`; judge with `book`.
+
+    With `earlier` (`Store.ratings_as_of(from_date)`), each rulebook also gets its migration matrix
+    and PSI from `from_date` to `as_of` (engine.migration), over all its rated customers.
 
     `BacktestError` when there is nothing to validate: no ratings (E710), none of `rulebook`
     (E711), no rated customer with an outcome (E712).
     """
+    if book is not None:
+        require_outputs(book)
     if horizon_months < 1:
         raise ValueError(f"horizon_months must be >= 1; got {horizon_months}")
     if not ratings:
@@ -315,10 +347,17 @@ def validate(ratings: Sequence[Mapping[str, Any]], scales: Mapping[str, list[dic
             Location(outcomes_file, first.line if first else 0), "E712")
     window_end = add_months(as_of, horizon_months)
     tests = [_backtest(b, by_book[b], scales, table, window_end) for b in chosen]
+    if earlier is not None:
+        for t in tests:
+            before = [r for r in earlier if str(r["rulebook_id"]) == t.rulebook_id]
+            order = [str(g["grade"]) for g in _scale_of(by_book[t.rulebook_id] + before, scales)]
+            t.migration = migration(before, by_book[t.rulebook_id], order)
+            if not before:
+                t.notes.append(f"no ratings by this rulebook on or before {from_date}: no migration")
     if book is not None:
         for t in tests:
             t.decision = decide(book, t.facts(), label=f"validation of {t.rulebook_id}")
             for g in t.grades:
                 g.decision = decide(book, g.facts(t.rulebook_id), label=f"validation of {t.rulebook_id} {g.grade}")
     unknown = sorted(o.customer_id for o in outcomes if o.customer_id not in known)
-    return Validation(as_of, window_end, horizon_months, tests, unknown, book)
+    return Validation(as_of, window_end, horizon_months, tests, unknown, book, from_date)

@@ -10,7 +10,7 @@ import markdown as _markdown
 
 from .decision import Decision
 from .report import _esc, html_page
-from .validation import GRADE_OUTPUT, PORTFOLIO_OUTPUTS, Backtest, Validation
+from .validation import GRADE_OUTPUT, Backtest, Validation
 
 __all__ = ["render_html", "render_markdown", "render_text"]
 
@@ -61,6 +61,28 @@ def _summary(t: Backtest) -> list[str]:
     ]
 
 
+def _migration_lines(v: Validation, t: Backtest) -> list[str]:
+    m = t.migration
+    if m is None:
+        return []
+    return [f"migration {v.from_date} -> {v.as_of} ({m['customers']} customers rated at both): diagonal "
+            f"{_f(m['diagonal'])}, within one notch {_f(m['within_one_notch'])}, up {_f(m['up'])}, "
+            f"down {_f(m['down'])}; PSI {_f(m['psi'])}"]
+
+
+def _matrix(t: Backtest) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the migration matrix M_ij = n_ij / n_i (from-grade rows, to-grade columns)."""
+    assert t.migration is not None
+    counts: dict[str, dict[str, int]] = t.migration["counts"]
+    shares: dict[str, dict[str, float]] = t.migration["matrix"]
+    cols = [g.grade for g in t.grades]
+    extra = sorted({j for row in counts.values() for j in row} - set(cols))
+    cols += extra
+    rows = [[i, str(sum(row.values()))] + [_f(shares[i][j]) if j in row else "" for j in cols]
+            for i, row in counts.items()]
+    return ["from → to", "n", *cols], rows
+
+
 def render_text(v: Validation) -> str:
     out = [_header(v)]
     for t in v.backtests:
@@ -74,8 +96,14 @@ def render_text(v: Validation) -> str:
         for r in rows:
             cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:7], widths[1:7])]
             out.append("  ".join([*cells, r[7].ljust(widths[7]), r[8]]).rstrip())
-        out += [""] + _summary(t) + [""]
-        for o in PORTFOLIO_OUTPUTS:
+        out += [""] + _summary(t) + _migration_lines(v, t) + [""]
+        if t.migration is not None and t.migration["counts"]:
+            head, cells_by_row = _matrix(t)
+            table = [head, *cells_by_row]
+            w = [max(len(r[i]) for r in table) for i in range(len(head))]
+            out += ["  ".join([r[0].ljust(w[0])] + [c.rjust(x) for c, x in zip(r[1:], w[1:])]).rstrip()
+                    for r in table] + [""]
+        for o in t.outputs():
             verdict, why = _why(t.decision, o)
             out.append(f"{o:<20} {verdict:<13} {why}".rstrip())
         out += [f"note: {n}" for n in t.notes]
@@ -101,9 +129,13 @@ def render_markdown(v: Validation) -> str:
             rows.append([_esc(g.grade), str(g.n), str(g.defaults), _f(g.odr), _f(g.pd), _f(g.binomial_p),
                          _f(g.jeffreys_p), _esc(verdict), _esc(why)])
         out += _md_table(["grade", "N", "D", "ODR", "PD", "binomial p", "Jeffreys p", "verdict", "rule"], rows)
-        out += [""] + [f"- {_esc(line)}" for line in _summary(t)] + [""]
+        out += [""] + [f"- {_esc(line)}" for line in _summary(t) + _migration_lines(v, t)] + [""]
+        if t.migration is not None and t.migration["counts"]:
+            head, rows = _matrix(t)
+            out += [f"Migration matrix {v.from_date} → {v.as_of} (share of each row's customers):", ""]
+            out += _md_table(head, [[_esc(c) for c in r] for r in rows]) + [""]
         out += _md_table(["judgement", "verdict", "rule"],
-                         [[o.replace("_", " "), *(_esc(x) for x in _why(t.decision, o))] for o in PORTFOLIO_OUTPUTS])
+                         [[o.replace("_", " "), *(_esc(x) for x in _why(t.decision, o))] for o in t.outputs()])
         if t.notes:
             out += [""] + [f"- note: {_esc(n)}" for n in t.notes]
     if v.unknown_customers:
