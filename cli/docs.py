@@ -78,6 +78,7 @@ runs, the store and batches add:
 | E710 | `validate`: no ratings in the store on or before `--as-of` |
 | E711 | `validate`: no ratings by the `--rulebook` asked for |
 | E712 | `validate`: no rated customer has an outcome (the ids match none in the store) |
+| E713 | `validate --policy`: the rulebook does not decide every judgement of a back-test |
 | E800 | the store cannot be used: not SQLite, corrupt, another program's database, a newer schema, locked |
 | E801 | no evaluation / customer with that id in the store |
 | E810 | expert override refused: unknown grade, no change, beyond the allowance without a second person |

@@ -32,6 +32,11 @@ ROOT = Path(__file__).resolve().parent.parent
 BOOK = engine.load_decision(ROOT / "rulebooks" / "validation.yaml", kind="policy")
 
 
+def at(rule: str) -> str:
+    """Where a rule of the validation rulebook is, as the output names it."""
+    return f"rulebooks/validation.yaml:{BOOK.rule(rule).loc.line}"
+
+
 def cmd(*args: str) -> Any:
     return CliRunner().invoke(cli, list(args))
 
@@ -155,7 +160,7 @@ def test_hand_computed_sample() -> None:
                        "C": ("green", ["grade-green"])}
     d = t.decision
     assert d is not None
-    assert {o: (d.outputs[o].value, d.outputs[o].rules) for o in d.outputs if o != "calibration"} == {
+    assert {o: (d.outputs[o].value, d.outputs[o].rules) for o in t.outputs()} == {
         "discrimination": ("green", ["gini-green"]), "overall_calibration": ("green", ["hl-green"]),
         "concentration": ("red", ["hhi-red"]), "overrides": ("amber", ["overrides-amber"])}
 
@@ -229,15 +234,14 @@ def test_validate_prints_grades_figures_and_verdicts_with_their_rules(db: str, t
            "defaulted)" in lines
     # C-E-0001 was rated A and overridden to B; C-E-0004 is C by a knock-out (more than 90 days overdue).
     # B: Jeffreys I_0.03(½, 3/2); C: binomial P(X >= 1 | 1, 0.2) = 0.2, Jeffreys I_0.2(3/2, ½) < 0.05.
-    assert "B      1  0  0.0000  0.0300      1.0000      0.2194  green         grade-within-pd " \
-           "(rulebooks/validation.yaml:107)" in lines
-    assert "C      1  1  1.0000  0.2000      0.2000      0.0405  red           grade-red " \
-           "(rulebooks/validation.yaml:92)" in lines
+    assert f"B      1  0  0.0000  0.0300      1.0000      0.2194  green         grade-within-pd " \
+           f"({at('grade-within-pd')})" in lines
+    assert f"C      1  1  1.0000  0.2000      0.2000      0.0405  red           grade-red ({at('grade-red')})" in lines
     assert "overrides 2 (rate 1.0000): 0 up, 2 down (1 by an expert); default rate overridden 0.5000, " \
            "not overridden -" in lines
     assert "AUC 1.0000  Gini 1.0000  KS 1.0000  (total score; by grade: AUC 1.0000, Gini 1.0000)" in lines
-    assert "discrimination       green         gini-green (rulebooks/validation.yaml:72)" in lines
-    assert "overrides            red           overrides-red (rulebooks/validation.yaml:162)" in lines
+    assert f"discrimination       green         gini-green ({at('gini-green')})" in lines
+    assert f"overrides            red           overrides-red ({at('overrides-red')})" in lines
     assert lines[-1] == ("warning: 1 customer(s) of the outcomes file not rated by 2026-04-30 in the store, "
                          "left out: C-Z-9999")
 
@@ -252,7 +256,10 @@ def test_validate_json_and_one_rulebook(db: str, tmp_path: Path) -> None:
     (b,) = d["backtests"]
     assert (b["counts"]["sample"], b["counts"]["defaults"]) == (2, 1)
     assert [g["grade"] for g in b["grades"]] == [f"M{i}" for i in range(1, 11)]
-    assert b["verdicts"]["discrimination"]["at"] == ["rulebooks/validation.yaml:72"]
+    # the defaulter (C-C-0002, textile M6) scored below the other (C-C-0001, M2): AUC 1
+    assert (b["figures"]["auc"], b["figures"]["gini"]) == (1.0, 1.0)
+    assert b["verdicts"]["discrimination"]["at"] == [at("gini-green")]
+    assert "stability" not in b["verdicts"] and "migration" not in b
     assert d["rounding"] == "6 decimal places" and d["horizon_months"] == 12
 
 
@@ -329,6 +336,11 @@ def test_missing_file_unknown_rulebook_and_empty_store(db: str, tmp_path: Path,
     r = cmd("validate", "out.csv", "--db", "empty.db", "--as-of", "2026-04-30")
     assert (r.exit_code, r.output) == (1, "error[E710]: no ratings in the store on or before 2026-04-30: "
                                           "nothing to validate\n")
+    r = cmd("validate", "out.csv", "--db", db, "--as-of", "2026-04-30", "--policy", "pricing")
+    assert (r.exit_code, r.output) == (1, f"{ROOT}/rulebooks/pricing.yaml:1:1: error[E713]: rulebook 'pricing' does "
+                                          "not decide discrimination, overall_calibration, concentration, overrides, "
+                                          "calibration, stability: it cannot judge a back-test (the built-in one is "
+                                          "'validation')\n")
     r = cmd("validate", "out.csv", "--db", "none.db")
     assert r.exit_code == 1 and r.output == "none.db: error[E800]: no store here: nothing has been rated into it yet\n"
     r = cmd("validate", "out.csv", "--db", db, "--horizon-months", "0")
@@ -403,3 +415,45 @@ def test_synthetic_portfolio_table(portfolio: tuple[str, str]) -> None:
     assert lines[2].startswith("rulebook manufacturing: ")
     assert lines[4].split() == ["grade", "N", "D", "ODR", "PD", "binomial", "p", "Jeffreys", "p", "verdict", "rule"]
     assert [ln.split()[0] for ln in lines[5:15]] == [f"M{i}" for i in range(1, 11)]
+
+
+# -- migration and stability between two dates ----------------------------------------------------------
+def test_hand_computed_migration_and_psi() -> None:
+    from engine.migration import migration, psi
+
+    before = [{"customer_id": c, "effective_grade": g} for c, g in
+              [("c1", "A"), ("c2", "A"), ("c3", "B"), ("c4", "B"), ("c5", "C")]]
+    after = [{"customer_id": c, "effective_grade": g} for c, g in
+             [("c1", "A"), ("c2", "B"), ("c3", "B"), ("c4", "C"), ("c5", "C")]]
+    m = migration(before, after, ["A", "B", "C", "D"])
+    # A→A, A→B, B→B, B→C, C→C: 3 of 5 stay, all within one notch, none up, 2 down.
+    assert (m["customers"], m["diagonal"], m["within_one_notch"], m["up"], m["down"]) == (5, 0.6, 1.0, 0.0, 0.4)
+    assert m["matrix"] == {"A": {"A": 0.5, "B": 0.5}, "B": {"B": 0.5, "C": 0.5}, "C": {"C": 1.0}}
+    # Shares E = (.4, .4, .2), A = (.2, .4, .4): PSI = (−.2)·ln(.5) + 0 + (.2)·ln 2 = 0.4·ln 2 = 0.277259.
+    assert m["psi"] == 0.277259
+    # A grade empty at one date counts as half a customer there: E = (1, .5)/1.5, A = (.5, 1)/1.5;
+    # PSI = 2·(1/3)·ln 2 = 0.462098.
+    assert round(psi({"A": 1}, {"B": 1}, ["A", "B"]) or 0, 6) == 0.462098
+    assert migration([], after, ["A", "B", "C"])["psi"] is None
+
+
+def test_validate_from_an_earlier_date(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine.records, "now", lambda: "2026-10-31T09:00:00.000Z")
+    assert cmd("rate", "facts/monitoring/machinery-2026-10.yaml", "--db", db).exit_code == 0
+    out = _outcomes(tmp_path, "customer_id,defaulted\nC-C-0001,true\nC-C-0002,false\nC-E-0001,false\n"
+                              "C-E-0004,true\n")
+    r = cmd("validate", out, "--db", db, "--from", "2026-04-30", "--as-of", "2026-11-15", "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    manu = next(b for b in d["backtests"] if b["rulebook"] == "manufacturing")
+    m = manu["migration"]
+    assert m["customers"] == 2 and m["distribution_from"] == {"M2": 1, "M6": 1}
+    assert m["counts"]["M6"] == {"M6": 1} and m["up"] == 0.0
+    assert manu["verdicts"]["stability"]["at"][0].startswith("rulebooks/validation.yaml:")
+    cons = next(b for b in d["backtests"] if b["rulebook"] == "construction")
+    assert cons["migration"]["psi"] == 0.0 and cons["verdicts"]["stability"]["rules"] == ["psi-stable"]
+    text = cmd("validate", out, "--db", db, "--from", "2026-04-30", "--as-of", "2026-11-15").output
+    assert "migration 2026-04-30 -> 2026-11-15 (2 customers rated at both): diagonal " in text
+    assert f"stability            green         psi-stable ({at('psi-stable')})" in text
+    r = cmd("validate", out, "--db", db, "--from", "2026-11-15", "--as-of", "2026-11-15")
+    assert r.exit_code == 2 and "--from 2026-11-15 must be before --as-of 2026-11-15" in r.output

@@ -25,6 +25,9 @@ COMMANDS: list[click.Command] = []
 @click.option("--as-of", "as_of", type=DATE,
               help="Rating date: each customer's latest rating on or before it, with the expert overrides made "
                    "by then (default: today).")
+@click.option("--from", "from_date", type=DATE,
+              help="An earlier rating date: adds each rulebook's grade migration matrix from it to --as-of "
+                   "and the PSI of the grade distribution (judged stable/watch/shifted by the rulebook).")
 @click.option("--horizon-months", "horizon", type=click.IntRange(1, 120), default=12, show_default=True,
               help="Observation window after --as-of: a default dated later counts as no default.")
 @click.option("--rulebook", "-r", metavar="ID",
@@ -37,7 +40,7 @@ COMMANDS: list[click.Command] = []
 @click.option("--output", "-o", metavar="FILE", help="Write the result here instead of standard output.")
 @db_option
 @json_option
-def validate(outcomes: str, as_of: str | None, horizon: int, rulebook: str | None, policy: str, fmt: str,
+def validate(outcomes: str, as_of: str | None, from_date: str | None, horizon: int, rulebook: str | None, policy: str, fmt: str,
              output: str | None, db_path: str, as_json: bool) -> None:
     """Back-test the rating system: stored grades against the defaults observed afterwards.
 
@@ -51,7 +54,8 @@ def validate(outcomes: str, as_of: str | None, horizon: int, rulebook: str | Non
     Prints per grade N, defaults D, the observed default rate, the grade's PD, the binomial test
     p = P(X >= D | N, PD) and the Jeffreys test p = BetaCDF(PD; D+1/2, N-D+1/2); then AUC, Gini
     and KS on the total score, the Brier score, Hosmer-Lemeshow, the Herfindahl index and the
-    override rate. Every traffic light is a rule of the validation rulebook (rulebooks/validation.yaml)
+    override rate. With --from, also the grade migration matrix between the two dates and the PSI
+    of the grade distribution. Every traffic light is a rule of the validation rulebook (rulebooks/validation.yaml)
     that fired, shown with its file:line. Figures are rounded to 6 decimal places (4 shown).
 
     Example: ratings made by the end of 2025, defaults observed in 2026...
@@ -69,11 +73,14 @@ def validate(outcomes: str, as_of: str | None, horizon: int, rulebook: str | Non
     when = as_of or _dt.datetime.now(_dt.UTC).date().isoformat()
     book = engine.load_decision(catalog.find(policy), kind="policy")
     rows = read_outcomes(outcomes)
+    if from_date is not None and from_date >= when:
+        raise click.UsageError(f"--from {from_date} must be before --as-of {when}")
     with open_store(db_path) as store:
         ratings = store.ratings_as_of(when)
+        earlier = store.ratings_as_of(from_date) if from_date else None
         scales = store.scales()
     result = run_validation(ratings, scales, rows, book=book, as_of=when, horizon_months=horizon,
-                            rulebook=rulebook, outcomes_file=outcomes)
+                            rulebook=rulebook, outcomes_file=outcomes, earlier=earlier, from_date=from_date)
     if as_json:
         text = json.dumps(result.to_dict(), sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False)
     elif fmt == "md":
