@@ -10,7 +10,8 @@ customer id to the OUTCOMES rows. Left out, and counted: rated customers without
 (`no_outcome`); customers whose effective grade is a default grade of the scale (`in_default`:
 already defaulted when rated); customers whose default date is on or before their rating date
 (`defaulted_before_rating`). A default dated after the window (`as_of` + `horizon_months`)
-counts as no default in the window (`defaulted_after_horizon`). Outcome rows naming a customer
+counts as no default in the window (`defaulted_after_horizon`); a default without a date counts
+as one inside the window. Outcome rows naming a customer
 the store has not rated by `as_of` are counted and listed (`unknown_customers`), not an error.
 
 One back-test per rating rulebook id: grades of different rulebooks are never pooled. The grade

@@ -45,7 +45,8 @@ def validate(outcomes: str, as_of: str | None, from_date: str | None, horizon: i
     """Back-test the rating system: stored grades against the defaults observed afterwards.
 
     OUTCOMES is a CSV file with a header row: customer_id, defaulted (true/false, yes/no, 1/0) and
-    optionally default_date (YYYY-MM-DD), one row per customer. Each customer's latest rating on or
+    optionally default_date (YYYY-MM-DD; a default without a date counts as inside the window),
+    one row per customer. Each customer's latest rating on or
     before --as-of is taken from the store with its effective grade (expert overrides included).
     Left out and counted: rated customers without an outcome row, customers already in a default
     grade, defaults dated on or before the rating; outcome rows of customers the store has not
