@@ -68,6 +68,18 @@ runs, the store and batches add:
 | E603 | the run ended without a result (a factor unscored, an output undecided) |
 | E604 | a rule concluded NaN or an infinity |
 | E605 | durable-rules refused the facts |
+| E700 | no rulebook has that id, or none applies to the customer (type and industry) |
+| E701 | `validate`: the OUTCOMES file cannot be read (missing, a directory, not UTF-8, not CSV) |
+| E702 | `validate`: the OUTCOMES header lacks `customer_id` or `defaulted` |
+| E703 | `validate`: the OUTCOMES file is empty or has no rows |
+| E704 | `validate`: `defaulted` is not a boolean (true/false, yes/no, 1/0) |
+| E705 | `validate`: a customer id is empty or appears twice (the first line is named) |
+| E706 | `validate`: `default_date` is not YYYY-MM-DD, or is given for a customer that did not default |
+| E707 | `validate`: an OUTCOMES row has more cells than the header |
+| E710 | `validate`: no ratings in the store on or before `--as-of` |
+| E711 | `validate`: no ratings by the `--rulebook` asked for |
+| E712 | `validate`: no rated customer has an outcome (the ids match none in the store) |
+| E713 | `validate --policy`: the rulebook does not decide every judgement of a back-test |
 | E720 | `diff`: `--db` and `--input` both given (the customers come from one of them) |
 | E721 | `diff`: nothing to re-rate: no customer in the store rated by OLD's rulebook id, or an empty input |
 | E722 | `diff`: OLD or NEW is not a rating rulebook |

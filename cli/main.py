@@ -16,7 +16,7 @@ import click
 import engine
 from engine.errors import PingjiError
 
-from .commands import assets, offers, watch
+from .commands import assets, offers, validation, watch
 from .commands.diff import diff
 from .commands.rating import batch, rate
 from .commands.review import history, override, report, trace
@@ -27,7 +27,7 @@ from .render import summary as render_summary
 __all__ = ["Failure", "cli", "fail", "main", "render_summary"]
 
 COMMANDS = [rate, batch, trace, report, override, history, *offers.COMMANDS, *assets.COMMANDS, *watch.COMMANDS,
-            check, diff, rulebooks_cmd, schema, init]
+            *validation.COMMANDS, check, diff, rulebooks_cmd, schema, init]
 
 
 class PingjiGroup(click.Group):

@@ -104,6 +104,13 @@ class RulebookNotFound(PingjiError):
     code = "E700"
 
 
+class BacktestError(PingjiError):
+    """`pingji validate` cannot back-test: an OUTCOMES file that cannot be read or has a bad row
+    (located to its line), or nothing in the store to validate (codes E701–E719)."""
+
+    code = "E701"
+
+
 class StoreError(PingjiError):
     """The evaluation store is unusable: not a SQLite file, another program's database, a newer schema."""
 

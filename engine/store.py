@@ -582,6 +582,40 @@ class Store:
             for r in rows
         ]
 
+    def ratings_as_of(self, as_of: str | None = None) -> list[dict[str, Any]]:
+        """Each customer's latest evaluation made on or before the date `as_of` (all, without it).
+
+        The effective grade is the last expert override made on or before that date, else the
+        rulebook's final grade. Sorted by customer id. Keys: customer_id, evaluation_id,
+        evaluated_at, rulebook_id, rulebook_hash, total, model_grade, final_grade, effective_grade,
+        expert_override (bool). Dates compare as the ISO text of `evaluated_at` / `at` up to the day.
+        """
+        cut = "9999-12-31" if as_of is None else as_of
+        with self._guard():
+            rows = list(
+                self.db.query(
+                    "SELECT e.id, e.customer_id, e.evaluated_at, e.rulebook_id, e.rulebook_hash, e.total, "
+                    "e.model_grade, e.final_grade, "
+                    "(SELECT o.new_grade FROM overrides o WHERE o.evaluation_id = e.id "
+                    "AND substr(o.at, 1, 10) <= :cut ORDER BY o.id DESC LIMIT 1) AS override_grade "
+                    "FROM evaluations e JOIN (SELECT customer_id, max(id) AS id FROM evaluations "
+                    "WHERE substr(evaluated_at, 1, 10) <= :cut GROUP BY customer_id) l "
+                    "ON e.id = l.id ORDER BY e.customer_id",
+                    {"cut": cut},
+                )
+            )
+        for r in rows:
+            r["evaluation_id"] = format_id(r.pop("id"))
+            override = r.pop("override_grade")
+            r["expert_override"] = override is not None
+            r["effective_grade"] = override if override is not None else r["final_grade"]
+        return rows
+
+    def scales(self) -> dict[str, list[dict[str, Any]]]:
+        """The grade scale of every stored rulebook version, by content hash: [{grade, coarse, default, pd}]."""
+        with self._guard():
+            return {h: json.loads(g) for h, g in self.conn.execute("SELECT hash, grades FROM rulebook_versions")}
+
     def count(self, table: str = "evaluations") -> int:
         if table not in {"evaluations", "overrides", "trace", "factor_scores", "batch_failures", "batches"}:
             raise ValueError(table)

@@ -49,7 +49,7 @@ def test_catalog_lists_every_built_in_rulebook_with_inherited_applies_to():
         "small_business", "wholesale_retail"]
     assert {e.id: e.kind for e in entries.values() if e.kind != "rating"} == {
         "early-warning": "monitoring", "five-category": "classification", "pricing": "policy",
-        "provision-adequacy": "provisioning", "provisions": "provisioning"}
+        "provision-adequacy": "provisioning", "provisions": "provisioning", "validation": "policy"}
     assert entries["manufacturing"].extends == "corporate"
     assert entries["manufacturing"].customer_type == "corporate"
     assert entries["manufacturing"].industries == ("C",)
