@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import click
@@ -88,3 +90,16 @@ EVAL_ID = EvaluationId()
 def open_store(path: str, *, create: bool = False) -> Store:
     """The store for a command; reading commands do not create one."""
     return Store.open(path, create=create)
+
+
+PROGRESS_FROM = 2000  # loans or customers; smaller runs take a moment and show no bar
+
+
+@contextlib.contextmanager
+def progress(n: int, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr for long runs (`n` steps); None below PROGRESS_FROM."""
+    if n < PROGRESS_FROM:
+        yield None
+        return
+    with click.progressbar(length=n, label=label, file=sys.stderr, show_pos=True) as bar:
+        yield bar.update

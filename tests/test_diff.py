@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import engine
-from cli.commands import diff as diff_command
+from cli import options as cli_options
 from cli.main import cli
 from engine.changes import compare, grade_mapping
 from engine.store import Store
@@ -260,11 +260,11 @@ def test_going_back_counts_the_same_customer_up(books: Path) -> None:
 
 
 def test_progress_bar_on_stderr_for_a_large_portfolio(books: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(diff_command, "PROGRESS_FROM", 8)
+    monkeypatch.setattr(cli_options, "PROGRESS_FROM", 8)
     r = run("manufacturing.yaml", "manufacturing-2027.yaml", "--input", "portfolio")
     assert r.exit_code == 0
     assert "re-rating 8 customers" in r.stderr
-    monkeypatch.setattr(diff_command, "PROGRESS_FROM", 9)
+    monkeypatch.setattr(cli_options, "PROGRESS_FROM", 9)
     assert run("manufacturing.yaml", "manufacturing-2027.yaml", "--input", "portfolio").stderr == ""
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sys
-from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +14,7 @@ from engine.assets import Classification, Loans, classify_portfolio, coarse_grad
 from engine.provisions import ROUNDING, Provisions, provide, require_outputs
 from engine.decision import Decision, DecisionBook
 
-from ..options import json_option, lang_option, open_store
+from ..options import json_option, lang_option, open_store, progress
 
 COMMANDS: list[click.Command] = []
 
@@ -61,23 +58,12 @@ def _grades(db_path: str | None) -> dict[str, str]:
         return coarse_grades(store.latest_ratings())
 
 
-PROGRESS_FROM = 2000  # loans; smaller portfolios take a moment and show no bar
-
-
-@contextlib.contextmanager
-def _progress(n: int, label: str) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr for long runs (`n` steps)."""
-    if n < PROGRESS_FROM:
-        yield None
-        return
-    with click.progressbar(length=n, label=label, file=sys.stderr, show_pos=True) as bar:
-        yield bar.update
 
 
 def _classify(loans_file: str, book: DecisionBook, db_path: str | None) -> tuple[Loans, Classification]:
     loans = read_loans(loans_file)
     passes = len(loans.loans) + sum(1 for x in loans.loans if x.get("customer_type") == "non_retail")
-    with _progress(passes, f"classifying {loans.file}") as tick:
+    with progress(passes, f"classifying {loans.file}") as tick:
         return loans, classify_portfolio(book, loans, _grades(db_path), tick)
 
 
@@ -144,7 +130,7 @@ def _provisions(loans: str, rulebook: str, classification: str, adequacy: str, d
     books = _book(rulebook, "provisioning"), _book(adequacy, "provisioning")
     require_outputs(*books)
     _, cl = _classify(loans, _book(classification, "classification"), db_path)
-    with _progress(len(cl.loans), "provisioning") as tick:
+    with progress(len(cl.loans), "provisioning") as tick:
         return provide(cl, *books, progress=tick)
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -18,10 +17,9 @@ from engine.impact import Customer, Impact, customers_from_source, customers_fro
 from engine.model import Rulebook
 from engine.rulebook import rulebook_kind
 
-from ..options import Failure, UsageFailure, json_option, open_store
+from ..options import Failure, UsageFailure, json_option, open_store, progress
 from ..render import table
 
-PROGRESS_FROM = 2000  # customers; a smaller portfolio takes a moment and shows no bar
 
 
 def _load(name: str) -> Rulebook:
@@ -33,13 +31,6 @@ def _load(name: str) -> Rulebook:
     return engine.load_rulebook(path)
 
 
-@contextlib.contextmanager
-def _progress(n: int, label: str) -> Iterator[Callable[[int], None] | None]:
-    if n < PROGRESS_FROM:
-        yield None
-        return
-    with click.progressbar(length=n, label=label, file=sys.stderr, show_pos=True) as bar:
-        yield bar.update
 
 
 def _num(x: float) -> str:
@@ -197,7 +188,7 @@ def diff(old_name: str, new_name: str, db_path: str | None, input_path: str | No
     if changes and (db_path is not None or input_path is not None):
         with contextlib.ExitStack() as stack:
             customers, n, source = _customers(db_path, input_path, old, stack)
-            with _progress(n, f"re-rating {n} customers") as tick:
+            with progress(n, f"re-rating {n} customers") as tick:
                 impact = simulate(old, new, customers, mapping, source=source, top=top, progress=tick)
     if as_json:
         click.echo(json.dumps(to_dict(old, new, changes, remarks, impact), sort_keys=True, ensure_ascii=False,
