@@ -544,21 +544,30 @@ class Store:
         Sorted by customer id. Keys: customer_id, customer_type, industry, evaluation_id,
         evaluated_at, rulebook_id, final_grade, coarse_grade, pd, effective_grade, overridden.
         """
+        return self._effective_ratings(
+            "e.customer_type, e.industry, e.evaluated_at, e.rulebook_id, e.final_grade, e.coarse_grade, e.pd",
+            "9999-12-31", "overridden")
+
+    def _effective_ratings(self, columns: str, cut: str, flag: str) -> list[dict[str, Any]]:
+        """Each customer's latest evaluation made on or before the date `cut`, with the columns named
+        and the effective grade: the last expert override made by then, else the final grade (`flag`
+        names the key saying whether there was one). Sorted by customer id."""
         with self._guard():
             rows = list(
                 self.db.query(
-                    "SELECT e.id, e.customer_id, e.customer_type, e.industry, e.evaluated_at, e.rulebook_id, "
-                    "e.final_grade, e.coarse_grade, e.pd, "
-                    "(SELECT o.new_grade FROM overrides o WHERE o.evaluation_id = e.id ORDER BY o.id DESC LIMIT 1) "
-                    "AS override_grade "
-                    "FROM evaluations e JOIN (SELECT customer_id, max(id) AS id FROM evaluations GROUP BY customer_id) l "
-                    "ON e.id = l.id ORDER BY e.customer_id"
+                    f"SELECT e.id, e.customer_id, {columns}, "
+                    "(SELECT o.new_grade FROM overrides o WHERE o.evaluation_id = e.id "
+                    "AND substr(o.at, 1, 10) <= :cut ORDER BY o.id DESC LIMIT 1) AS override_grade "
+                    "FROM evaluations e JOIN (SELECT customer_id, max(id) AS id FROM evaluations "
+                    "WHERE substr(evaluated_at, 1, 10) <= :cut GROUP BY customer_id) l "
+                    "ON e.id = l.id ORDER BY e.customer_id",
+                    {"cut": cut},
                 )
             )
         for r in rows:
             r["evaluation_id"] = format_id(r.pop("id"))
             override = r.pop("override_grade")
-            r["overridden"] = override is not None
+            r[flag] = override is not None
             r["effective_grade"] = override if override is not None else r["final_grade"]
         return rows
 
@@ -590,26 +599,9 @@ class Store:
         evaluated_at, rulebook_id, rulebook_hash, total, model_grade, final_grade, effective_grade,
         expert_override (bool). Dates compare as the ISO text of `evaluated_at` / `at` up to the day.
         """
-        cut = "9999-12-31" if as_of is None else as_of
-        with self._guard():
-            rows = list(
-                self.db.query(
-                    "SELECT e.id, e.customer_id, e.evaluated_at, e.rulebook_id, e.rulebook_hash, e.total, "
-                    "e.model_grade, e.final_grade, "
-                    "(SELECT o.new_grade FROM overrides o WHERE o.evaluation_id = e.id "
-                    "AND substr(o.at, 1, 10) <= :cut ORDER BY o.id DESC LIMIT 1) AS override_grade "
-                    "FROM evaluations e JOIN (SELECT customer_id, max(id) AS id FROM evaluations "
-                    "WHERE substr(evaluated_at, 1, 10) <= :cut GROUP BY customer_id) l "
-                    "ON e.id = l.id ORDER BY e.customer_id",
-                    {"cut": cut},
-                )
-            )
-        for r in rows:
-            r["evaluation_id"] = format_id(r.pop("id"))
-            override = r.pop("override_grade")
-            r["expert_override"] = override is not None
-            r["effective_grade"] = override if override is not None else r["final_grade"]
-        return rows
+        return self._effective_ratings(
+            "e.evaluated_at, e.rulebook_id, e.rulebook_hash, e.total, e.model_grade, e.final_grade",
+            "9999-12-31" if as_of is None else as_of, "expert_override")
 
     def scales(self) -> dict[str, list[dict[str, Any]]]:
         """The grade scale of every stored rulebook version, by content hash: [{grade, coarse, default, pd}]."""
