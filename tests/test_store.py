@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -315,6 +316,7 @@ WRITER = textwrap.dedent("""
     rb = engine.load_rulebook({book!r})
     import os, time
     tag, n, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    open(go + "-ready-" + tag, "w").close()  # imported and loaded: ready to write
     while not os.path.exists(go):  # start together
         time.sleep(0.005)
     with Store.open({db!r}) as s:
@@ -340,6 +342,14 @@ def test_two_processes_write_at_once_and_nothing_is_lost(tmp_path):
         subprocess.Popen([sys.executable, str(script), tag, str(n), str(go)], env=env, stderr=subprocess.PIPE)
         for tag in ("a", "b")
     ]
+    # "go" only once both writers have imported pingji and loaded the rulebook: a writer slower to
+    # start (a loaded machine) could otherwise finish before the other began
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"go-ready-{tag}").exists() for tag in ("a", "b")):
+        if any(p.poll() is not None for p in procs):
+            break  # a writer died: its exit code and stderr are asserted below
+        assert time.monotonic() < deadline, "the writers did not get ready within 120 s"
+        time.sleep(0.01)
     go.touch()
     for p in procs:
         _, err = p.communicate(timeout=300)
