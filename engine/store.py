@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -177,8 +178,26 @@ class Store:
                     f"not a pingji store: another program's SQLite database (tables: {shown or 'none'})",
                     Location(self.path),
                 )
-        conn.execute("PRAGMA journal_mode = WAL")
+        self._use_wal()
         conn.execute("PRAGMA foreign_keys = ON")
+
+    def _use_wal(self) -> None:
+        """Switch the file to WAL mode. Changing the journal mode does not wait on SQLite's busy
+        handler: while another process creates a new store, it fails at once with "database is
+        locked". So wait here, as a write would, up to the busy timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        delay = 0.005
+        while True:
+            try:
+                if str(self.conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                    self.conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                text = str(exc)
+                if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     def _version(self) -> int:
         if "schema_version" not in self._tables():

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -364,3 +365,22 @@ def test_two_processes_write_at_once_and_nothing_is_lost(tmp_path):
         assert [c for c in customers if c.startswith("a-")] == [f"a-{i}" for i in range(n)]
         switches = sum(1 for x, y in itertools.pairwise(customers) if x[0] != y[0])
         assert switches >= 2, "the writers did not overlap: the test proved nothing"
+
+
+def test_opening_a_new_store_waits_while_another_process_holds_its_lock(tmp_path):
+    # Two `pingji batch` started at once on a new store: the second switched the file to WAL while
+    # the first was creating the tables, and changing the journal mode does not wait on SQLite's
+    # busy handler, so it failed at once with E800 "locked" (6-9 in 80 processes in a repro). Here
+    # another connection holds the write lock of a new file for 0.3 s; opening must wait, not fail.
+    db = tmp_path / "new.db"
+    other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    release.start()
+    try:
+        with Store.open(db) as s:
+            assert s.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert s.schema_version() == SCHEMA_VERSION
+    finally:
+        release.join()
+        other.close()
