@@ -23,8 +23,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import engine  # noqa: E402
-from engine.assets import Loans, classify_portfolio  # noqa: E402
+import pingji  # noqa: E402
+from pingji.decisions.classification import Loans, classify_portfolio  # noqa: E402
 
 AS_OF = "2026-06-30"
 LEVELS = ["normal", "special_mention", "substandard", "doubtful", "loss"]
@@ -127,9 +127,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--loans", type=int, default=20_000)
     ap.add_argument("--reps", type=int, default=3)
     args = ap.parse_args(argv)
-    book = engine.load_decision(ROOT / "rulebooks" / "five-category.yaml", kind="classification")
+    book = pingji.load_decision(ROOT / "rulebooks" / "five-category.yaml", kind="classification")
     loans = make_loans(args.loans)
-    locs = tuple(engine.Location("bench", i + 1, 1) for i in range(len(loans)))
+    locs = tuple(pingji.Location("bench", i + 1, 1) for i in range(len(loans)))
     portfolio = Loans("bench", AS_OF, tuple(loans), locs)
     best = {"pingji": float("inf"), "plain": float("inf")}
     got: list[str] = []

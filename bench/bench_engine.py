@@ -7,8 +7,8 @@ For each scorecard size it writes a generated rulebook (bench/scorecard.py) into
 folder, then runs every variant in its own subprocess on the same N generated customers:
 
     plain           hand-written Python, same results and the SAME trace rows as pingji (the baseline)
-    pingji          engine.evaluate(rb, facts): facts checked against the schema, full trace
-    pingji-nocheck  engine.evaluate(rb, facts, check_facts=False)
+    pingji          pingji.evaluate(rb, facts): facts checked against the schema, full trace
+    pingji-nocheck  pingji.evaluate(rb, facts, check_facts=False)
     zen             zen-engine, the scorecard as a JDM decision graph, trace on
     zen-notrace     the same graph, trace off (for context)
     engine-c        durable-rules' C calls alone: the exact facts pingji asserted for each customer
@@ -93,12 +93,12 @@ def make_runner(variant: str, rb: Any, spec: scorecard.Spec) -> tuple[Any, Any]:
 
         return plain.evaluate, record_plain
     if variant in ("pingji", "pingji-nocheck"):
-        import engine
+        import pingji
 
         check = variant == "pingji"
 
         def run(facts: dict[str, Any]) -> Any:
-            return engine.evaluate(rb, facts, check_facts=check)
+            return pingji.evaluate(rb, facts, check_facts=check)
 
         def record_pingji(facts: dict[str, Any]) -> tuple[Any, ...]:
             ev = run(facts)
@@ -159,9 +159,9 @@ class _Recorder:
 
 def _replay_runner(rb: Any) -> tuple[Any, Any]:
     """engine-c: replay the C calls of pingji's evaluation of each customer (recorded on first sight)."""
-    import engine
-    from engine import runtime
-    from engine.evaluation import compiled_for
+    import pingji
+    from pingji.runtime import ruleset as runtime
+    from pingji.rating.run import compiled_for
 
     dre = runtime._dre
     handle = runtime.ruleset_for(compiled_for(rb)).handle
@@ -173,7 +173,7 @@ def _replay_runner(rb: Any) -> tuple[Any, Any]:
         rec = _Recorder(dre)
         runtime._dre = rec
         try:
-            engine.evaluate(rb, facts)
+            pingji.evaluate(rb, facts)
         finally:
             runtime._dre = dre
         recorded[facts["id"]] = got = (rec.sid, rec.texts, rec.fired)
@@ -202,10 +202,10 @@ def _replay_runner(rb: Any) -> tuple[Any, Any]:
 def worker(args: argparse.Namespace) -> None:
     """Set up, say `ready`, then obey the parent line by line: `pass` (one timed pass, answers
     `rate R`) or `record` (the untimed check pass; writes the result file, answers `done`)."""
-    import engine
+    import pingji
 
     spec = scorecard.make_spec(args.factors)
-    rb = engine.load_rulebook(args.book)
+    rb = pingji.load_rulebook(args.book)
     customers = scorecard.customers(spec, args.customers)
     rss_base = vm_rss_kb()  # the process with its imports and the customers, before the evaluator exists
     run, record = make_runner(args.worker, rb, spec)
@@ -407,10 +407,10 @@ def main() -> int:
         from importlib.metadata import version
 
         print(f"zen-engine {version('zen-engine')}")
-    import engine
+    import pingji
 
     print(f"python {platform.python_version()}, {os.cpu_count()} cores, {args.customers:,} customers, "
-          f"best of {args.reps} passes, pingji {engine.__version__} ({revision}"
+          f"best of {args.reps} passes, pingji {pingji.__version__} ({revision}"
           f"{'' if args.no_snapshot else ', run from a copy of engine/'})")
     folder = Path(args.books) if args.books else Path(tempfile.mkdtemp(prefix="pingji-bench-"))
     variants: list[tuple[str, bool]] = [("plain", False), ("pingji", False), ("pingji-nocheck", False)]
@@ -430,8 +430,8 @@ def main() -> int:
     for n in sizes:
         spec = scorecard.make_spec(n)
         book = scorecard.write_book(spec, folder)
-        rb = engine.load_rulebook(book)
-        from engine.evaluation import compiled_for
+        rb = pingji.load_rulebook(book)
+        from pingji.rating.run import compiled_for
 
         compiled = compiled_for(rb)
         ids = [f"c{i:06d}" for i in range(args.customers)]

@@ -3,7 +3,7 @@
 
     python3 bench/bench_memory.py [--customers 100000] [--every 10000] [--factors 12] [--no-check]
 
-Customers are generated one at a time (nothing is kept), each is rated with `engine.evaluate`
+Customers are generated one at a time (nothing is kept), each is rated with `pingji.evaluate`
 (full trace) and dropped; the resident set size (VmRSS from /proc/self/status) is printed every
 `--every` customers, then the growth between the 20,000th customer and the last. Memory is flat
 when that growth stays within a few MB (the allocator keeps some slack): it shows that sessions are
@@ -47,11 +47,11 @@ def main() -> int:
     ap.add_argument("--no-check", action="store_true", help="evaluate(..., check_facts=False)")
     args = ap.parse_args()
 
-    import engine
+    import pingji
 
     spec = scorecard.make_spec(args.factors)
     book = scorecard.write_book(spec, tempfile.mkdtemp(prefix="pingji-bench-"))
-    rb = engine.load_rulebook(book)
+    rb = pingji.load_rulebook(book)
     check = not args.no_check
     malloc = {k: os.environ[k] for k in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
               if k in os.environ}
@@ -63,7 +63,7 @@ def main() -> int:
     t0 = time.perf_counter()
     grades: dict[str, int] = {}
     for i in range(args.customers):
-        ev = engine.evaluate(rb, scorecard.customer(spec, i), check_facts=check)
+        ev = pingji.evaluate(rb, scorecard.customer(spec, i), check_facts=check)
         grades[ev.final_grade] = grades.get(ev.final_grade, 0) + 1
         del ev
         done = i + 1

@@ -2,7 +2,7 @@
 
 It reads the loaded rulebook model (bands, levels, weights, scale, `file:line` of every item) and
 the generator's parameters (each metric is `numerator / denominator`; each override is a
-conjunction of comparisons), and computes what `engine.evaluate` computes — metrics rounded
+conjunction of comparisons), and computes what `pingji.evaluate` computes — metrics rounded
 half-up to their precision, band or interpolated points, assessed levels aggregated, group
 subtotals, the total, the model grade, overrides combined in the documented order, the final grade
 and PD — while building the SAME trace: one row per fired rule with rule id, kind, `file:line`,

@@ -1,7 +1,7 @@
 """The command reference, generated from --help: docs/cli.md and the README's command table.
 
-python -m cli.docs           # rewrite both
-python -m cli.docs --check   # exit 1 if either differs from what --help says now (CI, tests)
+python -m pingji.cli.docs           # rewrite both
+python -m pingji.cli.docs --check   # exit 1 if either differs from what --help says now (CI, tests)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .main import COMMANDS, cli
+from pingji.cli.main import COMMANDS, cli
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI_MD = ROOT / "docs" / "cli.md"
@@ -41,7 +41,7 @@ def help_text(command: click.Command | None = None) -> str:
 INTRO = """\
 # Command reference
 
-Generated from `--help` by `python -m cli.docs`; a test fails when it drifts.
+Generated from `--help` by `python -m pingji.cli.docs`; a test fails when it drifts.
 
 Exit codes: 0 success; 1 a failure (a bad rulebook, bad facts, a refused override, a record that
 failed in a batch, an unusable store, a Dask cluster lost during a batch); 2 a usage error (also a
@@ -126,14 +126,14 @@ def readme(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cli.docs", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m pingji.cli.docs", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if the files are out of date")
     args = parser.parse_args(argv)
     wanted = {CLI_MD: cli_md(), README: readme(README.read_text(encoding="utf-8"))}
     stale = [p for p, text in wanted.items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
     if args.check:
         for p in stale:
-            print(f"{p.relative_to(ROOT)} is out of date: run python -m cli.docs", file=sys.stderr)
+            print(f"{p.relative_to(ROOT)} is out of date: run python -m pingji.cli.docs", file=sys.stderr)
         return 1 if stale else 0
     for p in stale:
         p.write_text(wanted[p], encoding="utf-8")

@@ -13,16 +13,16 @@ from typing import Any
 
 import click
 
-import engine
-from engine.errors import PingjiError
+import pingji
+from pingji.errors import PingjiError
 
-from .commands import assets, offers, validation, watch
-from .commands.diff import diff
-from .commands.rating import batch, rate
-from .commands.review import history, override, report, trace
-from .commands.rulebooks import check, init, rulebooks_cmd, schema
-from .options import Failure, fail
-from .render import summary as render_summary
+from pingji.cli.commands import assets, offers, validation, watch
+from pingji.cli.commands.diff import diff
+from pingji.cli.commands.rating import batch, rate
+from pingji.cli.commands.review import history, override, report, trace
+from pingji.cli.commands.rulebooks import check, init, rulebooks_cmd, schema
+from pingji.cli.options import Failure, fail
+from pingji.cli.render import summary as render_summary
 
 __all__ = ["Failure", "cli", "fail", "main", "render_summary"]
 
@@ -54,7 +54,7 @@ class PingjiGroup(click.Group):
 @click.group(
     cls=PingjiGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
 )
-@click.version_option(engine.__version__, prog_name="pingji")
+@click.version_option(pingji.__version__, prog_name="pingji")
 def cli() -> None:
     """pingji (评级): rate bank customers with YAML rulebooks run on a rules engine.
 

@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 
 import click
 
-from engine.errors import PingjiError
-from engine.records import format_id, parse_id
-from engine.store import DEFAULT_DB, ENV_VAR, Store
+from pingji.errors import PingjiError
+from pingji.store.records import format_id, parse_id
+from pingji.store.database import DEFAULT_DB, ENV_VAR, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -13,8 +13,8 @@ Decision rulebooks (classification, provisioning, policy, monitoring) run on the
     d = decide(book, loan_facts)                           # Decision: outputs, deciding rules, trace
 """
 
-from .diagnostics import Diagnostic, Location, Severity
-from .errors import (
+from pingji.diagnostics import Diagnostic, Location, Severity
+from pingji.errors import (
     EngineLimitError,
     EvaluationError,
     ExpressionError,
@@ -24,10 +24,10 @@ from .errors import (
     RulebookNotFound,
     RulebookSyntaxError,
 )
-from .decision import Decision, DecisionBook, decide, load_decision
-from .evaluation import ENGINE_VERSION, Evaluation, evaluate
-from .facts import read_facts
-from .rulebook import check, load_rulebook
+from pingji.decisions.book import Decision, DecisionBook, decide, load_decision
+from pingji.rating.run import ENGINE_VERSION, Evaluation, evaluate
+from pingji.lang.facts import read_facts
+from pingji.rating.load import check, load_rulebook
 
 __version__ = ENGINE_VERSION
 

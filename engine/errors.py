@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .diagnostics import Diagnostic, Location, error
+from pingji.diagnostics import Diagnostic, Location, error
 
 
 class PingjiError(Exception):

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-import engine.decision
-import engine.evaluation
-import engine.runtime
+import pingji.decisions.book
+import pingji.rating.run
+import pingji.runtime.ruleset
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -26,7 +26,7 @@ def fresh_engine_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     names (relative to the working directory) of the load that compiled it. Tests that load a
     rulebook from another working directory would otherwise change the `at` of later tests' traces.
     """
-    monkeypatch.setattr(engine.evaluation, "_compiled", {})
-    monkeypatch.setattr(engine.decision, "_compiled", {})
-    monkeypatch.setattr(engine.runtime, "_cache", {})
+    monkeypatch.setattr(pingji.rating.run, "_compiled", {})
+    monkeypatch.setattr(pingji.decisions.book, "_compiled", {})
+    monkeypatch.setattr(pingji.runtime.ruleset, "_cache", {})
     yield

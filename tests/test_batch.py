@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import engine
-import engine.records
-from cli.main import cli
-from engine.batch import Raw, Source, _outcomes, run_batch
-from engine.errors import BatchError
-from engine.flatfacts import check_header, nest
-from engine.store import Store
-from engine.synthetic import generate_corporate, write_jsonl
+import pingji
+import pingji.store.records
+from pingji.cli.main import cli
+from pingji.batch.local import Raw, Source, _outcomes, run_batch
+from pingji.errors import BatchError
+from pingji.lang.flatfacts import check_header, nest
+from pingji.store.database import Store
+from pingji.batch.synthetic import generate_corporate, write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOKS = Path(__file__).parent / "data" / "books"
@@ -65,7 +65,7 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "p.csv").write_text(CSV, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PINGJI_DB", raising=False)
-    monkeypatch.setattr(engine.records, "now", lambda: "2026-06-30T09:00:00.000Z")
+    monkeypatch.setattr(pingji.store.records, "now", lambda: "2026-06-30T09:00:00.000Z")
     return tmp_path
 
 
@@ -239,7 +239,7 @@ def test_corrupt_database(ws):
 
 # -- CSV cells to typed facts ------------------------------------------------------------------------
 def test_csv_cells_are_typed_by_the_facts_schema():
-    schema = engine.load_rulebook(BOOKS / "mini.yaml").facts_schema
+    schema = pingji.load_rulebook(BOOKS / "mini.yaml").facts_schema
     cells = {
         "id": "007",
         "fin.revenue": " 1000 ",

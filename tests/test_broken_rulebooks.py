@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import RulebookError, check, load_rulebook
+from pingji import RulebookError, check, load_rulebook
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = ROOT / "tests" / "data" / "broken"

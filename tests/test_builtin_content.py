@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 import yaml
 
-from engine import synthetic
+from pingji.batch import synthetic
 
 ROOT = Path(__file__).resolve().parent.parent
 FACTS = ROOT / "facts"
@@ -316,12 +316,12 @@ def _num(x: float) -> str:
 
 def render_rulebook_table() -> str:
     """The Markdown table of every built-in rulebook, resolved (after `extends`) by the engine."""
-    import engine
+    import pingji
 
     rows = ["| rulebook | applies to | scale | group (weight) | factors (weight within the group) |",
             "|---|---|---|---|---|"]
     for path in _rulebook_files():
-        rb = engine.load_rulebook(path)
+        rb = pingji.load_rulebook(path)
         applies = rb.applies_to.get("customer_type", "")
         industries = rb.applies_to.get("industry") or []
         if industries:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-import engine
-from engine.decision import DECISION_KINDS, run_decision_examples
-from engine.examples import run_examples
-from engine.model import Example
-from engine.rulebook import rulebook_kind
+import pingji
+from pingji.decisions.book import DECISION_KINDS, run_decision_examples
+from pingji.rating.examples import run_examples
+from pingji.rating.model import Example
+from pingji.rating.load import rulebook_kind
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOKS = sorted((ROOT / "rulebooks").glob("*.yaml"))
@@ -29,7 +29,7 @@ def test_every_builtin_rulebook_has_a_known_kind() -> None:
 def _examples() -> list[object]:
     out = []
     for path in RATING:
-        rb = engine.load_rulebook(path)
+        rb = pingji.load_rulebook(path)
         for ex in rb.examples:
             out.append(pytest.param(path, ex.name, id=f"{path.stem}: {ex.name}"))
     return out
@@ -42,12 +42,12 @@ def _at_the_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("path", BOOKS, ids=lambda p: p.stem)
 def test_rulebook_checks_without_errors_or_warnings(path: Path) -> None:
-    assert [str(d) for d in engine.check(path, run_examples=False)] == []
+    assert [str(d) for d in pingji.check(path, run_examples=False)] == []
 
 
 @pytest.mark.parametrize(("path", "name"), _examples())
 def test_example(path: Path, name: str) -> None:
-    rb = engine.load_rulebook(path)
+    rb = pingji.load_rulebook(path)
     ex: Example = next(e for e in rb.examples if e.name == name)
     one = rb.__class__(**{**rb.__dict__, "examples": (ex,)})
     assert [str(d) for d in run_examples(one)] == []
@@ -57,7 +57,7 @@ def test_example(path: Path, name: str) -> None:
 def _decision_examples() -> list[object]:
     out = []
     for path in DECISION:
-        book = engine.load_decision(path)
+        book = pingji.load_decision(path)
         assert book.examples, f"{path.name}: a built-in decision rulebook carries examples"
         for ex in book.examples:
             out.append(pytest.param(path, ex.name, id=f"{path.stem}: {ex.name}"))
@@ -66,7 +66,7 @@ def _decision_examples() -> list[object]:
 
 @pytest.mark.parametrize(("path", "name"), _decision_examples())
 def test_decision_example(path: Path, name: str) -> None:
-    book = engine.load_decision(path)
+    book = pingji.load_decision(path)
     ex = next(e for e in book.examples if e.name == name)
     one = book.__class__(**{**book.__dict__, "examples": (ex,)})
     assert [str(d) for d in run_decision_examples(one)] == []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import catalog
-from engine.errors import RulebookNotFound
+from pingji.rating import catalog
+from pingji.errors import RulebookNotFound
 
 
 def corporate(section: str, division: str = "") -> dict:

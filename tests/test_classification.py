@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import engine
-from cli.main import cli
-from engine.assets import classify_portfolio, read_loans
-from engine.errors import FactsError
+import pingji
+from pingji.cli.main import cli
+from pingji.decisions.classification import classify_portfolio, read_loans
+from pingji.errors import FactsError
 
 ROOT = Path(__file__).resolve().parent.parent
-BOOK = engine.load_decision(ROOT / "rulebooks" / "five-category.yaml", kind="classification")
+BOOK = pingji.load_decision(ROOT / "rulebooks" / "five-category.yaml", kind="classification")
 AS_OF = "2026-06-30"
 
 
@@ -31,7 +31,7 @@ def loan(**kw: Any) -> dict[str, Any]:
 
 
 def category(facts: dict[str, Any]) -> tuple[str, list[str]]:
-    d = engine.decide(BOOK, facts)
+    d = pingji.decide(BOOK, facts)
     return d.value("category"), d.outputs["category"].rules
 
 
@@ -74,7 +74,7 @@ def test_triggers_other_than_overdue(extra: dict[str, Any], want: tuple[str, lis
 
 
 def test_the_worst_trigger_wins_and_every_rule_concluding_it_is_named() -> None:
-    d = engine.decide(BOOK, loan(days_past_due=dpd(100), impaired=True, funds_misused=True))
+    d = pingji.decide(BOOK, loan(days_past_due=dpd(100), impaired=True, funds_misused=True))
     assert d.value("category") == "substandard"
     assert d.outputs["category"].rules == ["overdue-90", "impaired"]
     assert d.fired_ids() == ["overdue", "overdue-90", "funds-misused", "impaired"]
@@ -240,7 +240,7 @@ def test_bad_loans_files_are_refused_with_a_location(tmp_path: Path, case: str) 
     text, want = BAD[case]
     path = tmp_path / f"{case}.yaml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(engine.PingjiError) as info:
+    with pytest.raises(pingji.PingjiError) as info:
         read_loans(path)
     if want is not None:
         assert isinstance(info.value, FactsError)
@@ -402,10 +402,10 @@ def test_every_generated_loan_agrees_with_a_hand_written_reading_of_the_rules() 
     # is written from the 2023 measures independently of the rulebook's YAML.
     from bench.bench_classify import AS_OF as BENCH_AS_OF
     from bench.bench_classify import make_loans, plain_classify
-    from engine.assets import Loans
+    from pingji.decisions.classification import Loans
 
     loans = make_loans(1500, seed=11)
-    portfolio = Loans("gen", BENCH_AS_OF, tuple(loans), tuple(engine.Location("gen", i + 1, 1) for i in range(1500)))
+    portfolio = Loans("gen", BENCH_AS_OF, tuple(loans), tuple(pingji.Location("gen", i + 1, 1) for i in range(1500)))
     got = [lc.category for lc in classify_portfolio(BOOK, portfolio).loans]
     assert got == plain_classify(loans)
     assert len(set(got)) == 5, "every category occurs"

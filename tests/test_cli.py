@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import engine.records
-from cli.main import COMMANDS, cli
+import pingji.store.records
+from pingji.cli.main import COMMANDS, cli
 
 BOOKS = Path(__file__).parent / "data" / "books"
 
@@ -60,7 +60,7 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "good.yaml").write_text(GOOD, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PINGJI_DB", raising=False)
-    monkeypatch.setattr(engine.records, "now", lambda: T0)
+    monkeypatch.setattr(pingji.store.records, "now", lambda: T0)
     return tmp_path
 
 
@@ -430,7 +430,7 @@ def test_report_json_is_the_stored_record(rated):
 
 
 def test_report_markdown_and_html(rated):
-    pytest.importorskip("engine.report")
+    pytest.importorskip("pingji.report.rating")
     md = run("report", "E1", "--lang", "en")
     assert md.exit_code == 0 and md.stdout.startswith("# Credit rating report")
     r = run("report", "E1", "--format", "html", "-o", "r.html")
@@ -553,7 +553,7 @@ def test_every_command_but_raw_output_has_json(command):
 
 
 def test_an_unexpected_error_is_one_line_not_a_traceback(ws, monkeypatch):
-    import engine as eng
+    import pingji as eng
 
     def boom(*a: object, **k: object) -> None:
         raise ZeroDivisionError("division by zero")
@@ -567,10 +567,10 @@ def test_an_unexpected_error_is_one_line_not_a_traceback(ws, monkeypatch):
 
 
 def test_command_reference_is_up_to_date():
-    from cli import docs
+    from pingji.cli import docs
 
     assert docs.main(["--check"]) == 0, (
-        "docs/cli.md or the README's command table drifted: run python -m cli.docs"
+        "docs/cli.md or the README's command table drifted: run python -m pingji.cli.docs"
     )
 
 

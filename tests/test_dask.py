@@ -23,13 +23,13 @@ import distributed  # the test extra installs it (it is the `dask` extra)
 import pytest
 from click.testing import CliRunner
 
-import engine.records
-from cli.main import cli
-from engine import cluster as engine_cluster
-from engine.batch import LoadedRulebooks, Raw, _outcomes, run_batch
-from engine.errors import ClusterLost, ClusterUnavailable
-from engine.store import Store
-from engine.synthetic import generate_corporate, write_jsonl
+import pingji.store.records
+from pingji.cli.main import cli
+from pingji.batch import cluster as engine_cluster
+from pingji.batch.local import LoadedRulebooks, Raw, _outcomes, run_batch
+from pingji.errors import ClusterLost, ClusterUnavailable
+from pingji.store.database import Store
+from pingji.batch.synthetic import generate_corporate, write_jsonl
 from test_batch import BOOKS, CSV, CSV_SUMMARY, ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fresh_engine_caches")]
@@ -63,7 +63,7 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "p.csv").write_text(CSV, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("PINGJI_DB", raising=False)
-    monkeypatch.setattr(engine.records, "now", lambda: "2026-06-30T09:00:00.000Z")
+    monkeypatch.setattr(pingji.store.records, "now", lambda: "2026-06-30T09:00:00.000Z")
     return tmp_path
 
 
@@ -361,6 +361,6 @@ def test_workers_and_scheduler_exclude_each_other(ws):
 
 
 def test_the_command_line_does_not_import_distributed_unless_asked():
-    code = "import sys, cli.main; print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))"
+    code = "import sys, pingji.cli.main; print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout == "[]\n"

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import engine
-import engine.decision as dm
-from engine import EvaluationError, FactsError, RulebookError, check, decide, load_decision
+import pingji
+import pingji.decisions.book as dm
+from pingji import EvaluationError, FactsError, RulebookError, check, decide, load_decision
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path("tests/data/decisions")
@@ -153,8 +153,8 @@ def test_same_facts_give_byte_identical_json(book: dm.DecisionBook) -> None:
 
 
 def test_same_result_in_a_fresh_process() -> None:
-    code = ("import json,engine;b=engine.load_decision('tests/data/decisions/good.yaml');"
-            "print(json.dumps(engine.decide(b,{'id':'l','balance':100,'dpd':91}).to_dict(),sort_keys=True))")
+    code = ("import json,pingji;b=pingji.load_decision('tests/data/decisions/good.yaml');"
+            "print(json.dumps(pingji.decide(b,{'id':'l','balance':100,'dpd':91}).to_dict(),sort_keys=True))")
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
             for _ in range(2)]
     assert runs[0] == runs[1]
@@ -255,4 +255,4 @@ def test_categories_match_a_reference_implementation(dpd: int | None, grade: str
 
 
 def test_public_api_exports() -> None:
-    assert {"decide", "load_decision", "Decision", "DecisionBook"} <= set(engine.__all__)
+    assert {"decide", "load_decision", "Decision", "DecisionBook"} <= set(pingji.__all__)

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import engine
-from cli import options as cli_options
-from cli.main import cli
-from engine.changes import compare, grade_mapping
-from engine.store import Store
+import pingji
+from pingji.cli import options as cli_options
+from pingji.cli.main import cli
+from pingji.analysis.changes import compare, grade_mapping
+from pingji.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "facts" / "examples"
@@ -97,12 +97,12 @@ def test_identical_rulebooks_say_no_changes_and_rate_nothing(books: Path) -> Non
 
 def expected(old_file: str, new_file: str) -> tuple[Counter[tuple[str, str]], dict[str, float]]:
     """Rate each example customer with both rulebooks through the engine API, independently of diff."""
-    old, new = engine.load_rulebook(old_file), engine.load_rulebook(new_file)
+    old, new = pingji.load_rulebook(old_file), pingji.load_rulebook(new_file)
     pairs: Counter[tuple[str, str]] = Counter()
     change: dict[str, float] = {}
     for name in CUSTOMERS:
-        facts = engine.read_facts(EXAMPLES / f"{name}.yaml").data
-        a, b = engine.evaluate(old, facts), engine.evaluate(new, facts)
+        facts = pingji.read_facts(EXAMPLES / f"{name}.yaml").data
+        a, b = pingji.evaluate(old, facts), pingji.evaluate(new, facts)
         pairs[(a.final_grade, b.final_grade)] += 1
         change[a.customer_id] = round(b.total - a.total, 2)
     return pairs, change
@@ -197,11 +197,11 @@ def test_scales_that_differ_are_compared_through_the_coarse_grades(books: Path) 
                              "compared through the coarse grades A/B/C"]
     impact = data["impact"]
     assert impact["compared_on"] == "coarse" and impact["grades"] == ["A", "B", "C"]
-    old, new = engine.load_rulebook(ROOT / "rulebooks" / "corporate.yaml"), engine.load_rulebook("manufacturing.yaml")
+    old, new = pingji.load_rulebook(ROOT / "rulebooks" / "corporate.yaml"), pingji.load_rulebook("manufacturing.yaml")
     pairs: Counter[tuple[str, str]] = Counter()
     for name in CUSTOMERS:
-        facts = engine.read_facts(EXAMPLES / f"{name}.yaml").data
-        a, b = engine.evaluate(old, facts), engine.evaluate(new, facts)
+        facts = pingji.read_facts(EXAMPLES / f"{name}.yaml").data
+        a, b = pingji.evaluate(old, facts), pingji.evaluate(new, facts)
         pairs[(a.final_grade, str(b.coarse_grade))] += 1
     assert Counter({(g, h): n for g, row in impact["matrix"].items() for h, n in row.items() if n}) == pairs
 
@@ -216,7 +216,7 @@ def test_scales_without_common_grades_give_no_matrix(books: Path) -> None:
         assert old in text
         text = text.replace(old, new)
     Path("renamed.yaml").write_text(text, encoding="utf-8")
-    assert grade_mapping(engine.load_rulebook("manufacturing.yaml"), engine.load_rulebook("renamed.yaml")).level == "none"
+    assert grade_mapping(pingji.load_rulebook("manufacturing.yaml"), pingji.load_rulebook("renamed.yaml")).level == "none"
     r = run("manufacturing.yaml", "renamed.yaml", "--input", "portfolio", "--json")
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
@@ -245,7 +245,7 @@ def test_customers_failing_under_one_version_are_listed_with_their_code(books: P
 
 
 def test_structural_compare_is_deterministic_and_symmetric(books: Path) -> None:
-    old, new = engine.load_rulebook("manufacturing.yaml"), engine.load_rulebook("manufacturing-2027.yaml")
+    old, new = pingji.load_rulebook("manufacturing.yaml"), pingji.load_rulebook("manufacturing-2027.yaml")
     forward, backward = compare(old, new), compare(new, old)
     assert [c.text() for c in forward] == [c.text() for c in compare(old, new)]
     assert len(forward) == len(backward)
@@ -326,7 +326,7 @@ def test_empty_input(books: Path) -> None:
 
 
 def test_a_record_that_is_not_json_fails_under_both_without_a_crash(books: Path) -> None:
-    good = json.dumps(engine.read_facts(EXAMPLES / "machinery-a.yaml").data)
+    good = json.dumps(pingji.read_facts(EXAMPLES / "machinery-a.yaml").data)
     Path("mixed.jsonl").write_text(good + "\n{not json\n", encoding="utf-8")
     r = run("manufacturing.yaml", "manufacturing-2027.yaml", "--input", "mixed.jsonl", "--json")
     assert r.exit_code == 0, r.output
@@ -357,7 +357,7 @@ def test_every_kind_of_change_is_named_with_its_winning_file_and_line(books: Pat
         text = text.replace(old, new)
     Path("more.yaml").write_text(text, encoding="utf-8")
     corporate = ROOT / "rulebooks" / "corporate.yaml"
-    got = [c.text() for c in compare(engine.load_rulebook("manufacturing.yaml"), engine.load_rulebook("more.yaml"))]
+    got = [c.text() for c in compare(pingji.load_rulebook("manufacturing.yaml"), pingji.load_rulebook("more.yaml"))]
     assert got == [
         f"~ metric inventory_days: expr financials.current.inventory / financials.current.cost_of_sales * 365 -> "
         f"financials.current.inventory / financials.current.cost_of_sales * 360 ({corporate}:79 -> more.yaml:213)",
@@ -397,7 +397,7 @@ def _flat(node: object, prefix: str = "") -> Iterator[tuple[str, str]]:
 
 
 def test_a_csv_portfolio_is_read_as_pingji_batch_reads_it(books: Path) -> None:
-    rows = [dict(_flat(engine.read_facts(EXAMPLES / f"{n}.yaml").data)) for n in ("machinery-a", "auto-parts-edge-m4")]
+    rows = [dict(_flat(pingji.read_facts(EXAMPLES / f"{n}.yaml").data)) for n in ("machinery-a", "auto-parts-edge-m4")]
     with open("p.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, sorted(set().union(*rows)))
         writer.writeheader()

@@ -16,25 +16,25 @@ from pathlib import Path
 
 import pytest
 
-import engine
+import pingji
 from factories import customer
-from engine.errors import EvaluationError, FactsError, RulebookError
+from pingji.errors import EvaluationError, FactsError, RulebookError
 
 BOOKS = Path(__file__).parent / "data" / "books"
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def mini() -> engine.model.Rulebook:  # type: ignore[name-defined]
-    return engine.load_rulebook(BOOKS / "mini.yaml")
+def mini() -> pingji.rating.model.Rulebook:  # type: ignore[name-defined]
+    return pingji.load_rulebook(BOOKS / "mini.yaml")
 
 
-def points(ev: engine.Evaluation) -> dict[str, float]:
+def points(ev: pingji.Evaluation) -> dict[str, float]:
     return {f.factor.id: f.points for f in ev.factors}
 
 
 def test_good_customer_scores_97_6_and_is_rated_a(mini):
-    ev = engine.evaluate(mini, customer())
+    ev = pingji.evaluate(mini, customer())
     assert points(ev) == {"current_ratio": 100, "debt_ratio": 100, "net_margin": 100, "management": 90}
     assert ev.groups == {"solvency": 100, "quality": 94}
     assert (ev.total, ev.model_grade, ev.final_grade, ev.pd) == (97.6, "A", "A", 0.005)
@@ -43,7 +43,7 @@ def test_good_customer_scores_97_6_and_is_rated_a(mini):
 
 def test_interpolation_inside_a_band(mini):
     # debt ratio 0.6 sits halfway through the 0.4–0.8 band scored [100, 20]: 60 points.
-    ev = engine.evaluate(mini, customer(fin__total_liabilities=600, fin__current_assets=1200, fin__net_income=50,
+    ev = pingji.evaluate(mini, customer(fin__total_liabilities=600, fin__current_assets=1200, fin__net_income=50,
                                         assessments=[{"factor": "management", "level": 3, "assessor": "Li"}]))
     assert points(ev) == {"current_ratio": 60, "debt_ratio": 60, "net_margin": 50, "management": 55}
     assert (ev.total, ev.final_grade) == (57.2, "B")
@@ -63,20 +63,20 @@ def test_interpolation_inside_a_band(mini):
     ],
 )
 def test_band_edges(mini, current_assets, liabilities, expected):
-    ev = engine.evaluate(mini, customer(fin__current_assets=current_assets, fin__current_liabilities=liabilities))
+    ev = pingji.evaluate(mini, customer(fin__current_assets=current_assets, fin__current_liabilities=liabilities))
     assert ev.factor("current_ratio").points == expected
 
 
 def test_total_exactly_on_a_cut_off_takes_the_better_grade(mini):
     # solvency 100 → 60; net margin < 0 → 0; management median(100, 25) = 62.5 → quality 37.5 → 15.
-    ev = engine.evaluate(mini, customer(fin__net_income=-10, assessments=[
+    ev = pingji.evaluate(mini, customer(fin__net_income=-10, assessments=[
         {"factor": "management", "level": 5, "assessor": "Li"}, {"factor": "management", "level": 2, "assessor": "Wu"}]))
     assert ev.total == 75.0
     assert ev.model_grade == "A"
 
 
 def test_missing_inputs_score_their_missing_points_never_zero(mini):
-    ev = engine.evaluate(mini, {"id": "c2"})
+    ev = pingji.evaluate(mini, {"id": "c2"})
     assert points(ev) == {"current_ratio": 10, "debt_ratio": 0, "net_margin": 20, "management": 30}
     assert ev.metrics["current_ratio"]["status"] == "missing"
     assert (ev.total, ev.final_grade) == (13.4, "C")
@@ -84,7 +84,7 @@ def test_missing_inputs_score_their_missing_points_never_zero(mini):
 
 
 def test_null_counts_as_missing(mini):
-    ev = engine.evaluate(mini, customer(fin__current_liabilities=None))
+    ev = pingji.evaluate(mini, customer(fin__current_liabilities=None))
     assert ev.factor("current_ratio").points == 10
     assert ev.metrics["current_ratio"] == {
         "value": None, "status": "missing", "expr": "fin.current_assets / fin.current_liabilities",
@@ -93,7 +93,7 @@ def test_null_counts_as_missing(mini):
 
 
 def test_zero_denominators_are_undefined_and_score_their_undefined_points(mini):
-    ev = engine.evaluate(mini, customer(fin__current_liabilities=0, fin__revenue=0))
+    ev = pingji.evaluate(mini, customer(fin__current_liabilities=0, fin__revenue=0))
     assert ev.metrics["current_ratio"]["status"] == "undefined"
     assert ev.metrics["net_margin"]["status"] == "undefined"
     assert ev.factor("current_ratio").points == 0
@@ -103,18 +103,18 @@ def test_zero_denominators_are_undefined_and_score_their_undefined_points(mini):
 
 class TestOverrides:
     def test_days_past_due_90_is_not_a_knock_out(self, mini):
-        ev = engine.evaluate(mini, customer(credit__days_past_due=90))
+        ev = pingji.evaluate(mini, customer(credit__days_past_due=90))
         assert (ev.final_grade, ev.overrides) == ("A", [])
 
     def test_days_past_due_91_knocks_out_to_c(self, mini):
-        ev = engine.evaluate(mini, customer(credit__days_past_due=91))
+        ev = pingji.evaluate(mini, customer(credit__days_past_due=91))
         assert (ev.model_grade, ev.final_grade) == ("A", "C")
         assert [(a["id"], a["applied"], a["at"]) for a in ev.overrides] == [
             ("overdue_90", True, "tests/data/books/mini.yaml:75")]
         assert ev.overrides[0]["values"] == {"credit.days_past_due": 91}
 
     def test_knock_out_beats_a_notch(self, mini):
-        ev = engine.evaluate(mini, customer(credit__days_past_due=120, credit__strong_guarantee=True))
+        ev = pingji.evaluate(mini, customer(credit__days_past_due=120, credit__strong_guarantee=True))
         assert ev.final_grade == "C"
         assert {a["id"]: a["applied"] for a in ev.overrides} == {"overdue_90": True, "guarantee": False}
 
@@ -122,16 +122,16 @@ class TestOverrides:
         facts = customer(fin__total_liabilities=600, fin__current_assets=1200, fin__net_income=50,
                          credit__strong_guarantee=True,
                          assessments=[{"factor": "management", "level": 3, "assessor": "Li"}])
-        ev = engine.evaluate(mini, facts)
+        ev = pingji.evaluate(mini, facts)
         assert (ev.model_grade, ev.final_grade) == ("B", "A")
 
     def test_notch_cannot_leave_the_scale(self, mini):
-        ev = engine.evaluate(mini, customer(credit__strong_guarantee=True))
+        ev = pingji.evaluate(mini, customer(credit__strong_guarantee=True))
         assert (ev.model_grade, ev.final_grade) == ("A", "A")
 
     def test_cap_beats_the_notch(self, mini):
         # liabilities above assets: debt ratio 1.2 (0 points) → cap B; the guarantee's notch cannot lift past it.
-        ev = engine.evaluate(mini, customer(fin__total_liabilities=1200, credit__strong_guarantee=True,
+        ev = pingji.evaluate(mini, customer(fin__total_liabilities=1200, credit__strong_guarantee=True,
                                             fin__current_assets=5000))
         assert ev.model_grade == "B"
         assert ev.final_grade == "B"
@@ -139,17 +139,17 @@ class TestOverrides:
         assert row["note"] == "notches +1: B -> A; cap B: A -> B"
 
     def test_unknown_values_never_fire_an_override(self, mini):
-        ev = engine.evaluate(mini, customer(credit={}))
+        ev = pingji.evaluate(mini, customer(credit={}))
         assert ev.overrides == []
 
     def test_boolean_fact_condition(self, mini):
-        ev = engine.evaluate(mini, customer(credit__fraud=True))
+        ev = pingji.evaluate(mini, customer(credit__fraud=True))
         assert ev.final_grade == "C"
         assert ev.overrides[0]["id"] == "fraud"
 
 
 def test_trace_lists_every_fired_rule_in_order_with_its_rulebook_line(mini):
-    ev = engine.evaluate(mini, customer(credit__days_past_due=91))
+    ev = pingji.evaluate(mini, customer(credit__days_past_due=91))
     rows = [(t["rule"], t["kind"], t["at"]) for t in ev.trace]
     assert rows == [
         ("metric.current_ratio", "metric", "tests/data/books/mini.yaml:12"),
@@ -175,7 +175,7 @@ def test_trace_lists_every_fired_rule_in_order_with_its_rulebook_line(mini):
 
 
 def test_reason_codes_rank_the_costliest_factors(mini):
-    ev = engine.evaluate(mini, customer(fin__current_assets=900, fin__net_income=50,
+    ev = pingji.evaluate(mini, customer(fin__current_assets=900, fin__net_income=50,
                                         assessments=[{"factor": "management", "level": 3, "assessor": "Li"}]))
     # current ratio 0.9 → 20 (loses 80 × 0.30 = 24), management 55 (45 × 0.24 = 10.8), margin 50 (50 × 0.16 = 8).
     assert [(r["factor"], r["points_lost"]) for r in ev.reason_codes()] == [
@@ -183,8 +183,8 @@ def test_reason_codes_rank_the_costliest_factors(mini):
 
 
 def test_same_facts_give_byte_identical_json(mini):
-    a = engine.evaluate(mini, customer(credit__days_past_due=91)).to_json()
-    b = engine.evaluate(mini, customer(credit__days_past_due=91)).to_json()
+    a = pingji.evaluate(mini, customer(credit__days_past_due=91)).to_json()
+    b = pingji.evaluate(mini, customer(credit__days_past_due=91)).to_json()
     assert a == b
     data = json.loads(a)
     assert data["rulebook"]["id"] == "mini" and len(data["rulebook"]["hash"]) == 64
@@ -194,20 +194,20 @@ def test_same_facts_give_byte_identical_json(mini):
 def test_json_is_identical_in_a_fresh_process(mini, tmp_path):
     facts = tmp_path / "c.json"
     facts.write_text(json.dumps(customer()), encoding="utf-8")
-    code = ("import engine,sys;rb=engine.load_rulebook(sys.argv[1]);"
-            "print(engine.evaluate(rb, engine.read_facts(sys.argv[2]).data).to_json())")
+    code = ("import pingji,sys;rb=pingji.load_rulebook(sys.argv[1]);"
+            "print(pingji.evaluate(rb, pingji.read_facts(sys.argv[2]).data).to_json())")
     outs = [subprocess.run([sys.executable, "-c", code, "tests/data/books/mini.yaml", str(facts)], cwd=ROOT,
                            capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT),
                                                                             "PYTHONHASHSEED": str(seed)}).stdout
             for seed in (1, 2)]
     assert outs[0] == outs[1]
-    assert outs[0].strip() == engine.evaluate(mini, customer()).to_json()
+    assert outs[0].strip() == pingji.evaluate(mini, customer()).to_json()
 
 
 def test_facts_are_not_modified(mini):
     facts = customer()
     before = copy.deepcopy(facts)
-    engine.evaluate(mini, facts)
+    pingji.evaluate(mini, facts)
     assert facts == before
 
 
@@ -215,31 +215,31 @@ class TestBadFacts:
     def test_wrong_type_is_located_in_the_facts_file(self, mini, tmp_path):
         p = tmp_path / "bad.yaml"
         p.write_text("id: c9\nfin:\n  revenue: lots\n", encoding="utf-8")
-        doc = engine.read_facts(p, display_name="bad.yaml")
+        doc = pingji.read_facts(p, display_name="bad.yaml")
         with pytest.raises(FactsError) as exc:
-            engine.evaluate(mini, doc.data, locate=doc.locate, label=doc.file)
+            pingji.evaluate(mini, doc.data, locate=doc.locate, label=doc.file)
         assert str(exc.value) == "bad.yaml:3:12: error[E501]: fin.revenue: 'lots' is not of type 'number', 'null'"
 
     def test_nan_is_refused(self, mini):
         with pytest.raises(FactsError) as exc:
-            engine.evaluate(mini, customer(fin__revenue=float("nan")))
+            pingji.evaluate(mini, customer(fin__revenue=float("nan")))
         assert str(exc.value) == "facts: error[E502]: fin.revenue: value is NaN; facts must be finite numbers"
 
     def test_unknown_level(self, mini):
         with pytest.raises(FactsError) as exc:
-            engine.evaluate(mini, customer(assessments=[{"factor": "management", "level": 9}]), check_facts=False)
+            pingji.evaluate(mini, customer(assessments=[{"factor": "management", "level": 9}]), check_facts=False)
         assert str(exc.value) == ("facts: error[E503]: assessments[0].level: 9 is not a level of factor 'management' "
                                   "(levels: 5, 4, 3, 2, 1)")
 
     def test_not_a_mapping(self, mini):
         with pytest.raises(FactsError) as exc:
-            engine.evaluate(mini, ["id"])  # type: ignore[arg-type]
+            pingji.evaluate(mini, ["id"])  # type: ignore[arg-type]
         assert str(exc.value) == "facts: error[E501]: facts must be a mapping; got list"
 
 
 class TestInheritance:
     def test_child_changes_weights_bands_removes_and_adds(self):
-        rb = engine.load_rulebook(BOOKS / "child.yaml")
+        rb = pingji.load_rulebook(BOOKS / "child.yaml")
         assert [(f.id, f.group, f.weight) for f in rb.factors] == [
             ("current_ratio", "solvency", 40), ("debt_ratio", "solvency", 60), ("net_margin", "quality", 40),
             ("management", "quality", 60), ("coverage", "collateral", 100)]
@@ -248,7 +248,7 @@ class TestInheritance:
         assert rb.sources == ("tests/data/books/child.yaml", "tests/data/books/mini.yaml")
 
     def test_every_item_records_where_its_winning_definition_stands(self):
-        rb = engine.load_rulebook(BOOKS / "child.yaml")
+        rb = pingji.load_rulebook(BOOKS / "child.yaml")
         debt = next(f for f in rb.factors if f.id == "debt_ratio")
         assert str(debt.at("weight")) == "tests/data/books/child.yaml:28:5"
         assert str(debt.at("bands")) == "tests/data/books/mini.yaml:43:5"
@@ -258,9 +258,9 @@ class TestInheritance:
         assert str(rb.metric("net_margin").loc) == "tests/data/books/mini.yaml:18:5"
 
     def test_child_evaluation_traces_to_both_files(self):
-        rb = engine.load_rulebook(BOOKS / "child.yaml")
+        rb = pingji.load_rulebook(BOOKS / "child.yaml")
         facts = customer(exposure=1000, collateral=[{"type": "real_estate", "value": 1000, "haircut": 0.25}])
-        ev = engine.evaluate(rb, facts)
+        ev = pingji.evaluate(rb, facts)
         # cr 2.0 → 100; debt 0.3 → 100; margin → 100; management 90; coverage 0.75 → 40 (step band).
         assert points(ev) == {"current_ratio": 100, "debt_ratio": 100, "net_margin": 100, "management": 90,
                               "coverage": 40}
@@ -273,18 +273,18 @@ class TestInheritance:
 
 class TestMasterScale:
     def test_fine_grade_and_its_coarse_grade(self):
-        rb = engine.load_rulebook(BOOKS / "master.yaml")
-        ev = engine.evaluate(rb, customer())
+        rb = pingji.load_rulebook(BOOKS / "master.yaml")
+        ev = pingji.evaluate(rb, customer())
         assert (ev.total, ev.final_grade, ev.coarse_grade, ev.pd) == (97.6, "AAA", "A", 0.0005)
 
     def test_knock_out_to_a_coarse_grade_takes_its_worst_fine_grade(self):
-        rb = engine.load_rulebook(BOOKS / "master.yaml")
-        ev = engine.evaluate(rb, customer(credit__days_past_due=91))
+        rb = pingji.load_rulebook(BOOKS / "master.yaml")
+        ev = pingji.evaluate(rb, customer(credit__days_past_due=91))
         assert (ev.final_grade, ev.coarse_grade) == ("D", "C")
 
     def test_cap_at_a_coarse_grade_takes_its_best_fine_grade(self):
-        rb = engine.load_rulebook(BOOKS / "master.yaml")
-        ev = engine.evaluate(rb, customer(fin__total_liabilities=1200, fin__current_assets=5000,
+        rb = pingji.load_rulebook(BOOKS / "master.yaml")
+        ev = pingji.evaluate(rb, customer(fin__total_liabilities=1200, fin__current_assets=5000,
                                           credit__strong_guarantee=True))
         # solvency 50 → 30, quality 94 → 37.6: 67.6 is BBB; the notch lifts it to A-, the cap at coarse B
         # (its best fine grade, BBB) brings it back.
@@ -293,24 +293,24 @@ class TestMasterScale:
         assert next(t for t in ev.trace if t["rule"] == "final")["note"] == "notches +1: BBB -> A-; cap BBB: A- -> BBB"
 
     def test_a_notch_never_moves_into_the_default_grade(self):
-        rb = engine.load_rulebook(BOOKS / "master.yaml")
-        ev = engine.evaluate(rb, {"id": "x"})  # total 13.4 → CC
+        rb = pingji.load_rulebook(BOOKS / "master.yaml")
+        ev = pingji.evaluate(rb, {"id": "x"})  # total 13.4 → CC
         assert ev.final_grade == "CC"
 
 
 def test_an_exception_inside_an_action_surfaces_and_the_engine_keeps_working(mini, monkeypatch):
-    from engine import evaluation
+    from pingji.rating import run as evaluation
 
     def broken(self, spec, matched):
         raise ZeroDivisionError("division by zero")
 
     monkeypatch.setitem(evaluation._HANDLERS, "total", broken)
     with pytest.raises(EvaluationError) as exc:
-        engine.evaluate(mini, customer())
+        pingji.evaluate(mini, customer())
     assert str(exc.value) == ("tests/data/books/mini.yaml:22:3: error[E601]: rule 'total' "
                               "(tests/data/books/mini.yaml:22) failed in its action: ZeroDivisionError: division by zero")
     monkeypatch.undo()
-    assert engine.evaluate(mini, customer()).final_grade == "A"
+    assert pingji.evaluate(mini, customer()).final_grade == "A"
 
 
 def test_a_rulebook_past_the_engine_condition_limit_is_refused_at_compile_time(tmp_path):
@@ -324,7 +324,7 @@ def test_a_rulebook_past_the_engine_condition_limit_is_refused_at_compile_time(t
         "rulebook: big\nkind: rating\nfacts: " + str(BOOKS / "mini.schema.json") + "\n"
         "metrics:\n  m: {expr: fin.revenue}\ngroups:\n  g: {weight: 100}\nfactors:\n" + factors
         + "scale:\n  grades:\n    - {grade: A, from: 50}\n    - {grade: C}\n", encoding="utf-8")
-    diags = [str(d) for d in engine.check(tmp_path / "big.yaml")]
+    diags = [str(d) for d in pingji.check(tmp_path / "big.yaml")]
     assert any("error[E190]: rulebook compiles to 908 rules with 1007 conditions; durable-rules hangs past about 512"
                in d for d in diags), diags
 
@@ -339,11 +339,11 @@ def test_20000_evaluations_in_one_process_keep_memory_flat(mini):
 
     facts = customer()
     for _ in range(2000):
-        engine.evaluate(mini, facts)
+        pingji.evaluate(mini, facts)
     before = rss_kb()
     for i in range(18000):
         facts["fin"]["net_income"] = i % 200  # type: ignore[index]
-        engine.evaluate(mini, facts)
+        pingji.evaluate(mini, facts)
     growth_mb = (rss_kb() - before) / 1024
     # 18,000 more evaluations; a leaked session costs ~0.9 MB, so a leak would show as hundreds of MB.
     assert growth_mb < 16, f"RSS grew by {growth_mb:.1f} MB"
@@ -356,7 +356,7 @@ def test_load_rulebook_reports_every_error_at_once(tmp_path):
         "  f:\n    group: g\n    weight: 100\n    metric: m\n    bands: [{points: 1}]\n    undefined: 0\n    missing: 0\n"
         "scale:\n  grades:\n    - {grade: A, from: 50}\n    - {grade: C}\n", encoding="utf-8")
     with pytest.raises(RulebookError) as exc:
-        engine.load_rulebook(tmp_path / "two.yaml")
+        pingji.load_rulebook(tmp_path / "two.yaml")
     assert [d.code for d in exc.value.diagnostics] == ["E102", "E130"]
 
 
@@ -369,14 +369,14 @@ def test_the_total_is_rounded_from_the_exact_decimal_sum(tmp_path):
         "  a: {group: g, weight: 15, assessed: a, levels: {1: 25.9}, missing: 0}\n"
         "  b: {group: g, weight: 85, assessed: b, levels: {1: 25}, missing: 0}\n"
         "scale:\n  grades:\n    - {grade: A, from: 25.14}\n    - {grade: C}\n", encoding="utf-8")
-    rb = engine.load_rulebook(tmp_path / "tie.yaml")
-    ev = engine.evaluate(rb, {"id": "t", "assessments": [{"factor": "a", "level": 1}, {"factor": "b", "level": 1}]})
+    rb = pingji.load_rulebook(tmp_path / "tie.yaml")
+    ev = pingji.evaluate(rb, {"id": "t", "assessments": [{"factor": "a", "level": 1}, {"factor": "b", "level": 1}]})
     assert (ev.total, ev.final_grade) == (25.14, "A")
 
 
 def test_interpolated_and_averaged_points_round_half_up_exactly(mini):
     # debt ratio 0.4001: 100 - 80 × 0.0001 / 0.4 = 99.98 exactly; management mean of 80 and 25 → 52.5.
-    ev = engine.evaluate(mini, customer(fin__total_liabilities=400.1, assessments=[
+    ev = pingji.evaluate(mini, customer(fin__total_liabilities=400.1, assessments=[
         {"factor": "management", "level": 4}, {"factor": "management", "level": 2}]))
     assert ev.factor("debt_ratio").points == 99.98
     assert ev.factor("management").points == 52.5
@@ -386,9 +386,9 @@ def test_the_trace_names_files_as_loaded_even_when_the_same_version_was_loaded_e
     # Regression: compiled rulebooks were cached by content hash alone, so a second load of the
     # same version from another working directory reported the first load's file names.
     monkeypatch.chdir(BOOKS)
-    first = engine.evaluate(engine.load_rulebook("mini.yaml"), customer())
+    first = pingji.evaluate(pingji.load_rulebook("mini.yaml"), customer())
     monkeypatch.chdir(ROOT)
-    second = engine.evaluate(engine.load_rulebook(BOOKS / "mini.yaml"), customer())
+    second = pingji.evaluate(pingji.load_rulebook(BOOKS / "mini.yaml"), customer())
     assert first.trace[0]["at"] == "mini.yaml:12"
     assert second.trace[0]["at"] == "tests/data/books/mini.yaml:12"
     assert {t["at"].split(":")[0] for t in second.trace} == {"tests/data/books/mini.yaml"}
@@ -401,8 +401,8 @@ def test_an_override_whose_or_holds_twice_applies_once(tmp_path):
         "    when: credit.strong_guarantee == true or credit.days_past_due == 0\n")
     (tmp_path / "mini.yaml").write_text(text, encoding="utf-8")
     shutil.copy(BOOKS / "mini.schema.json", tmp_path / "mini.schema.json")
-    rb = engine.load_rulebook(tmp_path / "mini.yaml")
-    ev = engine.evaluate(rb, customer(credit__strong_guarantee=True, fin__revenue=1000, fin__net_income=10))
+    rb = pingji.load_rulebook(tmp_path / "mini.yaml")
+    ev = pingji.evaluate(rb, customer(credit__strong_guarantee=True, fin__revenue=1000, fin__net_income=10))
     assert [o["id"] for o in ev.overrides] == ["guarantee"]
     assert [r["rule"] for r in ev.trace].count("override.guarantee") == 1
     assert ev.final_grade == {"A": "A", "B": "A", "C": "B"}[ev.model_grade]

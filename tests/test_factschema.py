@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.factschema import fact_types, validator_for
+from pingji.lang.factschema import fact_types, validator_for
 
 BOOKS = Path(__file__).parent / "data" / "books"
 SCHEMA = json.loads((BOOKS / "mini.schema.json").read_text(encoding="utf-8"))

@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import engine
-import engine.records
-from cli.main import cli
-from engine.monitoring import compare, due_date, snapshot, subject, watch
-from engine.snapshots import read_customer
-from engine.store import Store
+import pingji
+import pingji.store.records
+from pingji.cli.main import cli
+from pingji.decisions.monitoring import compare, due_date, snapshot, subject, watch
+from pingji.decisions.snapshots import read_customer
+from pingji.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-BOOK = engine.load_decision(ROOT / "rulebooks" / "early-warning.yaml", kind="monitoring")
+BOOK = pingji.load_decision(ROOT / "rulebooks" / "early-warning.yaml", kind="monitoring")
 SNAPS = ROOT / "facts" / "monitoring"
 EARLIER, LATER = "facts/monitoring/machinery-2026-04.yaml", "facts/monitoring/machinery-2026-10.yaml"
 
@@ -30,14 +30,14 @@ def line_of(rule_id: str) -> str:
 
 
 def run(previous: dict[str, Any], current: dict[str, Any], rating: dict[str, Any] | None = None,
-        as_of: str = "2026-06-30") -> engine.Decision:
+        as_of: str = "2026-06-30") -> pingji.Decision:
     facts: dict[str, Any] = {"customer": {"id": "c1"}, "as_of": as_of, "previous": previous, "current": current}
     if rating:
         facts["rating"] = rating
-    return engine.decide(BOOK, facts)
+    return pingji.decide(BOOK, facts)
 
 
-def signals(d: engine.Decision) -> list[str]:
+def signals(d: pingji.Decision) -> list[str]:
     return list(d.value("signals"))
 
 
@@ -174,16 +174,16 @@ def test_subject_months_since_and_the_schema() -> None:
                                                  "overridden": True, "months_since": 99}, "corporate", "C")
     assert facts["customer"] == {"id": "c1", "customer_type": "corporate", "industry": "C"}
     assert facts["rating"]["months_since"] == 12  # computed, never taken from the caller
-    assert engine.decide(BOOK, facts).value("rerate") == "due"
+    assert pingji.decide(BOOK, facts).value("rerate") == "due"
 
 
 def test_snapshot_takes_what_each_customer_type_has() -> None:
-    corp = engine.read_facts(SNAPS / "machinery-2026-04.yaml").data
+    corp = pingji.read_facts(SNAPS / "machinery-2026-04.yaml").data
     assert snapshot(corp) == {
         "as_of": "2026-04-15", "revenue": 360000, "operating_cash_flow": 33500, "operating_cash_flow_prior": 30000,
         "total_assets": 420000, "total_liabilities": 197400, "statement_date": "2025-12-31", "days_past_due": 0,
         "lawsuits": 0, "external_downgrade": False, "collateral_value": 135000.0}
-    shop = engine.read_facts(ROOT / "facts/examples/noodle-shop-b.yaml").data
+    shop = pingji.read_facts(ROOT / "facts/examples/noodle-shop-b.yaml").data
     got = snapshot(shop)
     b, h = shop["business"], shop["household"]
     assert got["revenue"] == b["annual_revenue"]
@@ -213,7 +213,7 @@ def test_the_two_example_snapshots_raise_the_documented_signals() -> None:
 @pytest.fixture
 def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(engine.records, "now", lambda: "2026-04-16T09:00:00.000Z")
+    monkeypatch.setattr(pingji.store.records, "now", lambda: "2026-04-16T09:00:00.000Z")
     return tmp_path
 
 
@@ -292,7 +292,7 @@ def test_monitor_json_round_trip(ws: Path) -> None:
 def _jsonl_portfolio(ws: Path) -> Path:
     """New snapshots of four rated customers and one never rated, one JSON object per line."""
     def load(path: str, **changes: Any) -> dict[str, Any]:
-        data = engine.read_facts(ROOT / path).data
+        data = pingji.read_facts(ROOT / path).data
         for dotted, value in changes.items():
             node = data
             *parents, last = dotted.split("__")
@@ -305,7 +305,7 @@ def _jsonl_portfolio(ws: Path) -> Path:
         load("facts/examples/noodle-shop-b.yaml", as_of="2026-10-19"),  # unchanged: due by frequency only
         load("facts/examples/builder-overdue-c.yaml", as_of="2026-10-26", credit__days_past_due=120),
         load("facts/examples/contractor-a.yaml", as_of="2026-10-14", credit__lawsuits=1),
-        engine.read_facts(ROOT / LATER).data,
+        pingji.read_facts(ROOT / LATER).data,
         load("facts/examples/engineer-mortgage-a.yaml", as_of="2026-10-15"),  # never rated
     ]
     path = ws / "october.jsonl"
@@ -433,7 +433,7 @@ def test_monitor_bad_input(ws: Path) -> None:
 def test_monitor_bad_jsonl_lines_are_located(ws: Path) -> None:
     db = str(ws / "m.db")
     assert cmd("rate", EARLIER, "--db", db).exit_code == 0
-    good = json.dumps(engine.read_facts(ROOT / LATER).data, ensure_ascii=False)
+    good = json.dumps(pingji.read_facts(ROOT / LATER).data, ensure_ascii=False)
     path = ws / "bad.jsonl"
     path.write_text(good + "\n\n" + '{"id": "X", "customer_type": "corporate",}\n', encoding="utf-8")
     r = cmd("monitor", str(path), "--db", db)

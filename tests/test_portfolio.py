@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import engine.records
-from cli.main import cli
+import pingji.store.records
+from pingji.cli.main import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,7 +21,7 @@ def cmd(*args: str) -> Any:
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(engine.records, "now", lambda: "2026-04-16T09:00:00.000Z")
+    monkeypatch.setattr(pingji.store.records, "now", lambda: "2026-04-16T09:00:00.000Z")
     path = str(tmp_path / "p.db")
     for f in ("facts/monitoring/machinery-2026-04.yaml", "facts/examples/contractor-a.yaml",
               "facts/examples/builder-overdue-c.yaml"):

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import engine
-import engine.records
-from cli.main import cli
-from engine.pricing import offer_facts, price
+import pingji
+import pingji.store.records
+from pingji.cli.main import cli
+from pingji.decisions.pricing import offer_facts, price
 
 ROOT = Path(__file__).resolve().parent.parent
-BOOK = engine.load_decision(ROOT / "rulebooks" / "pricing.yaml", kind="policy")
+BOOK = pingji.load_decision(ROOT / "rulebooks" / "pricing.yaml", kind="policy")
 
 
 def subject(**kw: Any) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def subject(**kw: Any) -> dict[str, Any]:
 
 
 def outputs(facts: dict[str, Any]) -> dict[str, Any]:
-    d = engine.decide(BOOK, facts)
+    d = pingji.decide(BOOK, facts)
     return {k: (v.value, v.rules) for k, v in d.outputs.items()}
 
 
@@ -121,7 +121,7 @@ def test_approval_by_grade_and_size(grade: str, coarse: str, amount: int, want: 
 def test_missing_revenue_leaves_the_limit_undefined() -> None:
     facts = subject()
     del facts["revenue"]
-    d = engine.decide(BOOK, facts)
+    d = pingji.decide(BOOK, facts)
     # revenue × 30% is undefined without revenue: the limit is undefined, never silently 0 or larger
     assert d.value("limit") is None
     assert d.outputs["limit"].note.startswith("undefined: rule limit-revenue-a concluded a value from missing")
@@ -132,8 +132,8 @@ def test_the_limit_shares_are_parameters_of_the_rulebook(tmp_path: Path) -> None
     assert "revenue_share_a: {value: 0.30," in text
     copy = tmp_path / "pricing.yaml"
     copy.write_text(text.replace("revenue_share_a: {value: 0.30,", "revenue_share_a: {value: 0.20,"), encoding="utf-8")
-    book = engine.load_decision(copy, kind="policy")
-    assert engine.decide(book, subject()).value("limit") == Decimal(20000)
+    book = pingji.load_decision(copy, kind="policy")
+    assert pingji.decide(book, subject()).value("limit") == Decimal(20000)
 
 
 # -- the worked case through the store and the command ------------------------------------------------------
@@ -145,7 +145,7 @@ T0 = "2026-04-16T09:00:00.000Z"
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(engine.records, "now", lambda: T0)
+    monkeypatch.setattr(pingji.store.records, "now", lambda: T0)
     path = str(tmp_path / "p.db")
     r = CliRunner().invoke(cli, ["rate", "facts/examples/machinery-a.yaml", "--db", path])
     assert r.exit_code == 0, r.output
@@ -222,7 +222,7 @@ def test_the_same_company_rated_b_by_its_facts_gets_the_b_offer(db: str) -> None
 
 
 def test_offer_facts_from_a_stored_record(db: str) -> None:
-    from engine.store import Store
+    from pingji.store.database import Store
 
     with Store.open(db, create=False) as s:
         facts = offer_facts(s.record("E000001"))
@@ -239,10 +239,10 @@ def test_offer_facts_from_a_stored_record(db: str) -> None:
 
 
 def test_offer_facts_from_an_evaluation_that_is_not_stored() -> None:
-    from engine.pricing import offer_facts_from_evaluation
+    from pingji.decisions.pricing import offer_facts_from_evaluation
 
-    facts = engine.read_facts(ROOT / "facts" / "examples" / "machinery-a.yaml").data
-    ev = engine.evaluate(engine.load_rulebook(ROOT / "rulebooks" / "manufacturing.yaml"), facts)
+    facts = pingji.read_facts(ROOT / "facts" / "examples" / "machinery-a.yaml").data
+    ev = pingji.evaluate(pingji.load_rulebook(ROOT / "rulebooks" / "manufacturing.yaml"), facts)
     subject_ = offer_facts_from_evaluation(ev, facts)
     assert (subject_["grade"], subject_["coarse_grade"], subject_["overridden"], subject_["evaluated_at"]) == (
         "M2", "A", False, "2026-04-15")
@@ -263,7 +263,7 @@ def test_individual_and_small_business_amounts_are_made_cny_thousands() -> None:
     assert {k: facts[k] for k in ("revenue", "total_debt", "request_amount", "collateral_value", "collateral")} == {
         "revenue": 336, "total_debt": 350.5, "request_amount": 1500, "collateral_value": 1560,
         "collateral": [{"type": "real_estate", "value": 2400, "haircut": 0.35}]}
-    d = engine.decide(BOOK, facts)
+    d = pingji.decide(BOOK, facts)
     # 1,500 thousand is a branch decision, not the credit committee's (1,500,000 would be CNY 1.5 billion)
     assert (d.value("approval"), d.value("limit")) == ("branch", Decimal(101))  # 30% × 336 = 100.8
     sb = offer_facts({**record, "facts": {"id": "S-1", "customer_type": "small_business",
@@ -273,7 +273,7 @@ def test_individual_and_small_business_amounts_are_made_cny_thousands() -> None:
 
 
 def test_price_json_round_trips(db: str) -> None:
-    from engine.store import Store
+    from pingji.store.database import Store
 
     r = cmd("price", "E000001", "--db", db, "--json")
     assert r.exit_code == 0
@@ -351,7 +351,7 @@ examples:
 
 
 def test_an_overridden_grade_of_a_rulebook_no_longer_installed_maps_on_the_master_scale() -> None:
-    from engine.pricing import fallback_coarse
+    from pingji.decisions.pricing import fallback_coarse
 
     record = {"facts": {"id": "k", "guarantees": [{"guarantor": "Parent Co", "type": "corporate"}]},
               "effective_grade": "M4", "expert_overrides": [{"grade": "M4"}], "rulebook": {"id": "retired-2019"},
@@ -364,13 +364,13 @@ def test_an_overridden_grade_of_a_rulebook_no_longer_installed_maps_on_the_maste
 
 
 def test_the_rate_is_rounded_half_up_to_four_places() -> None:
-    from engine.pricing import Offer
+    from pingji.decisions.pricing import Offer
 
     class Odd(Offer):
         def reference_rate(self) -> Decimal:
             return Decimal("0.03105")
 
-    offer = Odd(subject(), engine.decide(BOOK, subject()))  # 0.03105 + 0.0060 = 0.03705
+    offer = Odd(subject(), pingji.decide(BOOK, subject()))  # 0.03105 + 0.0060 = 0.03705
     assert offer.rate() == Decimal("0.0371")  # half-even would give 0.0370
 
 
@@ -383,7 +383,7 @@ def test_price_in_chinese(db: str) -> None:
 
 
 def test_an_expert_override_to_b_prices_through_the_store(db: str) -> None:
-    from engine.store import Store
+    from pingji.store.database import Store
 
     with Store.open(db, create=False) as s:
         before = price(BOOK, offer_facts(s.record("E000001")))

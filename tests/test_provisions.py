@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import engine
-from cli.main import cli
-from engine.assets import classify_portfolio, provide, read_loans
+import pingji
+from pingji.cli.main import cli
+from pingji.decisions.classification import classify_portfolio, provide, read_loans
 
 ROOT = Path(__file__).resolve().parent.parent
 RULEBOOKS = ROOT / "rulebooks"
-CLASSIFY = engine.load_decision(RULEBOOKS / "five-category.yaml", kind="classification")
-PROVISIONS = engine.load_decision(RULEBOOKS / "provisions.yaml", kind="provisioning")
-ADEQUACY = engine.load_decision(RULEBOOKS / "provision-adequacy.yaml", kind="provisioning")
+CLASSIFY = pingji.load_decision(RULEBOOKS / "five-category.yaml", kind="classification")
+PROVISIONS = pingji.load_decision(RULEBOOKS / "provisions.yaml", kind="provisioning")
+ADEQUACY = pingji.load_decision(RULEBOOKS / "provision-adequacy.yaml", kind="provisioning")
 
 PORTFOLIO = """\
 as_of: '2026-06-30'
@@ -45,7 +45,7 @@ def loans_file(tmp_path: Path) -> Path:
     return p
 
 
-def _provide(path: Path, book: engine.DecisionBook = PROVISIONS) -> Any:
+def _provide(path: Path, book: pingji.DecisionBook = PROVISIONS) -> Any:
     return provide(classify_portfolio(CLASSIFY, read_loans(path)), book, ADEQUACY)
 
 
@@ -124,7 +124,7 @@ def _book_with(tmp_path: Path, old: str, new: str) -> Path:
 
 def test_the_substandard_float_moves_the_rate_within_20_percent(tmp_path: Path, loans_file: Path) -> None:
     path = _book_with(tmp_path, "substandard_float: {value: 0,", "substandard_float: {value: 0.2,")
-    p = _provide(loans_file, engine.load_decision(path))
+    p = _provide(loans_file, pingji.load_decision(path))
     p3 = next(lp for lp in p.loans if lp.loan.id == "P3")
     # 25% × 1.2 = 30%: 30,000.015 → 30,000.02
     assert (p3.decision.value("specific_rate"), p3.specific) == (Decimal("0.3000"), Decimal("30000.02"))
@@ -132,8 +132,8 @@ def test_the_substandard_float_moves_the_rate_within_20_percent(tmp_path: Path, 
 
 def test_a_float_outside_the_regulatory_range_is_refused(tmp_path: Path) -> None:
     path = _book_with(tmp_path, "doubtful_float: {value: 0,", "doubtful_float: {value: -0.25,")
-    with pytest.raises(engine.RulebookError) as info:
-        engine.load_decision(path)
+    with pytest.raises(pingji.RulebookError) as info:
+        pingji.load_decision(path)
     assert str(info.value) == (f"{path}:33:27: error[E213]: parameter 'doubtful_float' is -0.25, outside its "
                                f"allowed range [-0.2, 0.2]")
 

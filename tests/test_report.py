@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-import engine
+import pingji
 from factories import customer
-from engine.report import fmt_money, fmt_number, fmt_percent, render_html, render_markdown
+from pingji.report.rating import fmt_money, fmt_number, fmt_percent, render_html, render_markdown
 
 BOOKS = Path(__file__).parent / "data" / "books"
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,12 +23,12 @@ HOSTILE = '<script>alert("x")</script> | [link](https://evil.example) ![i](http:
 
 @pytest.fixture(scope="module")
 def mini():
-    return engine.load_rulebook(BOOKS / "mini.yaml")
+    return pingji.load_rulebook(BOOKS / "mini.yaml")
 
 
 def record(rb, facts: dict, experts: list | None = None, **extra: object) -> dict:
     """A stored evaluation: Evaluation.to_dict() plus what the store adds."""
-    rec = engine.evaluate(rb, facts).to_dict()
+    rec = pingji.evaluate(rb, facts).to_dict()
     rec.update(evaluation_id="ev-0001", evaluated_at="2026-07-01T08:30:00Z", facts=copy.deepcopy(facts),
                expert_overrides=experts or [])
     rec.update(extra)
@@ -274,7 +274,7 @@ def test_provenance_has_rulebook_hash_facts_hash_and_evaluation(good):
     assert "| Rulebook id | `mini` |" in lines(en)
     assert "| Version | `1` |" in lines(en)
     assert "| Rulebook file | `tests/data/books/mini.yaml` |" in lines(en)
-    assert f"| Engine version | `pingji {engine.__version__}`, `durable_rules 2.0.28` |" in lines(en)
+    assert f"| Engine version | `pingji {pingji.__version__}`, `durable_rules 2.0.28` |" in lines(en)
     assert "| Evaluation | `ev-0001` |" in lines(en)
     assert "| Evaluated at | 2026-07-01T08:30:00Z |" in lines(en)
     zh = render_markdown(good, "zh")
@@ -404,9 +404,9 @@ def test_an_unknown_language_is_refused(good):
 
 
 def builtin_record(book: str, example: str) -> dict:
-    from engine.facts import read_facts
+    from pingji.lang.facts import read_facts
 
-    rb = engine.load_rulebook(ROOT / "rulebooks" / f"{book}.yaml")
+    rb = pingji.load_rulebook(ROOT / "rulebooks" / f"{book}.yaml")
     facts = read_facts(ROOT / "facts" / "examples" / f"{example}.yaml").data
     return record(rb, facts)
 

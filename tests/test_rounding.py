@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.evaluation import _round_half_up_exact, round_half_up
+from pingji.rating.run import _round_half_up_exact, round_half_up
 
 
 @pytest.mark.parametrize(("x", "places", "expected"), [

@@ -6,23 +6,23 @@ from pathlib import Path
 
 import pytest
 
-import engine
-from engine import runtime
-from engine.errors import EngineLimitError, RulebookError
-from engine.evaluation import compiled_for
+import pingji
+from pingji.runtime import ruleset as runtime
+from pingji.errors import EngineLimitError, RulebookError
+from pingji.rating.run import compiled_for
 
 BOOKS = Path(__file__).parent / "data" / "books"
 
 
 @pytest.fixture(scope="module")
 def mini():
-    return engine.load_rulebook(BOOKS / "mini.yaml")
+    return pingji.load_rulebook(BOOKS / "mini.yaml")
 
 
 def test_every_session_is_deleted_so_more_than_1024_evaluations_never_crash(mini):
     rs = runtime.ruleset_for(compiled_for(mini))
     for i in range(1500):
-        engine.evaluate(mini, {"id": str(i), "fin": {"revenue": i + 1, "net_income": i}})
+        pingji.evaluate(mini, {"id": str(i), "fin": {"revenue": i + 1, "net_income": i}})
     assert rs.live == 0
 
 
@@ -30,14 +30,14 @@ def test_the_live_session_guard_refuses_before_the_engine_would_crash(mini, monk
     rs = runtime.ruleset_for(compiled_for(mini))
     monkeypatch.setattr(rs, "live", runtime.MAX_LIVE_SESSIONS)
     with pytest.raises(EngineLimitError) as exc:
-        engine.evaluate(mini, {"id": "x"})
+        pingji.evaluate(mini, {"id": "x"})
     assert "sessions are live on ruleset" in str(exc.value)
     assert "error[E190]" in str(exc.value)
 
 
 def test_a_ruleset_is_registered_once_per_rulebook_version(mini):
     a = runtime.ruleset_for(compiled_for(mini))
-    b = runtime.ruleset_for(compiled_for(engine.load_rulebook(BOOKS / "mini.yaml")))
+    b = runtime.ruleset_for(compiled_for(pingji.load_rulebook(BOOKS / "mini.yaml")))
     assert a is b
 
 
@@ -60,13 +60,13 @@ def _book(tmp_path: Path, overrides: str) -> Path:
 def test_too_many_overrides_for_one_fact_are_refused(tmp_path):
     many = "".join(f"  - {{id: o{i}, when: 'fin.revenue > {i}', then: {{notch: -1}}, reason: r{i}}}\n"
                    for i in range(60))
-    diags = [str(d) for d in engine.check(_book(tmp_path, many))]
+    diags = [str(d) for d in pingji.check(_book(tmp_path, many))]
     assert any("error[E190]: rulebook has 60 overrides; the engine handles at most 48" in d for d in diags), diags
 
 
 def test_an_override_looking_at_too_many_values_is_refused(tmp_path):
     cond = " or ".join(f"fin.revenue * {i} > fin.net_income" for i in range(1, 70))
-    diags = [str(d) for d in engine.check(_book(tmp_path, f"  - {{id: wide, when: '{cond}', then: {{notch: -1}}, "
+    diags = [str(d) for d in pingji.check(_book(tmp_path, f"  - {{id: wide, when: '{cond}', then: {{notch: -1}}, "
                                                                f"reason: r}}\n"))]
     assert any("error[E190]: override 'wide' looks at 69 values; the limit is 64" in d for d in diags), diags
 
@@ -74,17 +74,17 @@ def test_an_override_looking_at_too_many_values_is_refused(tmp_path):
 def test_load_rulebook_does_not_compile_but_evaluate_refuses_a_book_past_the_limits(tmp_path):
     many = "".join(f"  - {{id: o{i}, when: 'fin.revenue > {i}', then: {{notch: -1}}, reason: r{i}}}\n"
                    for i in range(60))
-    rb = engine.load_rulebook(_book(tmp_path, many))
+    rb = pingji.load_rulebook(_book(tmp_path, many))
     with pytest.raises(RulebookError) as exc:
-        engine.evaluate(rb, {"id": "x"})
+        pingji.evaluate(rb, {"id": "x"})
     assert exc.value.code == "E190"
 
 
 _NOTHING_HANDLED = """
-import engine
-from engine import runtime
-from engine.evaluation import compiled_for
-rs = runtime.Ruleset(compiled_for(engine.load_rulebook("tests/data/books/mini.yaml")))
+import pingji
+from pingji.runtime import ruleset as runtime
+from pingji.rating.run import compiled_for
+rs = runtime.Ruleset(compiled_for(pingji.load_rulebook("tests/data/books/mini.yaml")))
 for i in range(3000):
     churn = [str(j) * 50 for j in range(200)]
     rs.run([{"t": "unmatched", "f": "x", "v": 1.0} for _ in range(12)], lambda spec, matched: [])
@@ -112,7 +112,7 @@ def test_an_error_from_the_c_engine_drains_the_agenda_and_becomes_an_evaluation_
     # pending would crash, so the runtime drains them first.
     import json
 
-    from engine.errors import EvaluationError
+    from pingji.errors import EvaluationError
 
     real = runtime._dre.assert_facts
 
@@ -124,9 +124,9 @@ def test_an_error_from_the_c_engine_drains_the_agenda_and_becomes_an_evaluation_
     rs = runtime.ruleset_for(compiled_for(mini))
     monkeypatch.setattr(runtime._dre, "assert_facts", refuse_after_the_first_facts)
     with pytest.raises(EvaluationError) as exc:
-        engine.evaluate(mini, {"id": "x"})
+        pingji.evaluate(mini, {"id": "x"})
     assert str(exc.value) == ("error[E605]: durable-rules refused the facts: Could not assert facts, "
                               "error code: 303")
     monkeypatch.undo()
     assert rs.live == 0
-    assert engine.evaluate(mini, {"id": "after"}).final_grade == "C"
+    assert pingji.evaluate(mini, {"id": "after"}).final_grade == "C"

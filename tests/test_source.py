@@ -1,4 +1,4 @@
-"""engine.source: safe, located YAML loading and the refusals E001-E006."""
+"""pingji.lang.source: safe, located YAML loading and the refusals E001-E006."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from engine import source
-from engine.diagnostics import Location
-from engine.errors import RulebookSyntaxError
-from engine.source import MAX_BYTES, Document, load_yaml, load_yaml_text
+from pingji.lang import source
+from pingji.diagnostics import Location
+from pingji.errors import RulebookSyntaxError
+from pingji.lang.source import MAX_BYTES, Document, load_yaml, load_yaml_text
 
 
 class _PyLoader(yaml.SafeLoader):

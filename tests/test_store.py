@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-import engine
-from engine.errors import RecordNotFound, ReviewError, StoreError
-from engine.records import format_id, parse_id, prepare
-from engine.review import decide
-from engine.store import Store
-from engine.storeschema import APPLICATION_ID, SCHEMA_VERSION
+import pingji
+from pingji.errors import RecordNotFound, ReviewError, StoreError
+from pingji.store.records import format_id, parse_id, prepare
+from pingji.rating.review import decide
+from pingji.store.database import Store
+from pingji.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
 BOOKS = Path(__file__).parent / "data" / "books"
 
@@ -43,8 +43,8 @@ FACTS = {
 
 
 @pytest.fixture(scope="module")
-def mini() -> engine.model.Rulebook:  # type: ignore[name-defined]
-    return engine.load_rulebook(BOOKS / "mini.yaml")
+def mini() -> pingji.rating.model.Rulebook:  # type: ignore[name-defined]
+    return pingji.load_rulebook(BOOKS / "mini.yaml")
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def store(tmp_path: Path):
 
 
 def test_a_stored_evaluation_reads_back_exactly(store, mini):
-    ev = engine.evaluate(mini, FACTS)
+    ev = pingji.evaluate(mini, FACTS)
     eid = store.add(prepare(ev, FACTS, evaluated_at="2026-06-30T09:00:00.000Z"))
     assert eid == "E000001"
     record = store.record(eid)
@@ -74,7 +74,7 @@ def test_a_stored_evaluation_reads_back_exactly(store, mini):
 
 
 def test_rows_for_queries(store, mini):
-    ev = engine.evaluate(mini, FACTS)
+    ev = pingji.evaluate(mini, FACTS)
     store.add(prepare(ev, FACTS))
     db = store.conn
     assert db.execute("SELECT factor, points FROM factor_scores ORDER BY factor").fetchall() == [
@@ -88,14 +88,14 @@ def test_rows_for_queries(store, mini):
         "SELECT customer_id, facts_hash, total, model_grade, final_grade, pd, engine_version, "
         "rulebook_id FROM evaluations"
     ).fetchone()
-    assert row == ("c1", ev.facts_hash, ev.total, "A", "A", 0.005, engine.__version__, "mini")
+    assert row == ("c1", ev.facts_hash, ev.total, "A", "A", 0.005, pingji.__version__, "mini")
 
 
 def test_rulebook_versions_keep_every_source_file_once(store):
-    child = engine.load_rulebook(BOOKS / "child.yaml")
+    child = pingji.load_rulebook(BOOKS / "child.yaml")
     facts = {**FACTS, "exposure": 100, "collateral": []}
     for _ in range(2):
-        store.add(prepare(engine.evaluate(child, facts), facts))
+        store.add(prepare(pingji.evaluate(child, facts), facts))
     rows = store.conn.execute(
         "SELECT hash, id, sources, grades, allowed_notches FROM rulebook_versions"
     ).fetchall()
@@ -119,7 +119,7 @@ def test_rulebook_versions_keep_every_source_file_once(store):
     ],
 )
 def test_the_store_is_append_only(store, mini, sql):
-    eid = store.add(prepare(engine.evaluate(mini, FACTS), FACTS))
+    eid = store.add(prepare(pingji.evaluate(mini, FACTS), FACTS))
     store.add_override(eid, "B", reviewer="Li", reason="r")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         store.conn.execute(sql)
@@ -183,7 +183,7 @@ def test_damaged_pages_are_a_store_error_not_a_crash(tmp_path, mini):
     path = tmp_path / "x.db"
     with Store.open(path) as s:
         for _ in range(20):
-            s.add(prepare(engine.evaluate(mini, FACTS), FACTS))
+            s.add(prepare(pingji.evaluate(mini, FACTS), FACTS))
     data = bytearray(path.read_bytes())
     page = int.from_bytes(data[16:18], "big")
     for i in range(2 * page, len(data)):  # everything but the header and the schema page
@@ -284,7 +284,7 @@ def test_unknown_grade_suggests_one():
 
 
 def test_stored_overrides_chain_old_grades(store, mini):
-    eid = store.add(prepare(engine.evaluate(mini, FACTS), FACTS))
+    eid = store.add(prepare(pingji.evaluate(mini, FACTS), FACTS))
     store.add_override(eid, "B", reviewer="Li", reason="one")
     row = store.add_override(eid, "C", reviewer="Li", reason="two", approved_by="Wang")
     assert (row["old_grade"], row["new_grade"], row["notches"], row["id"]) == ("B", "C", -2, 2)
@@ -294,9 +294,9 @@ def test_stored_overrides_chain_old_grades(store, mini):
 
 def test_latest_ratings_take_each_customers_last_evaluation_and_its_last_override(store, mini):
     weak = {**FACTS, "id": "c2", "credit": {"days_past_due": 120}}
-    first = store.add(prepare(engine.evaluate(mini, FACTS), FACTS, evaluated_at="2026-01-05T09:00:00.000Z"))
-    store.add(prepare(engine.evaluate(mini, weak), weak, evaluated_at="2026-02-01T09:00:00.000Z"))
-    second = store.add(prepare(engine.evaluate(mini, FACTS), FACTS, evaluated_at="2026-03-01T09:00:00.000Z"))
+    first = store.add(prepare(pingji.evaluate(mini, FACTS), FACTS, evaluated_at="2026-01-05T09:00:00.000Z"))
+    store.add(prepare(pingji.evaluate(mini, weak), weak, evaluated_at="2026-02-01T09:00:00.000Z"))
+    second = store.add(prepare(pingji.evaluate(mini, FACTS), FACTS, evaluated_at="2026-03-01T09:00:00.000Z"))
     store.add_override(first, "C", reviewer="Li", reason="superseded anyway", approved_by="Wang")
     store.add_override(second, "B", reviewer="Li", reason="one notch")
     rows = store.latest_ratings()
@@ -311,10 +311,10 @@ def test_latest_ratings_take_each_customers_last_evaluation_and_its_last_overrid
 WRITER = textwrap.dedent("""
     import sys
     sys.path.insert(0, {root!r})
-    import engine
-    from engine.records import prepare
-    from engine.store import Store
-    rb = engine.load_rulebook({book!r})
+    import pingji
+    from pingji.store.records import prepare
+    from pingji.store.database import Store
+    rb = pingji.load_rulebook({book!r})
     import os, time
     tag, n, go = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     open(go + "-ready-" + tag, "w").close()  # imported and loaded: ready to write
@@ -324,7 +324,7 @@ WRITER = textwrap.dedent("""
         for i in range(n):
             fin = {{"current_assets": 100 + i, "current_liabilities": 100}}
             facts = {{"id": f"{{tag}}-{{i}}", "fin": fin}}
-            s.add(prepare(engine.evaluate(rb, facts), facts))
+            s.add(prepare(pingji.evaluate(rb, facts), facts))
             time.sleep(0.002)  # let the other writer in: on a loaded machine one could finish first
 """)
 

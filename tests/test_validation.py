@@ -19,17 +19,17 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import engine
-import engine.records
-from cli.main import cli
-from engine.errors import BacktestError
-from engine.outcomes import Outcome, read_outcomes
-from engine.statistics import auc, betainc, binomial_tail, chi2_sf, gammainc_upper, ks
-from engine.store import Store
-from engine.validation import add_months, validate
+import pingji
+import pingji.store.records
+from pingji.cli.main import cli
+from pingji.errors import BacktestError
+from pingji.analysis.outcomes import Outcome, read_outcomes
+from pingji.analysis.statistics import auc, betainc, binomial_tail, chi2_sf, gammainc_upper, ks
+from pingji.store.database import Store
+from pingji.analysis.validation import add_months, validate
 
 ROOT = Path(__file__).resolve().parent.parent
-BOOK = engine.load_decision(ROOT / "rulebooks" / "validation.yaml", kind="policy")
+BOOK = pingji.load_decision(ROOT / "rulebooks" / "validation.yaml", kind="policy")
 
 
 def at(rule: str) -> str:
@@ -205,7 +205,7 @@ def test_months_are_calendar_months() -> None:
 @pytest.fixture
 def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr(engine.records, "now", lambda: "2026-04-16T09:00:00.000Z")
+    monkeypatch.setattr(pingji.store.records, "now", lambda: "2026-04-16T09:00:00.000Z")
     path = str(tmp_path / "v.db")
     for f in ("facts/monitoring/machinery-2026-04.yaml", "facts/examples/contractor-a.yaml",
               "facts/examples/builder-overdue-c.yaml", "facts/examples/textile-b.yaml"):
@@ -277,7 +277,7 @@ def test_validate_markdown_and_html_files(db: str, tmp_path: Path) -> None:
 
 def test_as_of_takes_the_ratings_and_overrides_made_by_then(db: str, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine.records, "now", lambda: "2026-06-01T09:00:00.000Z")
+    monkeypatch.setattr(pingji.store.records, "now", lambda: "2026-06-01T09:00:00.000Z")
     assert cmd("override", "E000002", "-g", "C", "--reviewer", "Li", "--reason", "worse", "--approved-by", "Wang",
                "--db", db).exit_code == 0
     with Store.open(db) as store:
@@ -359,12 +359,12 @@ def test_read_outcomes_accepts_the_usual_booleans_and_a_bom(tmp_path: Path) -> N
 # -- a synthetic portfolio, rated by `pingji batch` ------------------------------------------------------
 @pytest.fixture(scope="module")
 def portfolio(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    from engine.synthetic import main as synthetic
+    from pingji.batch.synthetic import main as synthetic
 
     tmp = tmp_path_factory.mktemp("validate")
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
-        mp.setattr(engine.records, "now", lambda: "2025-12-15T10:00:00.000Z")
+        mp.setattr(pingji.store.records, "now", lambda: "2025-12-15T10:00:00.000Z")
         synthetic(["corporate", "-n", "150", "--seed", "11", "-o", str(tmp / "p.jsonl")])
         r = cmd("batch", str(tmp / "p.jsonl"), "--db", str(tmp / "p.db"))
         assert r.exit_code == 0, r.output
@@ -419,7 +419,7 @@ def test_synthetic_portfolio_table(portfolio: tuple[str, str]) -> None:
 
 # -- migration and stability between two dates ----------------------------------------------------------
 def test_hand_computed_migration_and_psi() -> None:
-    from engine.migration import migration, psi
+    from pingji.analysis.migration import migration, psi
 
     before = [{"customer_id": c, "effective_grade": g} for c, g in
               [("c1", "A"), ("c2", "A"), ("c3", "B"), ("c4", "B"), ("c5", "C")]]
@@ -438,7 +438,7 @@ def test_hand_computed_migration_and_psi() -> None:
 
 
 def test_validate_from_an_earlier_date(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine.records, "now", lambda: "2026-10-31T09:00:00.000Z")
+    monkeypatch.setattr(pingji.store.records, "now", lambda: "2026-10-31T09:00:00.000Z")
     assert cmd("rate", "facts/monitoring/machinery-2026-10.yaml", "--db", db).exit_code == 0
     out = _outcomes(tmp_path, "customer_id,defaulted\nC-C-0001,true\nC-C-0002,false\nC-E-0001,false\n"
                               "C-E-0004,true\n")

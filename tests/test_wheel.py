@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ def _run(cmd: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
 
 
 def _build(src: Path, out: Path) -> Path:
+    """Build the wheel of the sources in `src` into `out`."""
     base = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(src)]
     r = _run(base[:5] + ["--no-build-isolation"] + base[5:])
     if r.returncode != 0:  # this environment lacks the build backend's requirements: build isolated
@@ -52,6 +54,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         else:
             shutil.copy(p, src / name)
     wheel = _build(src, tmp / "dist")
+    with zipfile.ZipFile(wheel) as zf:
+        (tmp / "files.txt").write_text("\n".join(zf.namelist()), "utf-8")
     venv = tmp / "venv"
     r = _run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)])
     assert r.returncode == 0, r.stderr
@@ -60,7 +64,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert r.returncode == 0, r.stderr
     # Dependencies come from this environment, also when it is itself a virtual environment (CI): after
-    # the venv's own site-packages, so the installed wheel is what `import engine` finds.
+    # the venv's own site-packages, so the installed wheel is what `import pingji` finds.
     site = _run(
         [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
     )
@@ -80,7 +84,7 @@ def test_installed_pingji_lists_the_built_in_rulebooks(installed):
     assert r.returncode == 0, r.stderr
     entries = json.loads(r.stdout)
     assert {"corporate", "manufacturing", "individual", "small_business"} <= {e["id"] for e in entries}
-    assert all("/engine/_builtin/rulebooks/" in e["file"] and str(ROOT) not in e["file"] for e in entries)
+    assert all("/pingji/_builtin/rulebooks/" in e["file"] and str(ROOT) not in e["file"] for e in entries)
 
 
 @pytest.mark.slow
@@ -100,7 +104,7 @@ def test_installed_pingji_rates_and_checks_with_its_built_ins(installed):
         [
             str(installed / "bin" / "python"),
             "-c",
-            "import engine, engine.builtin as b; print(engine.__file__); print(b.facts_dir())",
+            "import pingji, pingji.builtin as b; print(pingji.__file__); print(b.facts_dir())",
         ],
         cwd=installed.parent / "elsewhere",
     )
@@ -116,3 +120,25 @@ def test_installed_pingji_rates_and_checks_with_its_built_ins(installed):
     r = pingji(installed, "check")
     assert r.returncode == 0, r.stdout
     assert re.fullmatch(r"\d+ rulebooks checked: 0 errors, \d+ warnings?", r.stdout.splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_one_import_package_pingji(installed):
+    """Nothing named `engine` or `cli` (or anything else but pingji) lands at the top of site-packages."""
+    files = (installed.parent / "files.txt").read_text("utf-8").split("\n")
+    tops = {f.split("/")[0] for f in files}
+    assert tops == {"pingji", "pingji-0.1.0.dist-info"}, tops
+    assert "pingji/cli/main.py" in files and "pingji/rating/run.py" in files
+    assert "pingji/_builtin/rulebooks/manufacturing.yaml" in files
+    r = _run([str(installed / "bin" / "python"), "-c", "import pingji; print(pingji.evaluate.__module__)"],
+             cwd=installed.parent / "elsewhere")
+    assert r.returncode == 0 and r.stdout.strip() == "pingji.rating.run", r.stderr
+
+
+def test_this_install_has_no_top_level_engine_or_cli(tmp_path):
+    """The editable install (the README's) maps engine/ to pingji and cli/ to pingji.cli, nothing else."""
+    code = ("import importlib.util as u, pingji, pingji.cli.main as m; "
+            "print(u.find_spec('engine'), u.find_spec('cli'), pingji.__name__, m.__name__)")
+    r = _run([sys.executable, "-c", code], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["None", "None", "pingji", "pingji.cli.main"]

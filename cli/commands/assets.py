@@ -8,19 +8,19 @@ from typing import Any
 
 import click
 
-import engine
-from engine import catalog
-from engine.assets import Classification, Loans, classify_portfolio, coarse_grades, read_loans, require_category
-from engine.provisions import ROUNDING, Provisions, provide, require_outputs
-from engine.decision import Decision, DecisionBook
+import pingji
+from pingji.rating import catalog
+from pingji.decisions.classification import Classification, Loans, classify_portfolio, coarse_grades, read_loans, require_category
+from pingji.decisions.provisions import ROUNDING, Provisions, provide, require_outputs
+from pingji.decisions.book import Decision, DecisionBook
 
-from ..options import json_option, lang_option, open_store, progress
+from pingji.cli.options import json_option, lang_option, open_store, progress
 
 COMMANDS: list[click.Command] = []
 
 
 def _book(name: str, kind: str) -> DecisionBook:
-    book = engine.load_decision(catalog.find(name), kind=kind)
+    book = pingji.load_decision(catalog.find(name), kind=kind)
     if kind == "classification":
         require_category(book)
     return book

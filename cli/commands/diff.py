@@ -9,16 +9,16 @@ from typing import Any
 
 import click
 
-import engine
-from engine import catalog
-from engine.batch import open_source
-from engine.changes import Change, compare, grade_mapping, notes
-from engine.impact import Customer, Impact, customers_from_source, customers_from_store, simulate
-from engine.model import Rulebook
-from engine.rulebook import rulebook_kind
+import pingji
+from pingji.rating import catalog
+from pingji.batch.local import open_source
+from pingji.analysis.changes import Change, compare, grade_mapping, notes
+from pingji.analysis.impact import Customer, Impact, customers_from_source, customers_from_store, simulate
+from pingji.rating.model import Rulebook
+from pingji.rating.load import rulebook_kind
 
-from ..options import Failure, UsageFailure, json_option, open_store, progress
-from ..render import table
+from pingji.cli.options import Failure, UsageFailure, json_option, open_store, progress
+from pingji.cli.render import table
 
 
 
@@ -28,7 +28,7 @@ def _load(name: str) -> Rulebook:
     if kind not in (None, "rating"):
         raise Failure(f"{path}: error[E722]: '{name}' is a {kind} rulebook; pingji diff compares rating "
                       f"rulebooks (scorecards)")
-    return engine.load_rulebook(path)
+    return pingji.load_rulebook(path)
 
 
 

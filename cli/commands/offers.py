@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-import engine
-from engine import catalog
-from engine.pricing import LIMIT, REVIEW, SPREAD, UNIT, Offer, offer_facts, price as price_offer
+import pingji
+from pingji.rating import catalog
+from pingji.decisions.pricing import LIMIT, REVIEW, SPREAD, UNIT, Offer, offer_facts, price as price_offer
 
-from ..options import EVAL_ID, db_option, json_option, lang_option, open_store
+from pingji.cli.options import EVAL_ID, db_option, json_option, lang_option, open_store
 
 COMMANDS: list[click.Command] = []
 
@@ -39,7 +39,7 @@ def price(evaluation_id: str, rulebook: str, db_path: str, as_json: bool, lang: 
 
         pingji price E000001
     """
-    book = engine.load_decision(catalog.find(rulebook), kind="policy")
+    book = pingji.load_decision(catalog.find(rulebook), kind="policy")
     with open_store(db_path) as store:
         record = store.record(evaluation_id)
     offer = price_offer(book, offer_facts(record))

@@ -9,17 +9,17 @@ from typing import Any
 
 import click
 
-import engine
-from engine import catalog
-from engine.batch import DEFAULT_COMMIT_EVERY, run_batch
-from engine.cluster import DEFAULT_TIMEOUT, Cluster, check_address, connect  # imports distributed only to connect
-from engine.errors import ClusterUnavailable
-from engine.model import Rulebook
-from engine.records import prepare
-from engine.store import Store
+import pingji
+from pingji.rating import catalog
+from pingji.batch.local import DEFAULT_COMMIT_EVERY, run_batch
+from pingji.batch.cluster import DEFAULT_TIMEOUT, Cluster, check_address, connect  # imports distributed only to connect
+from pingji.errors import ClusterUnavailable
+from pingji.rating.model import Rulebook
+from pingji.store.records import prepare
+from pingji.store.database import Store
 
-from .. import render
-from ..options import UsageFailure, db_option, json_option, lang_option, rulebook_option
+from pingji.cli import render
+from pingji.cli.options import UsageFailure, db_option, json_option, lang_option, rulebook_option
 
 FAILURES_SHOWN = 20
 
@@ -35,7 +35,7 @@ def _scheduler_address(ctx: click.Context, param: click.Parameter, value: str | 
 
 def load_for(rulebook: str | None, facts: dict[str, Any]) -> Rulebook:
     path = catalog.find(rulebook) if rulebook else catalog.select(facts)
-    return engine.load_rulebook(path)
+    return pingji.load_rulebook(path)
 
 
 @click.command()
@@ -55,9 +55,9 @@ def rate(facts: str, rulebook: str | None, db_path: str, no_store: bool, as_json
 
         pingji rate facts/examples/machinery-a.yaml --rulebook manufacturing
     """
-    doc = engine.read_facts(facts)
+    doc = pingji.read_facts(facts)
     rb = load_for(rulebook, doc.data)
-    ev = engine.evaluate(rb, doc.data, locate=doc.locate, label=doc.file)
+    ev = pingji.evaluate(rb, doc.data, locate=doc.locate, label=doc.file)
     eid = at = None
     if not no_store:
         prepared = prepare(ev, doc.data)

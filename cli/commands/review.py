@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from engine.diagnostics import did_you_mean
+from pingji.diagnostics import did_you_mean
 
-from .. import render
-from ..options import EVAL_ID, Failure, db_option, json_option, open_store
+from pingji.cli import render
+from pingji.cli.options import EVAL_ID, Failure, db_option, json_option, open_store
 
 
 def factor_chain(record: dict[str, Any], factor: str) -> list[dict[str, Any]]:
@@ -132,7 +132,7 @@ def report(evaluation: str, fmt: str, lang: str, output: str | None, db_path: st
         text = json.dumps(record, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
     else:
         try:
-            from engine import report as reports
+            from pingji.report import rating as reports
         except ImportError as exc:
             raise Failure(f"reports are not available in this installation ({exc})") from None
         text = reports.render_html(record, lang) if fmt == "html" else reports.render_markdown(record, lang)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import click
 
-import engine
-from engine import catalog
-from engine.builtin import facts_dir, rulebooks_dir, schema_dir
-from engine.diagnostics import sort_key
+import pingji
+from pingji.rating import catalog
+from pingji.builtin import facts_dir, rulebooks_dir, schema_dir
+from pingji.diagnostics import sort_key
 
-from ..options import Failure, json_option
+from pingji.cli.options import Failure, json_option
 
 
 @click.command()
@@ -36,7 +36,7 @@ def check(paths: tuple[str, ...], as_json: bool, no_examples: bool) -> None:
         files.extend(sorted(path.glob("*.yaml")) if path.is_dir() else [path])
     diags = []
     for f in files:
-        diags.extend(engine.check(f, run_examples=not no_examples))
+        diags.extend(pingji.check(f, run_examples=not no_examples))
     diags.sort(key=sort_key)
     errors = sum(1 for d in diags if d.is_error)
     warnings = len(diags) - errors

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 
-import engine
-from engine import catalog
-from engine.outcomes import read_outcomes
-from engine.validation import validate as run_validation
-from engine.validation_report import render_html, render_markdown, render_text
+import pingji
+from pingji.rating import catalog
+from pingji.analysis.outcomes import read_outcomes
+from pingji.analysis.validation import validate as run_validation
+from pingji.report.validation import render_html, render_markdown, render_text
 
-from ..options import db_option, json_option, open_store
-from .watch import DATE
+from pingji.cli.options import db_option, json_option, open_store
+from pingji.cli.commands.watch import DATE
 
 COMMANDS: list[click.Command] = []
 
@@ -72,7 +72,7 @@ def validate(outcomes: str, as_of: str | None, from_date: str | None, horizon: i
         C-E-0004,true,2026-09-30
     """
     when = as_of or _dt.datetime.now(_dt.UTC).date().isoformat()
-    book = engine.load_decision(catalog.find(policy), kind="policy")
+    book = pingji.load_decision(catalog.find(policy), kind="policy")
     rows = read_outcomes(outcomes)
     if from_date is not None and from_date >= when:
         raise click.UsageError(f"--from {from_date} must be before --as-of {when}")

@@ -10,15 +10,15 @@ from typing import Any
 
 import click
 
-import engine
-from engine import catalog
-from engine.assets import coarse_grades
-from engine.monitoring import Monitoring, compare, rating_of, watch, watch_list
-from engine.snapshots import read_customer, read_snapshots
-from engine.store import DEFAULT_DB, ENV_VAR, Store
+import pingji
+from pingji.rating import catalog
+from pingji.decisions.classification import coarse_grades
+from pingji.decisions.monitoring import Monitoring, compare, rating_of, watch, watch_list
+from pingji.decisions.snapshots import read_customer, read_snapshots
+from pingji.store.database import DEFAULT_DB, ENV_VAR, Store
 
-from .. import render
-from ..options import Failure, json_option, lang_option
+from pingji.cli import render
+from pingji.cli.options import Failure, json_option, lang_option
 
 COMMANDS: list[click.Command] = []
 
@@ -117,7 +117,7 @@ def monitor(current: tuple[str, ...], previous: str | None, rulebook: str, as_of
 
         cd facts/monitoring && pingji monitor machinery-2026-10.yaml --previous machinery-2026-04.yaml
     """
-    book = engine.load_decision(catalog.find(rulebook), kind="monitoring")
+    book = pingji.load_decision(catalog.find(rulebook), kind="monitoring")
     docs = read_snapshots(current)
     if not docs:
         raise Failure(f"no facts files in {', '.join(current)}")
@@ -168,10 +168,10 @@ def portfolio(db_path: str, loans: str | None, snapshots: tuple[str, ...], as_of
 
         pingji portfolio --db demo.db --loans facts/loans/portfolio.yaml --format html -o portfolio.html
     """
-    from engine.assets import classify_portfolio, provide, read_loans
-    from engine.portfolio import PortfolioInputs, render_portfolio_html, render_portfolio_markdown
+    from pingji.decisions.classification import classify_portfolio, provide, read_loans
+    from pingji.report.portfolio import PortfolioInputs, render_portfolio_html, render_portfolio_markdown
 
-    book = engine.load_decision(catalog.find("early-warning"), kind="monitoring")
+    book = pingji.load_decision(catalog.find("early-warning"), kind="monitoring")
     store = _open(db_path, required=loans is None, otherwise="--loans")
     sources = [f"store {db_path}"] if store else []
     try:
@@ -181,9 +181,9 @@ def portfolio(db_path: str, loans: str | None, snapshots: tuple[str, ...], as_of
             r["coarse"] = coarse.get(r["customer_id"])
         cl = pv = None
         if loans:
-            classify_book = engine.load_decision(catalog.find("five-category"), kind="classification")
-            books = (engine.load_decision(catalog.find("provisions"), kind="provisioning"),
-                     engine.load_decision(catalog.find("provision-adequacy"), kind="provisioning"))
+            classify_book = pingji.load_decision(catalog.find("five-category"), kind="classification")
+            books = (pingji.load_decision(catalog.find("provisions"), kind="provisioning"),
+                     pingji.load_decision(catalog.find("provision-adequacy"), kind="provisioning"))
             lf = read_loans(loans)
             cl = classify_portfolio(classify_book, lf, coarse)
             pv = provide(cl, *books)

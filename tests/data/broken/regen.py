@@ -1,4 +1,4 @@
-"""Print what `engine.check()` reports for the broken-rulebook cases, for a human to review.
+"""Print what `pingji.check()` reports for the broken-rulebook cases, for a human to review.
 
 Run from anywhere; file names are shown relative to the repository root, as the golden files
 expect::
@@ -26,10 +26,10 @@ ROOT = HERE.parents[2]
 
 
 def output(case: Path) -> str:
-    import engine
+    import pingji
 
     rel = case.relative_to(ROOT)
-    return "".join(f"{d}\n" for d in engine.check(rel))
+    return "".join(f"{d}\n" for d in pingji.check(rel))
 
 
 def main(argv: list[str]) -> int:

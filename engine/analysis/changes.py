@@ -1,0 +1,311 @@
+"""What changed between two resolved rating rulebooks: the structural diff behind `pingji diff`.
+
+Both rulebooks are compared after `extends` has been applied, item by item: metrics, groups,
+factors (every scoring field, each band and each level), the grade scale and the overrides.
+Every `Change` carries the `file:line` of the winning definition on each side (None on the side
+where the item does not exist), and `compare` returns them in a fixed order: identity, metrics,
+groups, factors, scale, overrides; inside a section by id, then by field.
+
+`grade_mapping` decides whether grades can be compared one-to-one (the same grade names, best
+first), only through the coarse grades both scales map onto, or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pingji.diagnostics import Location
+from pingji.rating.model import Band, Factor, Grade, Rulebook, Scale, Text
+
+__all__ = ["Change", "GradeMapping", "compare", "grade_mapping", "notes"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference: `op` is "added", "removed" or "changed"; `section` and `item` name the thing."""
+
+    op: str
+    section: str  # rulebook | metric | group | factor | grade | coarse | override
+    item: str
+    field: str
+    old: str | None
+    new: str | None
+    old_at: Location | None
+    new_at: Location | None
+
+    def text(self) -> str:
+        """One line: `~ factor asset_size: weight 20 -> 15 (old.yaml:41 -> new.yaml:41)`."""
+        mark = {"added": "+", "removed": "-", "changed": "~"}[self.op]
+        what = f"{self.section} {self.item}" if self.item else self.section
+        if self.op == "changed":
+            body = f"{self.field} {self.old} -> {self.new}"
+        else:
+            value = self.new if self.op == "added" else self.old
+            body = f"{self.op}" + (f": {value}" if value else "")
+        where = f"{_at(self.old_at)} -> {_at(self.new_at)}"
+        return f"{mark} {what}: {body} ({where})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "op": self.op, "section": self.section, "item": self.item, "field": self.field,
+            "old": self.old, "new": self.new,
+            "old_at": _at(self.old_at) if self.old_at else None,
+            "new_at": _at(self.new_at) if self.new_at else None,
+        }
+
+
+def _at(loc: Location | None) -> str:
+    return loc.short() if loc is not None else "-"
+
+
+def _num(x: float | None) -> str:
+    if x is None:
+        return "none"
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def _points(p: float | tuple[float, float]) -> str:
+    return f"[{_num(p[0])}, {_num(p[1])}]" if isinstance(p, tuple) else _num(p)
+
+
+def _text(t: Text) -> str:
+    return f"{t.en} / {t.zh}" if t.zh and t.zh != t.en else t.en
+
+
+def _band(b: Band) -> str:
+    return f"{b.describe()} points {_points(b.points)}"
+
+
+def _pct(pd: float | None) -> str:
+    return "none" if pd is None else f"{_num(round(pd * 100, 6))}%"
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.out: list[Change] = []
+
+    def field(self, section: str, item: str, name: str, old: Any, new: Any,
+              old_at: Location | None, new_at: Location | None, show: Callable[[Any], str] = str) -> None:
+        if old != new:
+            self.out.append(Change("changed", section, item, name, show(old), show(new), old_at, new_at))
+
+    def added(self, section: str, item: str, value: str, at: Location) -> None:
+        self.out.append(Change("added", section, item, "", None, value, None, at))
+
+    def removed(self, section: str, item: str, value: str, at: Location) -> None:
+        self.out.append(Change("removed", section, item, "", value, None, at, None))
+
+
+def _by_id(items: Iterable[T]) -> dict[str, T]:
+    return {getattr(i, "id"): i for i in items}
+
+
+def _ids(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return sorted(set(old) | set(new))
+
+
+def _describe_factor(f: Factor) -> str:
+    how = f"metric {f.metric}, {f.method}" if f.kind == "metric" else f"assessed {f.assessed}, {f.aggregate}"
+    return f"group {f.group}, weight {_num(f.weight)}, {how}"
+
+
+def _factors(c: _Collector, old: Rulebook, new: Rulebook) -> None:
+    a, b = _by_id(old.factors), _by_id(new.factors)
+    for fid in _ids(a, b):
+        fa, fb = a.get(fid), b.get(fid)
+        if fb is None or fa is None:
+            if fb is not None:
+                c.added("factor", fid, _describe_factor(fb), fb.loc)
+            elif fa is not None:
+                c.removed("factor", fid, _describe_factor(fa), fa.loc)
+            continue
+        for name in ("group", "weight", "kind", "metric", "method", "direction", "assessed", "aggregate"):
+            if name in ("metric", "method", "direction") and "metric" not in (fa.kind, fb.kind):
+                continue
+            if name in ("assessed", "aggregate") and "assessed" not in (fa.kind, fb.kind):
+                continue
+            key = name if name != "kind" else fb.kind  # a kind is where its `metric:` / `assessed:` is
+            show = _num if name == "weight" else (lambda v: "none" if v is None else str(v))
+            c.field("factor", fid, name, getattr(fa, name), getattr(fb, name), fa.at(key), fb.at(key), show)
+        c.field("factor", fid, "missing score", fa.missing, fb.missing, fa.at("missing"), fb.at("missing"),
+                _num)
+        c.field("factor", fid, "undefined score", fa.undefined, fb.undefined, fa.at("undefined"),
+                fb.at("undefined"), _num)
+        for i in range(max(len(fa.bands), len(fb.bands))):
+            ba = fa.bands[i] if i < len(fa.bands) else None
+            bb = fb.bands[i] if i < len(fb.bands) else None
+            label = f"band {i + 1}"
+            if ba is None and bb is not None:
+                c.added("factor", f"{fid} {label}", _band(bb), bb.loc)
+            elif bb is None and ba is not None:
+                c.removed("factor", f"{fid} {label}", _band(ba), ba.loc)
+            elif ba is not None and bb is not None and (ba.lo, ba.hi, ba.points) != (bb.lo, bb.hi, bb.points):
+                c.field("factor", fid, label, _band(ba), _band(bb), ba.loc, bb.loc)
+        la = {str(lv.level): lv for lv in fa.levels}
+        lb = {str(lv.level): lv for lv in fb.levels}
+        for key in sorted(set(la) | set(lb)):
+            va, vb = la.get(key), lb.get(key)
+            if va is None and vb is not None:
+                c.added("factor", f"{fid} level {key}", f"points {_num(vb.points)}", vb.loc)
+            elif vb is None and va is not None:
+                c.removed("factor", f"{fid} level {key}", f"points {_num(va.points)}", va.loc)
+            elif va is not None and vb is not None:
+                c.field("factor", fid, f"level {key} points", va.points, vb.points, va.loc, vb.loc, _num)
+
+
+def _grade(g: Grade) -> str:
+    parts = [f"from {_num(g.lo)}" if g.lo is not None else "below the last cut-off", f"pd {_pct(g.pd)}"]
+    if g.coarse:
+        parts.append(f"coarse {g.coarse}")
+    return ", ".join(parts)
+
+
+def _scale(c: _Collector, old: Scale | None, new: Scale | None) -> None:
+    if old is None or new is None:  # pragma: no cover - a loaded rating rulebook always has a scale
+        return
+    c.field("scale", "", "grades", " ".join(old.names()), " ".join(new.names()), old.loc, new.loc)
+    a = {g.grade: g for g in old.grades}
+    b = {g.grade: g for g in new.grades}
+    for name in [n for n in old.names() if n in b] + [n for n in new.names() if n not in a]:
+        ga, gb = a.get(name), b.get(name)
+        if ga is None and gb is not None:
+            c.added("grade", name, _grade(gb), gb.loc)
+        elif ga is not None and gb is not None:
+            c.field("grade", name, "cut-off", ga.lo, gb.lo, ga.loc, gb.loc, _num)
+            c.field("grade", name, "pd", ga.pd, gb.pd, ga.loc, gb.loc, _pct)
+            c.field("grade", name, "coarse", ga.coarse, gb.coarse, ga.loc, gb.loc, lambda v: v or "none")
+            c.field("grade", name, "default", ga.default, gb.default, ga.loc, gb.loc,
+                    lambda v: str(v).lower())
+    for name in old.names():
+        if name not in b:
+            c.removed("grade", name, _grade(a[name]), a[name].loc)
+    ca = {g.grade: g for g in old.coarse}
+    cb = {g.grade: g for g in new.coarse}
+    for name in sorted(set(ca) | set(cb)):
+        if name not in ca:
+            c.added("coarse", name, "", cb[name].loc)
+        elif name not in cb:
+            c.removed("coarse", name, "", ca[name].loc)
+
+
+def _then(action: str, value: Any) -> str:
+    return f"{action} {value:+d}" if action == "notch" and isinstance(value, int) else f"{action} {value}"
+
+
+def compare(old: Rulebook, new: Rulebook) -> list[Change]:
+    """Every difference between two resolved rating rulebooks, in a deterministic order."""
+    c = _Collector()
+    for name in ("id", "version", "owner", "effective"):
+        c.field("rulebook", "", name, getattr(old, name), getattr(new, name), old.loc, new.loc)
+    c.field("rulebook", "", "title", old.title, new.title, old.loc, new.loc, _text)
+    c.field("rulebook", "", "applies_to", old.applies_to, new.applies_to, old.loc, new.loc,
+            lambda v: ", ".join(f"{k} {v[k]}" for k in sorted(v)))
+    c.field("rulebook", "", "facts schema", Path(old.facts_schema_path).name,
+            Path(new.facts_schema_path).name, old.loc, new.loc)
+    c.field("rulebook", "", "precision", old.precision, new.precision, old.loc, new.loc)
+
+    ma, mb = _by_id(old.metrics), _by_id(new.metrics)
+    for mid in _ids(ma, mb):
+        x, y = ma.get(mid), mb.get(mid)
+        if x is None and y is not None:
+            c.added("metric", mid, y.expr_text, y.loc)
+        elif y is None and x is not None:
+            c.removed("metric", mid, x.expr_text, x.loc)
+        elif x is not None and y is not None:
+            c.field("metric", mid, "expr", x.expr_text, y.expr_text, x.loc, y.loc)
+            c.field("metric", mid, "precision", x.precision, y.precision, x.loc, y.loc)
+
+    ga, gb = _by_id(old.groups), _by_id(new.groups)
+    for gid in _ids(ga, gb):
+        gx, gy = ga.get(gid), gb.get(gid)
+        if gx is None and gy is not None:
+            c.added("group", gid, f"weight {_num(gy.weight)}", gy.loc)
+        elif gy is None and gx is not None:
+            c.removed("group", gid, f"weight {_num(gx.weight)}", gx.loc)
+        elif gx is not None and gy is not None:
+            c.field("group", gid, "weight", gx.weight, gy.weight, gx.loc, gy.loc, _num)
+
+    _factors(c, old, new)
+    _scale(c, old.scale, new.scale)
+
+    oa, ob = _by_id(old.overrides), _by_id(new.overrides)
+    for oid in _ids(oa, ob):
+        ox, oy = oa.get(oid), ob.get(oid)
+        if ox is None and oy is not None:
+            c.added("override", oid, f"when {oy.when_text} then {_then(oy.action, oy.value)}, reason "
+                                     f"{_text(oy.reason)!r}", oy.loc)
+        elif oy is None and ox is not None:
+            c.removed("override", oid, f"when {ox.when_text} then {_then(ox.action, ox.value)}", ox.loc)
+        elif ox is not None and oy is not None:
+            c.field("override", oid, "when", ox.when_text, oy.when_text, ox.when_loc, oy.when_loc)
+            c.field("override", oid, "then", _then(ox.action, ox.value), _then(oy.action, oy.value),
+                    ox.loc, oy.loc)
+            c.field("override", oid, "reason", ox.reason, oy.reason, ox.loc, oy.loc, lambda t: repr(_text(t)))
+    return c.out
+
+
+@dataclass(frozen=True)
+class GradeMapping:
+    """How OLD grades compare with NEW ones.
+
+    `level` is "grade" (the same grade names in the same order: one-to-one), "coarse" (both scales
+    map onto the same coarse grades, e.g. A/B/C: compared there) or "none" (no migration matrix).
+    `grades` are the grades compared, best first; `of_old` / `of_new` map a final grade onto them.
+    """
+
+    level: str
+    grades: tuple[str, ...]
+    old_map: dict[str, str]
+    new_map: dict[str, str]
+    note: str
+
+    def of_old(self, grade: str) -> str:
+        return self.old_map.get(grade, grade)
+
+    def of_new(self, grade: str) -> str:
+        return self.new_map.get(grade, grade)
+
+
+def _coarse(scale: Scale) -> tuple[tuple[str, ...], dict[str, str]] | None:
+    """The coarse grades of a scale, best first, and each grade's coarse grade (the grade itself
+    when the scale has no finer master scale); None when some grade maps onto nothing."""
+    if not scale.coarse:
+        return tuple(scale.names()), {n: n for n in scale.names()}
+    if any(g.coarse is None for g in scale.grades):
+        return None
+    return tuple(g.grade for g in scale.coarse), {g.grade: str(g.coarse) for g in scale.grades}
+
+
+def grade_mapping(old: Rulebook, new: Rulebook) -> GradeMapping:
+    assert old.scale is not None and new.scale is not None
+    a, b = old.scale.names(), new.scale.names()
+    if a == b:
+        return GradeMapping("grade", tuple(a), {}, {}, "")
+    ca, cb = _coarse(old.scale), _coarse(new.scale)
+    if ca is not None and cb is not None and ca[0] == cb[0]:
+        return GradeMapping(
+            "coarse", ca[0], ca[1], cb[1],
+            f"the grade scales differ ({' '.join(a)} | {' '.join(b)}): grades are compared through the "
+            f"coarse grades {'/'.join(ca[0])}",
+        )
+    return GradeMapping(
+        "none", (), {}, {},
+        f"the grade scales differ ({' '.join(a)} | {' '.join(b)}) and map onto no common coarse grades: "
+        f"grades cannot be compared one-to-one (no migration matrix)",
+    )
+
+
+def notes(old: Rulebook, new: Rulebook, mapping: GradeMapping) -> list[str]:
+    out = [mapping.note] if mapping.note else []
+    a, b = Path(old.facts_schema_path).name, Path(new.facts_schema_path).name
+    if a != b:
+        out.append(
+            f"the facts schemas differ ({a} | {b}): "
+            f"customers whose facts fit only one are listed as failing under the other"
+        )
+    return out

@@ -1,0 +1,260 @@
+"""Fact schemas: finding them, listing the fact names rulebooks may use, and checking facts.
+
+A facts schema is a JSON Schema (draft 2020-12). Rulebooks name facts by dotted path
+(`financials.current.revenue`); array items by `collateral[].value`. `fact_types` lists every
+such leaf with its type: number, boolean, string or date.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import json
+import math
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+import jsonschema
+
+from pingji.builtin import facts_dir
+from pingji.diagnostics import Diagnostic, Location, error
+from pingji.errors import FactsError
+
+
+def find_schema(name: str, rulebook_dir: Path) -> Path | None:
+    """`name` is a path (relative to the rulebook) or a schema name looked up in facts/ folders."""
+    if name.endswith(".json") or "/" in name:
+        p = (rulebook_dir / name).resolve()
+        return p if p.is_file() else None
+    for folder in (rulebook_dir, rulebook_dir.parent / "facts", facts_dir()):
+        p = folder / f"{name}.schema.json"
+        if p.is_file():
+            return p.resolve()
+    return None
+
+
+@lru_cache(maxsize=64)
+def _load(path: str, mtime: float) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    jsonschema.Draft202012Validator.check_schema(data)
+    return data  # type: ignore[no-any-return]
+
+
+def load_schema(path: Path) -> dict[str, Any]:
+    return _load(str(path), path.stat().st_mtime)
+
+
+def _types_of(node: Mapping[str, Any], root: Mapping[str, Any]) -> set[str]:
+    node = _deref(node, root)
+    t = node.get("type")
+    kinds = set([t] if isinstance(t, str) else (t or []))
+    if "enum" in node and not kinds:
+        kinds = {type_name(v) for v in node["enum"] if v is not None}
+    if "const" in node and not kinds:
+        kinds = {type_name(node["const"])}
+    for key in ("anyOf", "oneOf"):
+        for sub in node.get(key, []):
+            kinds |= _types_of(sub, root)
+    return kinds - {"null"}
+
+
+def type_name(v: Any) -> str:
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, (int, float)):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    return "object"
+
+
+def _deref(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    seen = 0
+    while "$ref" in node and seen < 32:
+        ref = node["$ref"]
+        if not ref.startswith("#/"):
+            break
+        target: Any = root
+        for part in ref[2:].split("/"):
+            target = target[part]
+        node = target
+        seen += 1
+    return node
+
+
+def fact_types(schema: Mapping[str, Any]) -> dict[str, str]:
+    """Every leaf fact name of the schema with its type (number, boolean, string, date)."""
+    out: dict[str, str] = {}
+
+    def walk(node: Mapping[str, Any], prefix: str, depth: int) -> None:
+        node = _deref(node, schema)
+        if depth > 12:
+            return
+        kinds = _types_of(node, schema)
+        props = node.get("properties")
+        if props or "object" in kinds:
+            for key, sub in (props or {}).items():
+                walk(sub, f"{prefix}.{key}" if prefix else key, depth + 1)
+            return
+        if "array" in kinds:
+            items = node.get("items")
+            if isinstance(items, Mapping):
+                walk(items, f"{prefix}[]", depth + 1)
+            return
+        if not prefix:
+            return
+        if "string" in kinds and node.get("format") == "date":
+            out[prefix] = "date"
+        elif kinds & {"number", "integer"}:
+            out[prefix] = "number"
+        elif "boolean" in kinds:
+            out[prefix] = "boolean"
+        elif "string" in kinds:
+            out[prefix] = "string"
+
+    walk(schema, "", 0)
+    return out
+
+
+def _path_text(path: Any) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _non_finite(value: Any, path: tuple[Any, ...]) -> list[tuple[tuple[Any, ...], str]]:
+    found: list[tuple[tuple[Any, ...], str]] = []
+    if isinstance(value, float) and not math.isfinite(value):
+        found.append((path, "NaN" if math.isnan(value) else "infinite"))
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            found.extend(_non_finite(v, path + (k,)))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found.extend(_non_finite(v, path + (i,)))
+    return found
+
+
+# Keywords whose meaning is the same in draft 2020-12 and draft 7 (what fastjsonschema implements).
+_FAST_KEYWORDS = frozenset({
+    "$schema", "$id", "$ref", "$defs", "$comment", "title", "description", "examples", "default", "type", "enum",
+    "const", "properties", "additionalProperties", "required", "items", "minItems", "maxItems", "uniqueItems",
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength", "maxLength",
+    "pattern", "format", "anyOf", "oneOf", "allOf", "not", "minProperties", "maxProperties", "propertyNames",
+    "x-unit", "deprecated", "readOnly", "writeOnly",
+})
+_SCHEMA_MAPS = frozenset({"properties", "$defs", "definitions", "patternProperties"})
+
+
+def _keywords_fast_safe(node: Any, in_map: bool = False) -> bool:
+    if isinstance(node, list):
+        return all(_keywords_fast_safe(x) for x in node)
+    if not isinstance(node, Mapping):
+        return True
+    for key, value in node.items():
+        if in_map:
+            if not _keywords_fast_safe(value):
+                return False
+            continue
+        if key not in _FAST_KEYWORDS and not str(key).startswith("x-"):
+            return False
+        if key in ("enum", "const", "examples", "default", "required"):
+            continue
+        if not _keywords_fast_safe(value, key in _SCHEMA_MAPS):
+            return False
+    return True
+
+
+def _is_date(value: str) -> bool:
+    try:
+        _dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
+
+
+class FactsValidator:
+    """Checks facts against one schema: a compiled fast path for the common case (valid facts),
+    and jsonschema for the full, located list of problems when the fast path finds any."""
+
+    def __init__(self, schema: Mapping[str, Any]):
+        self.schema = schema
+        self.full = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        self.fast: Any = None
+        if _keywords_fast_safe(schema):
+            try:
+                # A deep copy: fastjsonschema rewrites every "$ref" in the schema it is given to an
+                # absolute URI, and the schema here is the cached one fact_types() reads.
+                self.fast = fastjsonschema.compile(copy.deepcopy(dict(schema)), formats={"date": _is_date})
+            except Exception:  # noqa: BLE001 - the slow path is always right
+                self.fast = None
+
+    def quick_ok(self, facts: Any) -> bool:
+        """True only when the facts are certainly valid (NaN and infinities are checked elsewhere)."""
+        if self.fast is None:
+            return False
+        try:
+            self.fast(facts)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    def problems(self, facts: Any, locate: Any = None, label: str = "facts") -> list[Diagnostic]:
+        """All the ways `facts` fails its schema, as located diagnostics (E501 schema, E502 NaN/inf).
+
+        `locate(path) -> Location` maps a path inside the facts to a file location when the facts
+        came from a file; otherwise the location is `label` and the message names the path.
+        """
+
+        def where(path: tuple[Any, ...]) -> Location:
+            return locate(path) if locate is not None else Location(label)
+
+        out: list[Diagnostic] = []
+        bad = _non_finite(facts, ())
+        for path, what in bad:
+            out.append(error("E502", f"{_path_text(path)}: value is {what}; facts must be finite numbers",
+                             where(path)))
+        bad_paths = {p for p, _ in bad}
+        for err in sorted(self.full.iter_errors(facts), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
+            path = tuple(err.absolute_path)
+            if path in bad_paths:
+                continue
+            msg = err.message
+            if err.validator == "additionalProperties":
+                msg = msg.replace("Additional properties are not allowed", "unknown field(s)")
+            if len(msg) > 300:
+                msg = msg[:297] + "..."
+            out.append(error("E501", f"{_path_text(path)}: {msg}", where(path)))
+        return out
+
+
+_validators: dict[int, FactsValidator] = {}
+
+
+def validator_for(schema: Mapping[str, Any]) -> FactsValidator:
+    v = _validators.get(id(schema))
+    if v is None or v.schema is not schema:
+        v = _validators[id(schema)] = FactsValidator(schema)
+    return v
+
+
+def check_facts(facts: Any, schema: Mapping[str, Any], locate: Any = None, label: str = "facts") -> list[Diagnostic]:
+    """All the ways `facts` fails its schema (see FactsValidator.problems)."""
+    return validator_for(schema).problems(facts, locate, label)
+
+
+def require_valid(facts: Any, schema: Mapping[str, Any], locate: Any = None, label: str = "facts",
+                  *, finite: bool = False) -> None:
+    """Raise FactsError listing every problem. `finite=True` says NaN/inf were already ruled out."""
+    v = validator_for(schema)
+    if finite and v.quick_ok(facts):
+        return
+    problems = v.problems(facts, locate, label)
+    if problems:
+        raise FactsError(problems)

@@ -1,0 +1,597 @@
+"""Loading a rating rulebook: YAML → schema check → `extends` resolution → model → semantic checks.
+
+`load_rulebook(path)` returns a resolved, checked `Rulebook` or raises `RulebookError` carrying
+*all* the diagnostics found. `check(path)` returns the diagnostics (warnings included) instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from pingji.lang import expressions as ex
+from pingji.builtin import rulebooks_dir, schema_dir
+from pingji.diagnostics import Diagnostic, Location, did_you_mean, error, sort_key
+from pingji.errors import ExpressionError, RulebookError
+from pingji.lang.factschema import fact_types, find_schema, load_schema
+from pingji.rating.model import Band, Example, Factor, Grade, Group, Level, Metric, Override, Rulebook, Scale, Text
+from pingji.lang.source import Document, load_yaml
+
+SECTIONS = ("metrics", "groups", "factors")
+DEFAULT_PRECISION = 4
+MAX_EXTENDS_DEPTH = 16
+
+
+def display_name(path: Path) -> str:
+    """How a file is named in diagnostics: relative to the working directory when inside it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return rel if not rel.startswith("..") else str(path)
+
+
+_VALIDATOR: jsonschema.Draft202012Validator | None = None
+
+
+def rulebook_schema() -> dict[str, Any]:
+    with open(schema_dir() / "rulebook.schema.json", encoding="utf-8") as fh:
+        return json.load(fh)  # type: ignore[no-any-return]
+
+
+def _validator() -> jsonschema.Draft202012Validator:
+    global _VALIDATOR
+    if _VALIDATOR is None:
+        _VALIDATOR = jsonschema.Draft202012Validator(rulebook_schema())
+    return _VALIDATOR
+
+
+def _schema_diagnostics(doc: Document) -> list[Diagnostic]:
+    return schema_diagnostics(doc, _validator())
+
+
+def schema_diagnostics(doc: Document, validator: jsonschema.protocols.Validator) -> list[Diagnostic]:
+    """A document's JSON Schema violations as located diagnostics (E100 required, E105 unknown key, E101 other)."""
+    out: list[Diagnostic] = []
+    for err in validator.iter_errors(doc.data):
+        # Report the most specific error of an anyOf / oneOf.
+        leaf = err
+        while leaf.context:
+            leaf = min(leaf.context, key=lambda e: (-len(e.absolute_path), e.message))
+        path = tuple(leaf.absolute_path)
+        if leaf.validator == "additionalProperties":
+            allowed = list((leaf.schema.get("properties") or {}).keys())  # type: ignore[union-attr]
+            extra = [k for k in leaf.instance if k not in allowed]
+            for key in extra:
+                hint = did_you_mean(str(key), allowed)
+                if not hint and " " in str(key).strip():
+                    # `{en: Pricing, limits}`: YAML reads ` limits` as a second key of the flow mapping
+                    hint = " (a ',' inside {...} starts a new key: put text that holds a comma in quotes)"
+                out.append(error("E105", f"unknown property '{key}'{hint}", doc.key_loc(path + (key,))))
+            continue
+        if leaf.validator == "required":
+            out.append(error("E100", leaf.message.replace("is a required property", "is required"), doc.loc(path)))
+            continue
+        where = ".".join(str(p) for p in path)
+        msg = leaf.message
+        if leaf.validator in ("minimum", "maximum") and len(path) >= 3 and path[0] == "factors" and (
+                "points" in path or "levels" in path or path[2] in ("missing", "undefined")):
+            out.append(error("E124", f"{where}: {msg}", doc.loc(path)))
+            continue
+        if leaf.validator == "pattern" and path and path[-1] == "rulebook":
+            msg = f"{leaf.instance!r} is not a valid rulebook id (lower-case letters, digits, '_' and '-')"
+        elif leaf.validator == "propertyNames":
+            msg = f"{leaf.instance!r} is not a valid id (lower-case letters, digits and '_', starting with a letter)"
+        out.append(error("E101", f"{where}: {msg}" if where else msg, doc.loc(path)))
+    return out
+
+
+@dataclass
+class Item:
+    """One metric / group / factor / override after merging, with where each field came from."""
+
+    id: str
+    data: dict[str, Any]
+    loc: Location
+    field_locs: dict[str, Location] = field(default_factory=dict)
+    doc: Document | None = None
+    path: tuple[Any, ...] = ()
+    field_src: dict[str, tuple[Document, tuple[Any, ...]]] = field(default_factory=dict)
+
+    def _source(self, key: str) -> tuple[Document | None, tuple[Any, ...]]:
+        """The document and item path whose definition of `key` won (after `extends`)."""
+        return self.field_src.get(key, (self.doc, self.path))
+
+    def loc_in(self, key: str, *rest: Any) -> Location:
+        """Location of `key` (and a path inside it) in the file whose definition of `key` won."""
+        doc, path = self._source(key)
+        return doc.loc(path + (key,) + rest) if doc is not None else self.loc
+
+    def key_loc_in(self, key: str, *rest: Any) -> Location:
+        doc, path = self._source(key)
+        return doc.key_loc(path + (key,) + rest) if doc is not None else self.loc
+
+    def locator(self, key: str, text: str) -> Any:
+        doc, path = self._source(key)
+        return doc.scalar_locator(path + (key,), text) if doc is not None else None
+
+
+@dataclass
+class Layer:
+    path: Path
+    doc: Document
+
+
+@dataclass
+class Resolved:
+    chain: list[Layer]  # child first
+    top: dict[str, tuple[Any, Location]]
+    items: dict[str, dict[str, Item]]
+    overrides: dict[str, Item]
+    examples: list[tuple[dict[str, Any], Document, tuple[Any, ...]]]
+    top_dir: dict[str, Path] = field(default_factory=dict)  # the folder of the file that set each top key
+
+
+def _find_parent(name: str, child: Path) -> Path | None:
+    if name.endswith((".yaml", ".yml")) or "/" in name:
+        p = (child.parent / name).resolve()
+        return p if p.is_file() else None
+    for folder in (child.parent, rulebooks_dir()):
+        for ext in (".yaml", ".yml"):
+            p = folder / f"{name}{ext}"
+            if p.is_file():
+                return p.resolve()
+    return None
+
+
+def _load_chain(path: Path, diags: list[Diagnostic]) -> list[Layer] | None:
+    chain: list[Layer] = []
+    seen: list[Path] = []
+    current: Path | None = path.resolve()
+    while current is not None:
+        doc = load_yaml(current, display_name=display_name(current))
+        problems = _schema_diagnostics(doc)
+        diags.extend(problems)
+        chain.append(Layer(current, doc))
+        seen.append(current)
+        parent = doc.data.get("extends") if isinstance(doc.data, Mapping) else None
+        if not isinstance(parent, str):
+            break
+        loc = doc.loc(("extends",))
+        found = _find_parent(parent, current)
+        if found is None:
+            here = [p.stem for p in current.parent.glob("*.y*ml")] + [p.stem for p in rulebooks_dir().glob("*.yaml")]
+            diags.append(error("E160", f"extends '{parent}': no such rulebook{did_you_mean(parent, set(here))}", loc))
+            return None
+        if found in seen:
+            cycle = " -> ".join([p.stem for p in seen] + [found.stem])
+            diags.append(error("E161", f"extends forms a cycle: {cycle}", loc))
+            return None
+        if len(chain) >= MAX_EXTENDS_DEPTH:
+            diags.append(error("E161", f"extends chain deeper than {MAX_EXTENDS_DEPTH} rulebooks", loc))
+            return None
+        current = found
+    return chain
+
+
+def _resolve(chain: list[Layer], diags: list[Diagnostic]) -> Resolved:
+    top: dict[str, tuple[Any, Location]] = {}
+    top_dir: dict[str, Path] = {}
+    items: dict[str, dict[str, Item]] = {s: {} for s in SECTIONS}
+    overrides: dict[str, Item] = {}
+    examples: list[tuple[dict[str, Any], Document, tuple[Any, ...]]] = []
+    for depth, layer in enumerate(reversed(chain)):  # base first
+        doc, data = layer.doc, layer.doc.data
+        is_leaf = depth == len(chain) - 1
+        for key, value in data.items():
+            if key in SECTIONS or key in ("overrides", "examples", "remove"):
+                continue
+            if key == "extends" and is_leaf:
+                continue
+            top[key] = (value, doc.loc((key,)))
+            top_dir[key] = layer.path.parent
+        removals = data.get("remove") or {}
+        for section, names in removals.items():
+            pool = overrides if section == "overrides" else items[section]
+            for i, name in enumerate(names):
+                if name in pool:
+                    del pool[name]
+                else:
+                    diags.append(error("E162", f"remove {section}: '{name}' is not defined by the parent rulebook"
+                                       f"{did_you_mean(name, pool)}", doc.loc(("remove", section, i))))
+        for section in SECTIONS:
+            for name, raw in (data.get(section) or {}).items():
+                path = (section, name)
+                locs = {k: doc.key_loc(path + (k,)) for k in raw}
+                srcs = {k: (doc, path) for k in raw}
+                old = items[section].get(name)
+                if old is not None and section == "factors":
+                    merged = dict(old.data)
+                    merged.update(raw)
+                    # A factor that switches between metric and assessed scoring drops the other kind's fields.
+                    if "metric" in raw:
+                        for k in ("assessed", "aggregate", "levels"):
+                            if k not in raw:
+                                merged.pop(k, None)
+                    if "assessed" in raw:
+                        for k in ("metric", "bands", "method", "undefined", "direction"):
+                            if k not in raw:
+                                merged.pop(k, None)
+                    flocs = dict(old.field_locs)
+                    flocs.update(locs)
+                    fsrc = dict(old.field_src)
+                    fsrc.update(srcs)
+                    items[section][name] = Item(name, merged, doc.key_loc(path), flocs, doc, path, fsrc)
+                elif old is not None and section == "groups":
+                    merged = dict(old.data)
+                    merged.update(raw)
+                    flocs = dict(old.field_locs)
+                    flocs.update(locs)
+                    fsrc = dict(old.field_src)
+                    fsrc.update(srcs)
+                    items[section][name] = Item(name, merged, doc.key_loc(path), flocs, doc, path, fsrc)
+                else:
+                    items[section][name] = Item(name, dict(raw), doc.key_loc(path), locs, doc, path, srcs)
+        seen_here: dict[str, Location] = {}
+        for i, raw in enumerate(data.get("overrides") or []):
+            path = ("overrides", i)
+            oid = raw["id"]
+            if oid in seen_here:
+                diags.append(error("E152", f"duplicate override id '{oid}' (first at line {seen_here[oid].line})",
+                                   doc.loc(path + ("id",))))
+                continue
+            seen_here[oid] = doc.loc(path + ("id",))
+            overrides[oid] = Item(oid, dict(raw), doc.loc(path), {k: doc.key_loc(path + (k,)) for k in raw}, doc, path)
+        if is_leaf:
+            for i, raw in enumerate(data.get("examples") or []):
+                examples.append((raw, doc, ("examples", i)))
+    return Resolved(chain, top, items, overrides, examples, top_dir)
+
+
+def _text(value: Any) -> Text:
+    if isinstance(value, Mapping):
+        return Text(str(value.get("zh", "")), str(value.get("en", "")))
+    if value is None:
+        return Text()
+    return Text(str(value), str(value))
+
+
+def _expr(text: str, loc: Location, types: Mapping[str, str], expect: str, diags: list[Diagnostic],
+          locate: Any = None) -> ex.Expr | None:
+    tree, problems = ex.parse_checked(text, loc, types, expect, locate)
+    diags.extend(problems)
+    return tree if not any(p.is_error for p in problems) else None
+
+
+def _metric_order(metrics: dict[str, Item], parsed: dict[str, ex.Expr | None], diags: list[Diagnostic]) -> list[str]:
+    """Metric ids in dependency order; cycles are reported (E110) and their members dropped."""
+    deps = {m: sorted(n for n in ex.names(parsed[m]) if n in metrics) if parsed[m] else [] for m in metrics}
+    order: list[str] = []
+    state: dict[str, int] = {}
+    reported: set[frozenset[str]] = set()
+
+    def visit(m: str, stack: list[str]) -> bool:
+        if state.get(m) == 2:
+            return True
+        if state.get(m) == 1:
+            cycle = stack[stack.index(m):] + [m]
+            key = frozenset(cycle)
+            if key not in reported:
+                reported.add(key)
+                diags.append(error("E110", f"metric cycle: {' -> '.join(cycle)}", metrics[m].field_locs.get("expr", metrics[m].loc)))
+            return False
+        state[m] = 1
+        ok = all([visit(d, stack + [m]) for d in deps[m]])
+        state[m] = 2
+        if ok:
+            order.append(m)
+        return ok
+
+    for m in metrics:
+        visit(m, [])
+    return order
+
+
+def _build(res: Resolved, path: Path, diags: list[Diagnostic], broken_groups: set[str]) -> Rulebook | None:
+    """The model; factors that fail to build are left out and their groups noted in `broken_groups`."""
+    leaf = res.chain[0].doc
+    top = {k: v for k, (v, _) in res.top.items()}
+    top_loc = {k: loc for k, (_, loc) in res.top.items()}
+
+    schema_name = str(top.get("facts", "corporate"))
+    base_dir = res.top_dir.get("facts", path.parent)
+    schema_path = find_schema(schema_name, base_dir)
+    if schema_path is None:
+        if schema_name.endswith(".json") or "/" in schema_name:
+            looked = f"no file {display_name(base_dir / schema_name)}"
+        else:
+            looked = (f"looked for {schema_name}.schema.json next to the rulebook, in ../facts and in the "
+                      f"built-in facts")
+        diags.append(error("E180", f"facts schema '{schema_name}' not found ({looked})",
+                           top_loc.get("facts", leaf.loc(()))))
+        return None
+    facts_schema = load_schema(schema_path)
+    types = fact_types(facts_schema)
+    precision = int(top.get("precision", DEFAULT_PRECISION))
+
+    # Metrics
+    metric_items = res.items["metrics"]
+    names_for_metrics = dict(types)
+    names_for_metrics.update({m: "number" for m in metric_items})
+    parsed: dict[str, ex.Expr | None] = {}
+    for mid, item in metric_items.items():
+        eloc = item.loc_in("expr")
+        text = str(item.data["expr"])
+        parsed[mid] = _expr(text, eloc, names_for_metrics, "number", diags, item.locator("expr", text))
+    order = _metric_order(metric_items, parsed, diags)
+    metrics = []
+    for mid in order:
+        item = metric_items[mid]
+        tree = parsed[mid]
+        if tree is None:
+            continue
+        metrics.append(Metric(mid, _text(item.data.get("title", mid)), str(item.data["expr"]), tree,
+                              int(item.data.get("precision", precision)), item.field_locs.get("expr", item.loc)))
+
+    # Groups
+    groups = []
+    for gid, item in res.items["groups"].items():
+        if "weight" not in item.data:
+            diags.append(error("E100", f"group '{gid}' has no weight", item.loc))
+            continue
+        groups.append(Group(gid, _text(item.data.get("title", gid)), float(item.data["weight"]), item.loc))
+    group_ids = [g.id for g in groups]
+
+    # Factors
+    factors = []
+    for fid, item in res.items["factors"].items():
+        f = _build_factor(fid, item, metric_items, group_ids, diags)
+        if f is not None:
+            factors.append(f)
+        elif "group" in item.data:
+            named = str(item.data["group"])
+            broken_groups.add(named)
+            broken_groups.update(difflib.get_close_matches(named, group_ids, n=1, cutoff=0.6))
+
+    scale = _build_scale(res, diags)
+
+    # Overrides
+    names_for_conditions = dict(types)
+    names_for_conditions.update({m: "number" for m in metric_items})
+    overrides = []
+    for oid, item in res.overrides.items():
+        when_loc = item.doc.loc(item.path + ("when",)) if item.doc else item.loc
+        text = str(item.data["when"])
+        tree = _expr(text, when_loc, names_for_conditions, "boolean", diags, item.locator("when", text))
+        (action, value), = item.data["then"].items()
+        then_loc = item.doc.loc(item.path + ("then", action)) if item.doc else item.loc
+        if action != "notch" and scale is not None and not scale.known(str(value)):
+            diags.append(error("E106", f"override '{oid}': unknown grade '{value}'{did_you_mean(str(value), _grade_names(scale))}",
+                               then_loc))
+            continue
+        if tree is None:
+            continue
+        overrides.append(Override(oid, str(item.data["when"]), tree, action, value, _text(item.data["reason"]),
+                                  item.loc, when_loc))
+
+    examples = []
+    for raw, doc, epath in res.examples:
+        facts = raw["facts"]
+        label = f"{doc.file}:{doc.loc(epath).line} (inline facts)"
+        if isinstance(facts, str):
+            label = facts
+        examples.append(Example(str(raw["name"]), facts, label, dict(raw["expect"]), doc.loc(epath)))
+
+    hasher = hashlib.sha256()
+    for layer in res.chain:
+        hasher.update(layer.path.read_bytes())
+    hasher.update(schema_path.read_bytes())
+
+    return Rulebook(
+        id=str(top.get("rulebook", path.stem)),
+        kind=str(top.get("kind", "rating")),
+        title=_text(top.get("title", top.get("rulebook", path.stem))),
+        version=str(top.get("version", "")),
+        owner=str(top.get("owner", "")),
+        effective=str(top.get("effective", "")),
+        applies_to=dict(top.get("applies_to") or {}),
+        facts_schema_path=str(schema_path),
+        facts_schema=facts_schema,
+        fact_types=types,
+        precision=precision,
+        metrics=tuple(metrics),
+        groups=tuple(groups),
+        factors=tuple(factors),
+        scale=scale,
+        overrides=tuple(overrides),
+        examples=tuple(examples),
+        file=leaf.file,
+        sources=tuple(layer.doc.file for layer in res.chain),
+        content_hash=hasher.hexdigest(),
+        loc=leaf.loc(()),
+    )
+
+
+def _grade_names(scale: Scale) -> set[str]:
+    return {g.grade for g in scale.grades} | {g.coarse for g in scale.grades if g.coarse}
+
+
+def _build_factor(fid: str, item: Item, metrics: Mapping[str, Item], groups: list[str],
+                  diags: list[Diagnostic]) -> Factor | None:
+    d = item.data
+    at = item.field_locs
+    ok = True
+    for key in ("group", "weight", "missing"):
+        if key not in d:
+            diags.append(error("E100", f"factor '{fid}' has no '{key}'", item.loc))
+            ok = False
+    if "group" in d and d["group"] not in groups:
+        diags.append(error("E104", f"factor '{fid}': unknown group '{d['group']}'{did_you_mean(d['group'], groups)}",
+                           at.get("group", item.loc)))
+        ok = False
+    has_metric, has_assessed = "metric" in d, "assessed" in d
+    if has_metric == has_assessed:
+        diags.append(error("E100", f"factor '{fid}' needs exactly one of 'metric' (with bands) or 'assessed' (with levels)",
+                           item.loc))
+        return None
+    if has_metric:
+        if d["metric"] not in metrics:
+            diags.append(error("E103", f"factor '{fid}': unknown metric '{d['metric']}'{did_you_mean(d['metric'], metrics)}",
+                               at.get("metric", item.loc)))
+            ok = False
+        if "bands" not in d:
+            diags.append(error("E100", f"factor '{fid}' has no 'bands'", item.loc))
+            return None
+        for k in ("levels", "aggregate"):
+            if k in d:
+                diags.append(error("E105", f"factor '{fid}': '{k}' belongs to assessed factors", at.get(k, item.loc)))
+                ok = False
+        if "undefined" not in d:
+            diags.append(error("E125", f"factor '{fid}' has no 'undefined' score (what a ratio with a zero or "
+                                       f"missing denominator scores)", item.loc))
+            ok = False
+        method = d.get("method", "step")
+        bands = []
+        for i, raw in enumerate(d["bands"]):
+            bloc = item.loc_in("bands", i)
+            pts = raw["points"]
+            open_end = "from" not in raw or "to" not in raw
+            if method == "interpolate" and not open_end and not isinstance(pts, list):
+                diags.append(error("E123", f"factor '{fid}' band {i + 1}: method interpolate needs points "
+                                           f"[at_from, at_to]; got {pts!r}", bloc))
+                ok = False
+                continue
+            if method == "interpolate" and open_end and isinstance(pts, list):
+                diags.append(error("E123", f"factor '{fid}' band {i + 1}: an open-ended band cannot interpolate; "
+                                           f"give it one number of points (values past the grid clamp)", bloc))
+                ok = False
+                continue
+            if method == "step" and isinstance(pts, list):
+                diags.append(error("E123", f"factor '{fid}' band {i + 1}: step bands take one number of points; "
+                                           f"got {pts!r} (use method: interpolate)", bloc))
+                ok = False
+                continue
+            points: float | tuple[float, float] = (float(pts[0]), float(pts[1])) if isinstance(pts, list) else float(pts)
+            lo = float(raw["from"]) if "from" in raw else None
+            hi = float(raw["to"]) if "to" in raw else None
+            bands.append(Band(i, lo, hi, points, bloc, str(raw.get("label", ""))))
+        if not ok:
+            return None
+        return Factor(fid, _text(d.get("title", fid)), d["group"], float(d["weight"]), "metric", float(d["missing"]),
+                      item.loc, metric=d["metric"], method=method, direction=d.get("direction"), bands=tuple(bands),
+                      undefined=float(d["undefined"]), field_locs=dict(at))
+    # assessed
+    if "levels" not in d:
+        diags.append(error("E100", f"factor '{fid}' has no 'levels'", item.loc))
+        return None
+    for k in ("bands", "method", "undefined"):
+        if k in d:
+            diags.append(error("E105", f"factor '{fid}': '{k}' belongs to metric factors", at.get(k, item.loc)))
+            ok = False
+    if not ok:
+        return None
+    levels = tuple(
+        Level(k, float(v), item.key_loc_in("levels", k))
+        for k, v in d["levels"].items()
+    )
+    return Factor(fid, _text(d.get("title", fid)), d["group"], float(d["weight"]), "assessed", float(d["missing"]),
+                  item.loc, assessed=d["assessed"], aggregate=d.get("aggregate", "mean"), levels=levels,
+                  field_locs=dict(at))
+
+
+def _build_scale(res: Resolved, diags: list[Diagnostic]) -> Scale | None:
+    if "scale" not in res.top:
+        diags.append(error("E100", "rulebook has no 'scale'", res.chain[0].doc.loc(())))
+        return None
+    raw, loc = res.top["scale"]
+    doc = next(layer.doc for layer in res.chain if "scale" in layer.doc.data)
+
+    def grade(i: int, g: Mapping[str, Any], key: str) -> Grade:
+        return Grade(str(g["grade"]), float(g["from"]) if "from" in g else None,
+                     float(g["pd"]) if "pd" in g else None, _text(g.get("title", g["grade"])),
+                     doc.loc(("scale", key, i)), str(g["coarse"]) if "coarse" in g else None, bool(g.get("default", False)))
+
+    grades = tuple(grade(i, g, "grades") for i, g in enumerate(raw["grades"]))
+    coarse = tuple(grade(i, g, "coarse") for i, g in enumerate(raw.get("coarse") or []))
+    return Scale(grades, coarse, loc)
+
+
+def _load(path: str | os.PathLike[str], diags: list[Diagnostic]) -> Rulebook | None:
+    p = Path(path)
+    chain = _load_chain(p, diags)
+    if chain is None or any(d.is_error for d in diags):
+        return None
+    res = _resolve(chain, diags)
+    broken_groups: set[str] = set()
+    rb = _build(res, chain[0].path, diags, broken_groups)
+    if rb is None:
+        return None
+    from pingji.rating.validate import validate
+
+    # Weight sums of a group with a factor that failed to build would only repeat that error.
+    diags.extend(d for d in validate(rb) if not (d.code in ("E131", "E132") and
+                                                  any(f"group '{g}'" in d.message for g in broken_groups)))
+    return rb
+
+
+def rulebook_kind(path: str | os.PathLike[str]) -> str | None:
+    """The `kind:` a rulebook file declares (None when unreadable or absent; the full check says why)."""
+    from pingji.decisions.book import DECISION_KINDS
+
+    try:
+        data = load_yaml(Path(path), display_name=display_name(Path(path))).data
+    except RulebookError:
+        return None
+    kind = data.get("kind") if isinstance(data, dict) else None
+    return kind if kind in DECISION_KINDS or kind == "rating" else None
+
+
+def check(path: str | os.PathLike[str], *, run_examples: bool = True) -> list[Diagnostic]:
+    """Every diagnostic for the rulebook at `path` (errors and warnings), sorted by location.
+
+    With `run_examples`, a rulebook without errors also runs its examples (E170, E171).
+    A decision rulebook (kind classification, provisioning, policy or monitoring) is checked by
+    `decision.check_decision`.
+    """
+    if rulebook_kind(path) not in (None, "rating"):
+        from pingji.decisions.book import check_decision
+
+        return check_decision(path, run_examples=run_examples)
+    diags: list[Diagnostic] = []
+    try:
+        rb = _load(path, diags)
+    except RulebookError as exc:
+        diags.extend(exc.diagnostics)
+        rb = None
+    except ExpressionError as exc:  # pragma: no cover - parse_checked converts these
+        diags.append(error(exc.code, exc.message, exc.location or Location(str(path))))
+        rb = None
+    if rb is not None and run_examples and not any(d.is_error for d in diags):
+        from pingji.rating.compile import compile_rulebook
+        from pingji.rating.examples import run_examples as run
+
+        try:
+            compile_rulebook(rb)
+        except RulebookError as exc:
+            diags.extend(exc.diagnostics)
+        else:
+            diags.extend(run(rb))
+    return sorted(set(diags), key=sort_key)
+
+
+def load_rulebook(path: str | os.PathLike[str]) -> Rulebook:
+    """Load, resolve and check a rulebook; raise `RulebookError` with all errors if it has any."""
+    diags: list[Diagnostic] = []
+    rb = _load(path, diags)
+    errors = [d for d in diags if d.is_error]
+    if errors or rb is None:
+        raise RulebookError(sorted(set(errors), key=sort_key))
+    return rb

@@ -1,0 +1,205 @@
+"""The resolved rulebook: frozen dataclasses, after `extends` has been applied.
+
+Every item knows the `Location` (file:line:col) of its winning definition, so the trace can point
+at the rulebook line that produced each point and each grade.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pingji.diagnostics import Location
+from pingji.lang.expressions import Expr
+
+
+@dataclass(frozen=True)
+class Text:
+    """A title or reason in Chinese and English (either may be empty)."""
+
+    zh: str = ""
+    en: str = ""
+
+    def get(self, lang: str = "en") -> str:
+        first, second = (self.zh, self.en) if lang == "zh" else (self.en, self.zh)
+        return first or second
+
+    def to_dict(self) -> dict[str, str]:
+        return {"zh": self.zh, "en": self.en}
+
+
+@dataclass(frozen=True)
+class Metric:
+    id: str
+    title: Text
+    expr_text: str
+    expr: Expr
+    precision: int
+    loc: Location
+
+
+@dataclass(frozen=True)
+class Band:
+    """`lo` inclusive, `hi` exclusive; None is an open end."""
+
+    index: int
+    lo: float | None
+    hi: float | None
+    points: float | tuple[float, float]
+    loc: Location
+    label: str = ""
+
+    def describe(self) -> str:
+        if self.lo is None and self.hi is None:
+            return "any value"
+        if self.lo is None:
+            return f"< {_num(self.hi)}"
+        if self.hi is None:
+            return f">= {_num(self.lo)}"
+        return f"{_num(self.lo)} <= x < {_num(self.hi)}"
+
+
+def _num(x: float | None) -> str:
+    if x is None:
+        return ""
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+@dataclass(frozen=True)
+class Level:
+    level: int | str
+    points: float
+    loc: Location
+
+
+@dataclass(frozen=True)
+class Factor:
+    id: str
+    title: Text
+    group: str
+    weight: float
+    kind: str  # "metric" | "assessed"
+    missing: float
+    loc: Location
+    metric: str | None = None
+    method: str = "step"
+    direction: str | None = None
+    bands: tuple[Band, ...] = ()
+    undefined: float | None = None
+    assessed: str | None = None
+    aggregate: str = "mean"
+    levels: tuple[Level, ...] = ()
+    field_locs: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)
+
+    def at(self, key: str) -> Location:
+        return self.field_locs.get(key, self.loc)
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    title: Text
+    weight: float
+    loc: Location
+
+
+@dataclass(frozen=True)
+class Grade:
+    grade: str
+    lo: float | None
+    pd: float | None
+    title: Text
+    loc: Location
+    coarse: str | None = None
+    default: bool = False
+
+
+@dataclass(frozen=True)
+class Scale:
+    grades: tuple[Grade, ...]  # best first
+    coarse: tuple[Grade, ...]  # empty unless a master scale maps onto coarse grades
+    loc: Location
+
+    def index(self, grade: str) -> int:
+        for i, g in enumerate(self.grades):
+            if g.grade == grade:
+                return i
+        raise KeyError(grade)
+
+    def names(self) -> list[str]:
+        return [g.grade for g in self.grades]
+
+    def resolve(self, name: str, action: str) -> int:
+        """Index of the fine grade an override names (`action` is grade, cap or floor).
+
+        A coarse grade stands for the worst fine grade inside it for a knock-out or a floor,
+        and for the best fine grade inside it for a cap.
+        """
+        for i, g in enumerate(self.grades):
+            if g.grade == name:
+                return i
+        inside = [i for i, g in enumerate(self.grades) if g.coarse == name]
+        if not inside:
+            raise KeyError(name)
+        return min(inside) if action == "cap" else max(inside)
+
+    def known(self, name: str) -> bool:
+        return any(g.grade == name for g in self.grades) or any(g.coarse == name for g in self.grades)
+
+
+@dataclass(frozen=True)
+class Override:
+    id: str
+    when_text: str
+    when: Expr
+    action: str  # "grade" | "cap" | "floor" | "notch"
+    value: str | int
+    reason: Text
+    loc: Location
+    when_loc: Location
+
+
+@dataclass(frozen=True)
+class Example:
+    name: str
+    facts: Any
+    facts_label: str
+    expect: dict[str, Any]
+    loc: Location
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    id: str
+    kind: str
+    title: Text
+    version: str
+    owner: str
+    effective: str
+    applies_to: dict[str, Any]
+    facts_schema_path: str
+    facts_schema: dict[str, Any] = field(compare=False, hash=False, repr=False)
+    fact_types: dict[str, str] = field(compare=False, hash=False, repr=False)
+    precision: int = 4
+    metrics: tuple[Metric, ...] = ()
+    groups: tuple[Group, ...] = ()
+    factors: tuple[Factor, ...] = ()
+    scale: Scale | None = None
+    overrides: tuple[Override, ...] = ()
+    examples: tuple[Example, ...] = ()
+    file: str = ""
+    sources: tuple[str, ...] = ()  # the file and its `extends` ancestors, child first
+    content_hash: str = ""
+    loc: Location = Location("<unknown>")
+
+    def metric(self, mid: str) -> Metric:
+        for m in self.metrics:
+            if m.id == mid:
+                return m
+        raise KeyError(mid)
+
+    def group(self, gid: str) -> Group:
+        for g in self.groups:
+            if g.id == gid:
+                return g
+        raise KeyError(gid)

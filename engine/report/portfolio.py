@@ -1,0 +1,188 @@
+"""The portfolio report (Markdown and HTML): ratings by industry, asset quality, provisions and
+coverage, the watch list and the re-ratings due.
+
+It only presents what the rulebooks decided: ratings come from the store (each customer's latest
+evaluation, expert overrides applied), categories and reserves from `assets` (classification and
+provisioning rulebooks), signals and re-ratings from the monitoring rulebook. Every figure that a
+rule decided names that rule's `file:line` in the sections below the tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import markdown as _markdown
+
+from pingji.decisions.classification import Classification, Provisions
+from pingji.report.rating import _INDUSTRY_SECTIONS, _esc, html_page
+
+_T: dict[str, tuple[str, str]] = {
+    "title": ("信贷资产组合报告", "Portfolio report"),
+    "sources": ("数据来源", "Sources"),
+    "ratings": ("客户评级分布（按行业）", "Ratings by industry"),
+    "ratings_note": ("每个客户取最近一次评级，已计入专家调整。", "Each customer's latest evaluation, expert overrides applied."),
+    "industry": ("行业", "Industry"),
+    "customers": ("客户数", "Customers"),
+    "customer": ("客户", "Customer"),
+    "overridden": ("专家调整", "Overridden"),
+    "quality": ("资产质量：五级分类", "Asset quality: five-category classification"),
+    "category": ("分类", "Category"),
+    "loans": ("笔数", "Loans"),
+    "balance": ("余额", "Balance"),
+    "share": ("占比", "Share"),
+    "total": ("合计", "Total"),
+    "npl": ("不良贷款", "Non-performing"),
+    "provisions": ("贷款损失准备与拨备覆盖", "Provisions and coverage"),
+    "specific": ("专项准备", "Specific reserve"),
+    "general": ("一般准备", "General reserve"),
+    "reserves": ("准备合计", "Reserves"),
+    "ecl": ("预期信用损失（IFRS 9）", "Expected credit loss (IFRS 9)"),
+    "coverage": ("拨备覆盖率", "Coverage ratio"),
+    "provision_rate": ("贷款拨备率", "Loan provision rate"),
+    "judged": ("判断", "Judgement"),
+    "rule": ("规则", "Rule"),
+    "watch": ("预警名单", "Watch list"),
+    "severity": ("严重程度", "Severity"),
+    "action": ("建议措施", "Recommended action"),
+    "signals": ("预警信号", "Signals"),
+    "rerate": ("需重新评级的客户", "Re-ratings due"),
+    "grade": ("评级", "Grade"),
+    "due": ("到期", "Due"),
+    "why": ("原因", "Why"),
+    "none": ("无", "none"),
+    "rounding": ("金额逐笔按四舍五入保留到分，合计为逐笔金额之和；比率保留4位小数。",
+                 "Amounts are rounded half-up to the cent per loan and totals are sums of the rounded amounts; "
+                 "ratios are rounded half-up to 4 places."),
+}
+
+
+def _t(key: str, lang: str) -> str:
+    zh, en = _T[key]
+    return zh if lang == "zh" else en
+
+
+def _money(d: Decimal | None) -> str:
+    return "-" if d is None else f"{d:,.2f}"
+
+
+def _pct(d: Decimal | None) -> str:
+    return "-" if d is None else f"{d * 100:.2f}%"
+
+
+@dataclass
+class PortfolioInputs:
+    """What the report shows; any part may be absent (its section then says so)."""
+
+    as_of: str
+    sources: list[str] = field(default_factory=list)
+    ratings: Sequence[Mapping[str, Any]] | None = None  # Store.latest_ratings(), with "coarse" added
+    classification: Classification | None = None
+    provisions: Provisions | None = None
+    watch: Sequence[Mapping[str, Any]] | None = None  # customer_id, severity, action, signals [{rule, at, title}]
+    rerate: Sequence[Mapping[str, Any]] | None = None  # customer_id, grade, due, why
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> list[str]:
+    aligns = align or "l" + "r" * (len(head) - 1)
+    sep = ["---:" if a == "r" else "---" for a in aligns]
+    out = ["| " + " | ".join(head) + " |", "| " + " | ".join(sep) + " |"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def render_portfolio_markdown(p: PortfolioInputs, lang: str = "en") -> str:
+    out = [f"# {_t('title', lang)} — {_esc(p.as_of)}", ""]
+    if p.sources:
+        out += [f"**{_t('sources', lang)}**: " + "; ".join(_esc(s) for s in p.sources), ""]
+
+    if p.ratings is not None:
+        out += [f"## {_t('ratings', lang)}", "", _t("ratings_note", lang), ""]
+        grades = sorted({str(r.get("coarse") or r["effective_grade"]) for r in p.ratings})
+        by: dict[str, dict[str, int]] = {}
+        over: dict[str, int] = {}
+        for r in p.ratings:
+            ind = str(r.get("industry") or "-")
+            g = str(r.get("coarse") or r["effective_grade"])
+            by.setdefault(ind, {}).setdefault(g, 0)
+            by[ind][g] += 1
+            over[ind] = over.get(ind, 0) + (1 if r.get("overridden") else 0)
+        rows = []
+        for ind in sorted(by):
+            name = _INDUSTRY_SECTIONS.get(ind[:1].upper())
+            label = f"{ind} {name[0 if lang == 'zh' else 1]}" if name else ind
+            rows.append([_esc(label)] + [str(by[ind].get(g, 0)) for g in grades]
+                        + [str(sum(by[ind].values())), str(over[ind])])
+        totals = [f"**{_t('total', lang)}**"] + [str(sum(by[i].get(g, 0) for i in by)) for g in grades] + [
+            str(len(p.ratings)), str(sum(over.values()))]
+        out += _table([_t("industry", lang), *grades, _t("customers", lang), _t("overridden", lang)], rows + [totals])
+        out.append("")
+
+    cl = p.classification
+    if cl is not None:
+        out += [f"## {_t('quality', lang)}", "",
+                f"{_esc(cl.book.id)} {_esc(cl.book.version)} ({_esc(cl.book.file)}), {_esc(cl.file)}", ""]
+        rows = [[_esc(r["category"]), str(r["loans"]), _money(r["balance"]), _pct(r["share"])] for r in cl.summary()]
+        npl_n = sum(r["loans"] for r in cl.summary() if r["non_performing"])
+        total = cl.total()
+        rows.append([f"**{_t('total', lang)}**", str(len(cl.loans)), _money(total), ""])
+        rows.append([_t("npl", lang), str(npl_n), _money(cl.non_performing()),
+                     _pct(cl.non_performing() / total if total else None)])
+        out += _table([_t("category", lang), _t("loans", lang), _t("balance", lang), _t("share", lang)], rows)
+        out.append("")
+
+    pv = p.provisions
+    if pv is not None:
+        t = pv.totals()
+        a = pv.adequacy
+        out += [f"## {_t('provisions', lang)}", "", _t("rounding", lang), ""]
+        rows = [[_esc(r["category"]), str(r["loans"]), _money(r["balance"]), _money(r["specific"])]
+                for r in pv.by_category()]
+        out += _table([_t("category", lang), _t("loans", lang), _t("balance", lang), _t("specific", lang)], rows)
+        out.append("")
+
+        def judged(oid: str) -> tuple[str, str]:
+            od = a.outputs[oid]
+            rules = ", ".join(f"`{r}` ({at})" for r, at in zip(od.rules, od.at)) or _esc(od.note or "default")
+            return _esc(od.value), rules
+
+        rows = [[_t("general", lang), _money(t["general_reserve"]), *judged("general_reserve")],
+                [_t("specific", lang), _money(t["specific_reserve"]), "", ""],
+                [_t("reserves", lang), _money(t["reserves"]), "", ""],
+                [_t("ecl", lang), _money(t["ecl"]), "", ""],
+                [_t("coverage", lang), _pct(t["coverage_ratio"]), *judged("coverage")],
+                [_t("provision_rate", lang), _pct(t["provision_rate"]), *judged("provision_rate")]]
+        out += _table(["", "", _t("judged", lang), _t("rule", lang)], rows, "lrll")
+        out.append("")
+
+    if p.watch is not None:
+        out += [f"## {_t('watch', lang)}", ""]
+        if not p.watch:
+            out += [_t("none", lang), ""]
+        else:
+            rows = []
+            for w in p.watch:
+                sig = "; ".join(f"{_esc(s.get('title', s['rule']))} (`{s['rule']}`, {s['at']})" for s in w["signals"])
+                rows.append([_esc(w["customer_id"]), _esc(w["severity"]), _esc(w["action"]), sig])
+            out += _table([_t("customer", lang), _t("severity", lang), _t("action", lang), _t("signals", lang)],
+                          rows, "llll")
+            out.append("")
+
+    if p.rerate is not None:
+        out += [f"## {_t('rerate', lang)}", ""]
+        if not p.rerate:
+            out += [_t("none", lang), ""]
+        else:
+            rows = [[_esc(r["customer_id"]), _esc(r.get("grade", "")), _esc(r.get("due", "")), _esc(r.get("why", ""))]
+                    for r in p.rerate]
+            out += _table([_t("customer", lang), _t("grade", lang), _t("due", lang), _t("why", lang)], rows, "llll")
+            out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def render_portfolio_html(p: PortfolioInputs, lang: str = "en") -> str:
+    """The same report as one self-contained HTML5 page (inline CSS, no scripts)."""
+    body = _markdown.markdown(render_portfolio_markdown(p, lang), extensions=["tables"], output_format="html")
+    return html_page(body, f"{_t('title', lang)} — {p.as_of}", lang)

@@ -1,0 +1,634 @@
+"""The evaluation store: one SQLite file (sqlite-utils), append-only.
+
+    with Store.open("pingji.db") as store:
+        eid = store.add(prepare(ev, facts))          # "E000001"
+        record = store.record(eid)                   # to_dict() + facts, times, expert overrides
+
+Every evaluation is kept with its facts snapshot, rulebook version (content hash and the text of
+every source file), engine version, time, scores, grades and trace. Nothing is ever updated or
+deleted: an expert override is a new row pointing at the evaluation; a batch's completion is a new
+event row. Several processes may write at once (WAL mode, a 30 s busy timeout, writes in
+`BEGIN IMMEDIATE` transactions). A file that is not a pingji store raises `StoreError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import sqlite_utils
+
+from pingji.store import records as _records
+from pingji.diagnostics import Location
+from pingji.errors import RecordNotFound, StoreError
+from pingji.store.records import Prepared, RulebookInfo, assemble, dumps, format_id, parse_id, trace_row
+from pingji.rating.review import decide
+from pingji.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+
+DEFAULT_DB = "pingji.db"
+ENV_VAR = "PINGJI_DB"
+BUSY_TIMEOUT_S = 30.0
+
+__all__ = ["DEFAULT_DB", "ENV_VAR", "Outcome", "Store", "default_path"]
+
+
+def default_path() -> str:
+    return os.environ.get(ENV_VAR) or DEFAULT_DB
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one batch record: rated (`prepared`) or failed (`code`, `reason`)."""
+
+    key: str
+    line: int | None
+    prepared: Prepared | None = None
+    customer_id: str | None = None
+    code: str | None = None
+    reason: str | None = None
+
+
+_EVAL_COLUMNS = (
+    "customer_id",
+    "customer_type",
+    "industry",
+    "rulebook_hash",
+    "rulebook_id",
+    "rulebook_version",
+    "facts",
+    "facts_hash",
+    "total",
+    "model_grade",
+    "final_grade",
+    "coarse_grade",
+    "pd",
+    "evaluated_at",
+    "engine_version",
+    "batch_id",
+    "batch_key",
+    "result",
+)
+_INSERT_EVAL = (
+    f"INSERT INTO evaluations ({', '.join(_EVAL_COLUMNS)}) VALUES ({', '.join('?' * len(_EVAL_COLUMNS))})"
+)
+_INSERT_FACTOR = "INSERT INTO factor_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_TRACE = "INSERT INTO trace VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+class Store:
+    """An open pingji store. Use `Store.open(path)`; close it (or use `with`)."""
+
+    def __init__(self, path: str, conn: sqlite3.Connection):
+        self.path = path
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self._rulebooks: set[str] = set()
+
+    # -- opening ----------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None, *, create: bool = True) -> Store:
+        """Open the store at `path` (default: $PINGJI_DB or pingji.db); with `create`, create or migrate it."""
+        name = str(path) if path is not None else default_path()
+        loc = Location(name)
+        p = Path(name)
+        if p.is_dir():
+            raise StoreError("is a directory, not a pingji store", loc)
+        if not p.exists() and not create:
+            raise StoreError("no store here: nothing has been rated into it yet", loc)
+        try:
+            conn = sqlite3.connect(
+                name, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store: {exc}", loc) from None
+        store = cls(name, conn)
+        try:
+            with store._guard():
+                store._prepare_connection()
+                store._migrate()
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn SQLite's errors into StoreError: a corrupt file, a foreign database, a lock held too long."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                raise StoreError(
+                    f"the store is locked by another process (waited {BUSY_TIMEOUT_S:g} s)",
+                    Location(self.path),
+                ) from None
+            raise StoreError(f"cannot use the store: {text}", Location(self.path)) from None
+        except sqlite3.DatabaseError as exc:
+            text = str(exc)
+            if "not a database" in text or "malformed" in text or "encrypted" in text:
+                raise StoreError(
+                    f"not a usable pingji store: the file is corrupt or not SQLite ({text})",
+                    Location(self.path),
+                ) from None
+            raise StoreError(f"store error: {text}", Location(self.path)) from None
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """One write transaction, taking the write lock up front (no deadlock between two writers)."""
+        with self._guard():
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                self._rulebooks.clear()
+                raise
+            self.conn.execute("COMMIT")
+
+    def _tables(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+
+    def _prepare_connection(self) -> None:
+        conn = self.conn
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        if app_id != APPLICATION_ID:
+            tables = self._tables()
+            if app_id != 0 or tables:
+                shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+                raise StoreError(
+                    f"not a pingji store: another program's SQLite database (tables: {shown or 'none'})",
+                    Location(self.path),
+                )
+        self._use_wal()
+        conn.execute("PRAGMA foreign_keys = ON")
+
+    def _use_wal(self) -> None:
+        """Switch the file to WAL mode. Changing the journal mode does not wait on SQLite's busy
+        handler: while another process creates a new store, it fails at once with "database is
+        locked". So wait here, as a write would, up to the busy timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        delay = 0.005
+        while True:
+            try:
+                if str(self.conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                    self.conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                text = str(exc)
+                if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    def _version(self) -> int:
+        if "schema_version" not in self._tables():
+            return 0
+        return int(self.conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        if self._version() == SCHEMA_VERSION:
+            return
+        with self._write():
+            current = self._version()  # again, under the write lock: another process may have migrated
+            if current > SCHEMA_VERSION:
+                raise StoreError(
+                    f"written by a newer pingji (store schema {current}; this pingji knows up to "
+                    f"{SCHEMA_VERSION})",
+                    Location(self.path),
+                )
+            if current == 0:
+                if self._tables():  # raced with another program creating its own tables
+                    raise StoreError(
+                        "not a pingji store: another program's SQLite database", Location(self.path)
+                    )
+                self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                self.db.create_table(
+                    "schema_version", {"version": int, "description": str, "applied_at": str}, pk="version"
+                )
+            for m in MIGRATIONS:
+                if m.version > current:
+                    m.apply(self.db)
+                    self.conn.execute(
+                        "INSERT INTO schema_version VALUES (?, ?, ?)",
+                        (m.version, m.description, _records.now()),
+                    )
+
+    def schema_version(self) -> int:
+        with self._guard():
+            return self._version()
+
+    # -- writing evaluations ----------------------------------------------------------------------
+    def _ensure_rulebook(self, info: RulebookInfo) -> None:
+        if info.hash in self._rulebooks:
+            return
+        if (
+            self.conn.execute("SELECT 1 FROM rulebook_versions WHERE hash = ?", (info.hash,)).fetchone()
+            is None
+        ):
+            self.conn.execute(
+                "INSERT INTO rulebook_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    info.hash,
+                    info.id,
+                    info.version,
+                    info.file,
+                    dumps(info.source_texts()),
+                    info.grades,
+                    info.allowed_notches,
+                    _records.now(),
+                ),
+            )
+        self._rulebooks.add(info.hash)
+
+    def _insert(self, p: Prepared, batch_id: str | None = None, batch_key: str | None = None) -> int:
+        self._ensure_rulebook(p.rulebook)
+        rb = p.rulebook
+        cur = self.conn.execute(
+            _INSERT_EVAL,
+            (
+                p.customer_id,
+                p.customer_type,
+                p.industry,
+                rb.hash,
+                rb.id,
+                rb.version,
+                p.facts,
+                p.facts_hash,
+                p.total,
+                p.model_grade,
+                p.final_grade,
+                p.coarse_grade,
+                p.pd,
+                p.evaluated_at,
+                p.engine_version,
+                batch_id,
+                batch_key,
+                p.result,
+            ),
+        )
+        eid = cur.lastrowid
+        assert eid is not None
+        self.conn.executemany(_INSERT_FACTOR, [(eid, *f) for f in p.factors])
+        self.conn.executemany(_INSERT_TRACE, [(eid, *t) for t in p.trace])
+        return eid
+
+    def add(self, prepared: Prepared) -> str:
+        """Store one evaluation; return its id (E000001)."""
+        with self._write():
+            return format_id(self._insert(prepared))
+
+    # -- batches ----------------------------------------------------------------------------------
+    def begin_batch(
+        self,
+        batch_id: str,
+        *,
+        input_path: str,
+        input_hash: str,
+        input_kind: str,
+        records: int,
+        rulebook: str,
+        rulebook_key: str,
+        workers: int,
+    ) -> bool:
+        """Record a run of a batch; True when the batch is new, False when this run resumes it."""
+        with self._write():
+            new = self.conn.execute("SELECT 1 FROM batches WHERE id = ?", (batch_id,)).fetchone() is None
+            if new:
+                self.conn.execute(
+                    "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        batch_id,
+                        input_path,
+                        input_hash,
+                        input_kind,
+                        records,
+                        rulebook,
+                        rulebook_key,
+                        _records.now(),
+                    ),
+                )
+            self.conn.execute(
+                "INSERT INTO batch_events (batch_id, event, at, workers) VALUES (?, 'started', ?, ?)",
+                (batch_id, _records.now(), workers),
+            )
+        return new
+
+    def finish_batch(self, batch_id: str, *, rated: int, failed: int, skipped: int) -> None:
+        with self._write():
+            self.conn.execute(
+                "INSERT INTO batch_events (batch_id, event, at, rated, failed, skipped) "
+                "VALUES (?, 'finished', ?, ?, ?, ?)",
+                (batch_id, _records.now(), rated, failed, skipped),
+            )
+
+    def batch_has(self, batch_id: str, key: str) -> bool:
+        """Is this record of the batch already stored (rated or failed)?"""
+        with self._guard():
+            return (
+                self.conn.execute(
+                    "SELECT 1 FROM evaluations WHERE batch_id = ? AND batch_key = ?", (batch_id, key)
+                ).fetchone()
+                is not None
+                or self.conn.execute(
+                    "SELECT 1 FROM batch_failures WHERE batch_id = ? AND record_key = ?", (batch_id, key)
+                ).fetchone()
+                is not None
+            )
+
+    def write_outcomes(self, batch_id: str, outcomes: Sequence[Outcome]) -> tuple[int, int]:
+        """Store a chunk of a batch in one transaction, skipping records already stored; (rated, failed)."""
+        rated = failed = 0
+        with self._write():
+            for o in outcomes:
+                if (
+                    self.conn.execute(
+                        "SELECT 1 FROM evaluations WHERE batch_id = ? AND batch_key = ?", (batch_id, o.key)
+                    ).fetchone()
+                    or self.conn.execute(
+                        "SELECT 1 FROM batch_failures WHERE batch_id = ? AND record_key = ?",
+                        (batch_id, o.key),
+                    ).fetchone()
+                ):
+                    continue  # another run of the same batch stored it meanwhile
+                if o.prepared is not None:
+                    self._insert(o.prepared, batch_id, o.key)
+                    rated += 1
+                else:
+                    self.conn.execute(
+                        "INSERT INTO batch_failures VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (batch_id, o.key, o.line, o.customer_id, o.code, o.reason, _records.now()),
+                    )
+                    failed += 1
+        return rated, failed
+
+    def batch_summary(self, batch_id: str) -> dict[str, Any]:
+        """Grade distribution by industry section, failures and grade order of a batch (every run of it)."""
+        with self._guard():
+            rows = self.conn.execute(
+                "SELECT industry, final_grade, count(*) FROM evaluations WHERE batch_id = ? "
+                "GROUP BY industry, final_grade",
+                (batch_id,),
+            ).fetchall()
+            order: list[str] = []
+            for (grades,) in self.conn.execute(
+                "SELECT r.grades FROM rulebook_versions r JOIN (SELECT rulebook_hash, min(id) AS first "
+                "FROM evaluations WHERE batch_id = ? GROUP BY rulebook_hash) e ON e.rulebook_hash = r.hash "
+                "ORDER BY e.first",
+                (batch_id,),
+            ):
+                order.extend(g["grade"] for g in json.loads(grades) if g["grade"] not in order)
+            failed = self.conn.execute(
+                "SELECT count(*) FROM batch_failures WHERE batch_id = ?", (batch_id,)
+            ).fetchone()[0]
+        sections: dict[str, dict[str, int]] = {}
+        for industry, grade, n in rows:
+            sections.setdefault(industry or "-", {})[grade] = n
+        rank = {g: i for i, g in enumerate(order)}
+        out = [
+            {
+                "section": s,
+                "rated": sum(g.values()),
+                "grades": dict(sorted(g.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))),
+            }
+            for s, g in sorted(sections.items(), key=lambda kv: (kv[0] == "-", kv[0]))
+        ]
+        return {
+            "batch_id": batch_id,
+            "rated": sum(s["rated"] for s in out),
+            "failed": failed,
+            "grade_order": order,
+            "sections": out,
+        }
+
+    def batch_failures(self, batch_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+        with self._guard():
+            sql = (
+                "SELECT record_key, line, customer_id, code, reason FROM batch_failures WHERE batch_id = ? "
+                "ORDER BY line, record_key"
+            )
+            params: tuple[Any, ...] = (batch_id,)
+            if limit is not None:
+                sql += " LIMIT ?"
+                params += (limit,)
+            return [
+                dict(zip(("key", "line", "customer_id", "code", "reason"), r))
+                for r in self.conn.execute(sql, params)
+            ]
+
+    # -- reading ----------------------------------------------------------------------------------
+    def _id(self, evaluation_id: str | int) -> int:
+        n = evaluation_id if isinstance(evaluation_id, int) else parse_id(evaluation_id)
+        if n is None:
+            raise RecordNotFound(
+                f"'{evaluation_id}' is not an evaluation id (they look like {format_id(1)})",
+                Location(self.path),
+            )
+        return n
+
+    def _row(self, n: int) -> dict[str, Any]:
+        row = next(self.db.query("SELECT * FROM evaluations WHERE id = ?", (n,)), None)
+        if row is None:
+            raise RecordNotFound(f"no evaluation {format_id(n)} in this store", Location(self.path))
+        return row
+
+    def _overrides(self, n: int) -> list[dict[str, Any]]:
+        return list(
+            self.db.query(
+                "SELECT id, old_grade, new_grade, notches, allowance, reviewer, reason, approved_by, at "
+                "FROM overrides WHERE evaluation_id = ? ORDER BY id",
+                (n,),
+            )
+        )
+
+    def record(self, evaluation_id: str | int) -> dict[str, Any]:
+        """The stored evaluation: `Evaluation.to_dict()` as it was, plus facts, times and expert overrides."""
+        n = self._id(evaluation_id)
+        with self._guard():
+            row = self._row(n)
+            trace = [
+                trace_row(r)
+                for r in self.conn.execute(
+                    "SELECT seq, rule, kind, at, matched, asserted, note FROM trace WHERE evaluation_id = ? "
+                    "ORDER BY seq",
+                    (n,),
+                )
+            ]
+            return assemble(row, trace, self._overrides(n))
+
+    def add_override(
+        self,
+        evaluation_id: str | int,
+        grade: str,
+        *,
+        reviewer: str,
+        reason: str,
+        approved_by: str | None = None,
+    ) -> dict[str, Any]:
+        """Record an expert override of an evaluation's grade (policy in pingji.rating.review); return its row."""
+        n = self._id(evaluation_id)
+        with self._write():
+            row = self._row(n)
+            rb = self.conn.execute(
+                "SELECT grades, allowed_notches FROM rulebook_versions WHERE hash = ?",
+                (row["rulebook_hash"],),
+            ).fetchone()
+            grades = [g["grade"] for g in json.loads(rb[0])]
+            earlier = self._overrides(n)
+            current = earlier[-1]["new_grade"] if earlier else row["final_grade"]
+            d = decide(
+                grades,
+                row["final_grade"],
+                current,
+                grade,
+                reviewer=reviewer,
+                reason=reason,
+                approved_by=approved_by,
+                allowance=int(rb[1]),
+            )
+            at = _records.now()
+            cur = self.conn.execute(
+                "INSERT INTO overrides (evaluation_id, old_grade, new_grade, notches, allowance, reviewer, "
+                "reason, "
+                "approved_by, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    n,
+                    d.old_grade,
+                    d.new_grade,
+                    d.notches,
+                    d.allowance,
+                    reviewer.strip(),
+                    reason.strip(),
+                    d.approved_by,
+                    at,
+                ),
+            )
+        return {
+            "id": cur.lastrowid,
+            "evaluation_id": format_id(n),
+            "customer_id": row["customer_id"],
+            "rulebook_grade": row["final_grade"],
+            "old_grade": d.old_grade,
+            "new_grade": d.new_grade,
+            "notches": d.notches,
+            "allowance": d.allowance,
+            "reviewer": reviewer.strip(),
+            "reason": reason.strip(),
+            "approved_by": d.approved_by,
+            "at": at,
+        }
+
+    def history(self, customer_id: str) -> list[dict[str, Any]]:
+        """Every evaluation of a customer, oldest first, each with its expert overrides."""
+        with self._guard():
+            rows = list(
+                self.db.query(
+                    "SELECT id, evaluated_at, rulebook_id, rulebook_version, rulebook_hash, total, "
+                    "model_grade, final_grade, coarse_grade, pd, batch_id FROM evaluations "
+                    "WHERE customer_id = ? ORDER BY id",
+                    (customer_id,),
+                )
+            )
+            if not rows:
+                raise RecordNotFound(
+                    f"no evaluations of customer '{customer_id}' in this store", Location(self.path)
+                )
+            for r in rows:
+                r["overrides"] = self._overrides(r["id"])
+                r["effective_grade"] = r["overrides"][-1]["new_grade"] if r["overrides"] else r["final_grade"]
+                r["evaluation_id"] = format_id(r.pop("id"))
+        return rows
+
+    def latest_ratings(self) -> list[dict[str, Any]]:
+        """Each customer's latest evaluation (by id), with its effective grade after expert overrides.
+
+        Sorted by customer id. Keys: customer_id, customer_type, industry, evaluation_id,
+        evaluated_at, rulebook_id, final_grade, coarse_grade, pd, effective_grade, overridden.
+        """
+        return self._effective_ratings(
+            "e.customer_type, e.industry, e.evaluated_at, e.rulebook_id, e.final_grade, e.coarse_grade, e.pd",
+            "9999-12-31", "overridden")
+
+    def _effective_ratings(self, columns: str, cut: str, flag: str) -> list[dict[str, Any]]:
+        """Each customer's latest evaluation made on or before the date `cut`, with the columns named
+        and the effective grade: the last expert override made by then, else the final grade (`flag`
+        names the key saying whether there was one). Sorted by customer id."""
+        with self._guard():
+            rows = list(
+                self.db.query(
+                    f"SELECT e.id, e.customer_id, {columns}, "
+                    "(SELECT o.new_grade FROM overrides o WHERE o.evaluation_id = e.id "
+                    "AND substr(o.at, 1, 10) <= :cut ORDER BY o.id DESC LIMIT 1) AS override_grade "
+                    "FROM evaluations e JOIN (SELECT customer_id, max(id) AS id FROM evaluations "
+                    "WHERE substr(evaluated_at, 1, 10) <= :cut GROUP BY customer_id) l "
+                    "ON e.id = l.id ORDER BY e.customer_id",
+                    {"cut": cut},
+                )
+            )
+        for r in rows:
+            r["evaluation_id"] = format_id(r.pop("id"))
+            override = r.pop("override_grade")
+            r[flag] = override is not None
+            r["effective_grade"] = override if override is not None else r["final_grade"]
+        return rows
+
+    def latest_facts(self, rulebook_id: str) -> list[dict[str, Any]]:
+        """The facts of each customer's latest evaluation by a rulebook with this id, by customer id.
+
+        Keys: customer_id, evaluation_id, facts (what `pingji diff --db` re-rates). Reads only.
+        """
+        with self._guard():
+            rows = list(
+                self.db.query(
+                    "SELECT e.id, e.customer_id, e.facts FROM evaluations e JOIN "
+                    "(SELECT customer_id, max(id) AS id FROM evaluations WHERE rulebook_id = ? "
+                    "GROUP BY customer_id) l ON e.id = l.id ORDER BY e.customer_id",
+                    (rulebook_id,),
+                )
+            )
+        return [
+            {"customer_id": r["customer_id"], "evaluation_id": format_id(r["id"]),
+             "facts": json.loads(r["facts"])}
+            for r in rows
+        ]
+
+    def ratings_as_of(self, as_of: str | None = None) -> list[dict[str, Any]]:
+        """Each customer's latest evaluation made on or before the date `as_of` (all, without it).
+
+        The effective grade is the last expert override made on or before that date, else the
+        rulebook's final grade. Sorted by customer id. Keys: customer_id, evaluation_id,
+        evaluated_at, rulebook_id, rulebook_hash, total, model_grade, final_grade, effective_grade,
+        expert_override (bool). Dates compare as the ISO text of `evaluated_at` / `at` up to the day.
+        """
+        return self._effective_ratings(
+            "e.evaluated_at, e.rulebook_id, e.rulebook_hash, e.total, e.model_grade, e.final_grade",
+            "9999-12-31" if as_of is None else as_of, "expert_override")
+
+    def scales(self) -> dict[str, list[dict[str, Any]]]:
+        """The grade scale of every stored rulebook version, by content hash: [{grade, coarse, default, pd}]."""
+        with self._guard():
+            return {h: json.loads(g) for h, g in self.conn.execute("SELECT hash, grades FROM rulebook_versions")}
+
+    def count(self, table: str = "evaluations") -> int:
+        if table not in {"evaluations", "overrides", "trace", "factor_scores", "batch_failures", "batches"}:
+            raise ValueError(table)
+        with self._guard():
+            return int(self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
