@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from pingji import codes
 from pingji.errors import PingjiError
 from pingji.store.records import format_id, parse_id
 from pingji.store.database import DEFAULT_DB, ENV_VAR, Store
@@ -33,6 +34,9 @@ class UsageFailure(Failure):
 
 
 def fail(exc: PingjiError) -> Failure:
+    """The CLI failure for a library error: its text, and the exit status its code has in the registry."""
+    if codes.exit_code(exc.code) == codes.USAGE:
+        return UsageFailure(str(exc))
     return Failure(str(exc))
 
 
