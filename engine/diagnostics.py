@@ -9,6 +9,7 @@ Lines and columns are 1-based. Codes are stable: tests and users rely on them.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from enum import Enum
 
@@ -47,9 +48,11 @@ class Diagnostic:
     severity: Severity
     message: str
     location: Location = UNKNOWN
+    hint: str = ""  # what may fix it, e.g. "did you mean 'annual_income'?"; shown after the message
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.severity.value}[{self.code}]: {self.message}"
+        text = f"{self.location}: {self.severity.value}[{self.code}]: {self.message}"
+        return f"{text} ({self.hint})" if self.hint else text
 
     @property
     def is_error(self) -> bool:
@@ -63,24 +66,29 @@ class Diagnostic:
             "file": self.location.file,
             "line": self.location.line,
             "col": self.location.col,
+            **({"hint": self.hint} if self.hint else {}),
         }
 
 
-def error(code: str, message: str, location: Location = UNKNOWN) -> Diagnostic:
-    return Diagnostic(code, Severity.ERROR, message, location)
+def error(code: str, message: str, location: Location = UNKNOWN, hint: str = "") -> Diagnostic:
+    return Diagnostic(code, Severity.ERROR, message, location, hint)
 
 
-def warning(code: str, message: str, location: Location = UNKNOWN) -> Diagnostic:
-    return Diagnostic(code, Severity.WARNING, message, location)
+def warning(code: str, message: str, location: Location = UNKNOWN, hint: str = "") -> Diagnostic:
+    return Diagnostic(code, Severity.WARNING, message, location, hint)
 
 
 def sort_key(d: Diagnostic) -> tuple[str, int, int, str, str]:
     return (d.location.file, d.location.line, d.location.col, d.code, d.message)
 
 
-def did_you_mean(name: str, candidates: object) -> str:
-    """A ' (did you mean 'x'?)' suffix, or '' when nothing is close."""
-    import difflib
-
+def suggest(name: str, candidates: object) -> str:
+    """The hint "did you mean 'x'?" for an unknown name, or "" when nothing is close."""
     matches = difflib.get_close_matches(name, sorted(str(c) for c in candidates), n=1, cutoff=0.6)  # type: ignore[attr-defined]
-    return f" (did you mean '{matches[0]}'?)" if matches else ""
+    return f"did you mean '{matches[0]}'?" if matches else ""
+
+
+def did_you_mean(name: str, candidates: object) -> str:
+    """The same hint as a message suffix " (did you mean 'x'?)", for errors that are not diagnostics."""
+    hint = suggest(name, candidates)
+    return f" ({hint})" if hint else ""

@@ -1,0 +1,182 @@
+"""Opening a store: the SQLite connection, its checks (a pingji store, not another program's), WAL
+mode, SQLite's errors turned into StoreError, write transactions, and migrations to the current schema."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Self
+
+import sqlite_utils
+
+from pingji.diagnostics import Location
+from pingji.errors import StoreError
+from pingji.store import records as _records  # _records.now(), which tests pin
+from pingji.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+
+DEFAULT_DB = "pingji.db"
+ENV_VAR = "PINGJI_DB"
+BUSY_TIMEOUT_S = 30.0
+
+
+def default_path() -> str:
+    return os.environ.get(ENV_VAR) or DEFAULT_DB
+
+
+class Connection:
+    """An open SQLite connection to a pingji store, created or migrated to the current schema."""
+
+    def __init__(self, path: str, conn: sqlite3.Connection):
+        self.path = path
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self._rulebooks: set[str] = set()
+
+    # -- opening ----------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None, *, create: bool = True) -> Self:
+        """Open the store at `path` (default: $PINGJI_DB or pingji.db); with `create`, create or migrate it."""
+        name = str(path) if path is not None else default_path()
+        loc = Location(name)
+        p = Path(name)
+        if p.is_dir():
+            raise StoreError("is a directory, not a pingji store", loc)
+        if not p.exists() and not create:
+            raise StoreError("no store here: nothing has been rated into it yet", loc)
+        try:
+            conn = sqlite3.connect(
+                name, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store: {exc}", loc) from None
+        store = cls(name, conn)
+        try:
+            with store._guard():
+                store._prepare_connection()
+                store._migrate()
+        except BaseException:
+            conn.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn SQLite's errors into StoreError: a corrupt file, a foreign database, a lock held too long."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "locked" in text or "busy" in text:
+                raise StoreError(
+                    f"the store is locked by another process (waited {BUSY_TIMEOUT_S:g} s)",
+                    Location(self.path),
+                ) from None
+            raise StoreError(f"cannot use the store: {text}", Location(self.path)) from None
+        except sqlite3.DatabaseError as exc:
+            text = str(exc)
+            if "not a database" in text or "malformed" in text or "encrypted" in text:
+                raise StoreError(
+                    f"not a usable pingji store: the file is corrupt or not SQLite ({text})",
+                    Location(self.path),
+                ) from None
+            raise StoreError(f"store error: {text}", Location(self.path)) from None
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """One write transaction, taking the write lock up front (no deadlock between two writers)."""
+        with self._guard():
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                self._rulebooks.clear()
+                raise
+            self.conn.execute("COMMIT")
+
+    def _tables(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+
+    def _prepare_connection(self) -> None:
+        conn = self.conn
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        if app_id != APPLICATION_ID:
+            tables = self._tables()
+            if app_id != 0 or tables:
+                shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+                raise StoreError(
+                    f"not a pingji store: another program's SQLite database (tables: {shown or 'none'})",
+                    Location(self.path),
+                )
+        self._use_wal()
+        conn.execute("PRAGMA foreign_keys = ON")
+
+    def _use_wal(self) -> None:
+        """Switch the file to WAL mode. Changing the journal mode does not wait on SQLite's busy
+        handler: while another process creates a new store, it fails at once with "database is
+        locked". So wait here, as a write would, up to the busy timeout."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        delay = 0.005
+        while True:
+            try:
+                if str(self.conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                    self.conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                text = str(exc)
+                if ("locked" not in text and "busy" not in text) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    def _version(self) -> int:
+        if "schema_version" not in self._tables():
+            return 0
+        return int(self.conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        if self._version() == SCHEMA_VERSION:
+            return
+        with self._write():
+            current = self._version()  # again, under the write lock: another process may have migrated
+            if current > SCHEMA_VERSION:
+                raise StoreError(
+                    f"written by a newer pingji (store schema {current}; this pingji knows up to "
+                    f"{SCHEMA_VERSION})",
+                    Location(self.path),
+                )
+            if current == 0:
+                if self._tables():  # raced with another program creating its own tables
+                    raise StoreError(
+                        "not a pingji store: another program's SQLite database", Location(self.path)
+                    )
+                self.conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                self.db.create_table(
+                    "schema_version", {"version": int, "description": str, "applied_at": str}, pk="version"
+                )
+            for m in MIGRATIONS:
+                if m.version > current:
+                    m.apply(self.db)
+                    self.conn.execute(
+                        "INSERT INTO schema_version VALUES (?, ?, ?)",
+                        (m.version, m.description, _records.now()),
+                    )
+
+    def schema_version(self) -> int:
+        with self._guard():
+            return self._version()
