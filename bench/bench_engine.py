@@ -301,9 +301,12 @@ class Worker:
 
 
 def snapshot_engine() -> str:
-    """Copy engine/ aside so that every variant runs the same engine even if it is edited meanwhile."""
+    """Copy engine/ aside (as the package `pingji`, which it is) so that every variant runs the same
+    engine even if it is edited meanwhile; the built-in rulebooks and fact schemas beside it."""
     dest = Path(tempfile.mkdtemp(prefix="pingji-engine-"))
-    shutil.copytree(ROOT / "engine", dest / "engine", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "engine", dest / "pingji", ignore=shutil.ignore_patterns("__pycache__"))
+    for data in ("rulebooks", "facts"):
+        shutil.copytree(ROOT / data, dest / data)
     return str(dest)
 
 
