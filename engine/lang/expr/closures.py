@@ -132,7 +132,11 @@ def _c_name(node: Name) -> Fn:
         path = node.path
 
         def name(env: Any) -> Any:
-            return norm(env.get(path, MISSING))
+            v = env.get(path, MISSING)
+            if v is None:
+                return MISSING
+            tv = type(v)
+            return finite(v) if tv is float or tv is int else v
 
         return name
     parts = tuple(node.item_path.split(".")) if node.item_path else ()
@@ -190,6 +194,31 @@ _ARITH_FNS: dict[str, Callable[[Any, Any], Any]] = {
 
 
 def _c_binary(op: str, left: Fn, right: Fn) -> Fn:
+    # + and / are the commonest: their closures carry the number fast path themselves.
+    if op == "+":
+        def add(env: Any) -> Any:
+            a = left(env)
+            b = right(env)
+            ta, tb = type(a), type(b)
+            if (ta is int or ta is float) and (tb is int or tb is float):
+                return finite(a + b)
+            return arith("+", a, b)
+        return add
+    if op == "/":
+        def div(env: Any) -> Any:
+            a = left(env)
+            b = right(env)
+            ta, tb = type(a), type(b)
+            if (ta is int or ta is float) and (tb is int or tb is float):
+                if b == 0:
+                    return UNDEFINED
+                try:
+                    r = a / b
+                except ArithmeticError:
+                    return UNDEFINED
+                return finite(r)
+            return arith("/", a, b)
+        return div
     fn = _ARITH_FNS[op]
     return lambda env: fn(left(env), right(env))
 
