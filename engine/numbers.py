@@ -1,25 +1,54 @@
-"""Exact money: amounts as decimals of the figures written, rounded half-up to the cent.
+"""Exact numbers: decimals of the figures written, rounded half-up.
 
-A figure read from YAML or JSON arrives as a float; `money` takes the decimal of its shortest
-representation (0.1 → Decimal('0.1'), never 0.1000000000000000055…). Amounts are rounded half-up
-to the cent one at a time (`cents`) and totals are sums of the rounded amounts; ratios are rounded
-half-up to 4 places (`ratio`).
+A figure read from YAML or JSON arrives as a float; `to_decimal` (and `money`) takes the decimal
+of its shortest representation (0.1 → Decimal('0.1'), never 0.1000000000000000055…).
+`round_half_up` is the one half-up rounding (half-way cases away from zero) of the engine.
+Amounts are rounded half-up to the cent one at a time (`cents`) and totals are sums of the
+rounded amounts; ratios are rounded half-up to 4 places (`ratio`).
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 CENT = Decimal("0.01")
 RATIO = Decimal("0.0001")
 
-__all__ = ["CENT", "RATIO", "cents", "money", "ratio"]
+__all__ = ["CENT", "RATIO", "cents", "money", "ratio", "round_half_up", "to_decimal"]
+
+# Precision enough for any float (up to ~1.8e308) at up to hundreds of places: quantize never
+# runs out of digits.
+_HALF_UP = Context(prec=1000, rounding=ROUND_HALF_UP)
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(11)}
+
+
+def to_decimal(x: Any) -> Decimal:
+    """A figure as an exact decimal: 0.1 is Decimal('0.1'), never 0.1000000000000000055…
+
+    A Decimal is returned as is; a float becomes the decimal of its shortest representation;
+    an int its exact value; anything else (text) is read as a decimal literal.
+    """
+    if isinstance(x, Decimal):
+        return x
+    if isinstance(x, float):
+        return Decimal(repr(x))
+    if type(x) is int:
+        return Decimal(x)
+    return Decimal(str(x))
+
+
+def round_half_up(value: Any, places: int) -> Decimal:
+    """`value` (see `to_decimal`) rounded half-up to `places` decimals: 2.675 → 2.68, -0.5 → -1."""
+    quantum = _QUANTA.get(places)
+    if quantum is None:
+        quantum = Decimal(1).scaleb(-places)
+    return to_decimal(value).quantize(quantum, context=_HALF_UP)
 
 
 def money(x: Any) -> Decimal:
-    """A figure as an exact decimal: 0.1 is Decimal('0.1'), never 0.1000000000000000055…"""
-    return x if isinstance(x, Decimal) else Decimal(repr(x) if isinstance(x, float) else str(x))
+    """A figure as an exact decimal (`to_decimal`): 0.1 is Decimal('0.1')."""
+    return to_decimal(x)
 
 
 def cents(d: Decimal) -> Decimal:

@@ -1,0 +1,1 @@
+"""The expression language, split by responsibility; `pingji.lang.expressions` is its public face."""
