@@ -20,6 +20,7 @@ The layers, lowest first (a module imports only from its own layer or lower ones
 from __future__ import annotations
 
 import ast
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,3 +206,11 @@ def test_docs_architecture_lists_every_sub_package():
     missing = [m for m in packages if f"`{m}`" not in text]
     assert not missing, f"docs/architecture.md does not describe {missing}"
     assert "```" in text and "▶" in text, "the arrow diagram is missing"
+
+
+def test_every_package_is_in_the_wheel():
+    """pyproject.toml lists the packages by name (engine/ maps to pingji): a new sub-package not listed
+    there would be left out of the wheel."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]["packages"])
+    packages = {m for m, p in MODULES.items() if p.name == "__init__.py"}
+    assert packages - listed == set(), f"add to [tool.setuptools] packages: {sorted(packages - listed)}"
