@@ -11,7 +11,7 @@ import click
 
 import pingji
 from pingji.rating import catalog
-from pingji.batch.local import open_source
+from pingji.batch.sources import open_source
 from pingji.analysis.changes import Change, compare, grade_mapping, notes
 from pingji.analysis.impact import Customer, Impact, customers_from_source, customers_from_store, simulate
 from pingji.rating.model import Rulebook
