@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pingji.analysis.chains import UnknownFactor, factor_chain
+from pingji.report import rating as reports
 
 from pingji.cli import render
 from pingji.cli.options import EVAL_ID, Failure, db_option, json_option, open_store
@@ -93,10 +94,6 @@ def report(evaluation: str, fmt: str, lang: str, output: str | None, db_path: st
     if fmt == "json":
         text = json.dumps(record, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
     else:
-        try:
-            from pingji.report import rating as reports
-        except ImportError as exc:
-            raise Failure(f"reports are not available in this installation ({exc})") from None
         text = reports.render_html(record, lang) if fmt == "html" else reports.render_markdown(record, lang)
     if output is None:
         click.echo(text, nl=False)
