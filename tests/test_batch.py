@@ -19,7 +19,8 @@ from click.testing import CliRunner
 import pingji
 import pingji.store.records
 from pingji.cli.main import cli
-from pingji.batch.local import Raw, Source, _outcomes, run_batch
+from pingji.batch.local import outcomes, run_batch
+from pingji.batch.sources import Raw, Source
 from pingji.errors import BatchError
 from pingji.lang.flatfacts import check_header, nest
 from pingji.store.database import Store
@@ -319,7 +320,7 @@ def test_records_are_streamed_not_read_ahead(tmp_path):
             consumed += 1
             yield Raw(str(i), i, line)
 
-    out = _outcomes(records(), (str(BOOKS / "mini.yaml"), "jsonl", "p.jsonl"), workers=2, chunk_size=5)
+    out = outcomes(records(), (str(BOOKS / "mini.yaml"), "jsonl", "p.jsonl"), workers=2, chunk_size=5)
     first = [next(out) for _ in range(20)]
     assert [o.customer_id for o in first] == [f"c{i}" for i in range(20)]
     assert consumed <= 2 * 4 * 5 + 5 + 20  # at most four chunks per worker in flight

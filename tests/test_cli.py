@@ -15,6 +15,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 import pingji.store.records
+from pingji.analysis.chains import UnknownFactor, factor_chain
+from pingji.store.database import Store
 from pingji.cli.main import COMMANDS, cli
 
 BOOKS = Path(__file__).parent / "data" / "books"
@@ -261,6 +263,17 @@ seq  rule               at                  matched -> asserted
  15  meaning.A          books/mini.yaml:70  final_grade=A -> coarse_grade=null pd=0.005 title={"en":"Good","zh":"优质"}
 """
     )
+
+
+def test_factor_chain_is_a_library_call(rated):
+    with Store.open(rated / "pingji.db", create=False) as store:
+        record = store.record("E000001")
+    chain = factor_chain(record, "debt_ratio")
+    assert chain == json.loads(run("trace", "E1", "--factor", "debt_ratio", "--json").stdout)["trace"]
+    assert [r["seq"] for r in chain] == [2, 5, 10, 12, 13, 14, 15]
+    with pytest.raises(UnknownFactor) as caught:
+        factor_chain(record, "debt_ration")
+    assert caught.value.code == "E801" and "did you mean 'debt_ratio'?" in caught.value.message
 
 
 def test_trace_json_matches_the_evaluation(rated):

@@ -26,7 +26,9 @@ from click.testing import CliRunner
 import pingji.store.records
 from pingji.cli.main import cli
 from pingji.batch import cluster as engine_cluster
-from pingji.batch.local import LoadedRulebooks, Raw, _outcomes, run_batch
+from pingji.batch.local import outcomes, run_batch
+from pingji.batch.rater import LoadedRulebooks
+from pingji.batch.sources import Raw
 from pingji.errors import ClusterLost, ClusterUnavailable
 from pingji.store.database import Store
 from pingji.batch.synthetic import generate_corporate, write_jsonl
@@ -186,7 +188,7 @@ def test_records_on_a_cluster_are_streamed_not_read_ahead(cluster):
     loaded = LoadedRulebooks.load(str(BOOKS / "mini.yaml"))
     with engine_cluster.connect(cluster.scheduler_address) as c:
         assert (c.workers, c.threads) == (2, 2)
-        out = _outcomes(records(), (None, "jsonl", "p.jsonl"), 0, 5, c, loaded, "Btest")
+        out = outcomes(records(), (None, "jsonl", "p.jsonl"), 0, 5, c, loaded, "Btest")
         first = [next(out) for _ in range(20)]
         assert [o.customer_id for o in first] == [f"c{i}" for i in range(1, 21)]
         assert consumed <= 2 * 4 * 5 + 5 + 20  # at most four chunks per worker thread in flight

@@ -21,6 +21,7 @@ import pingji
 from pingji.cli import options as cli_options
 from pingji.cli.main import cli
 from pingji.analysis.changes import compare, grade_mapping
+from pingji.analysis.diff import NotARatingRulebook, NothingToRerate, diff_rulebooks
 from pingji.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,6 +188,30 @@ def test_diff_db_reads_the_store_and_leaves_it_byte_identical(books: Path) -> No
     pairs, _ = expected("manufacturing.yaml", "manufacturing-2027.yaml")
     assert Counter({(g, h): n for g, row in impact["matrix"].items() for h, n in row.items() if n}) == pairs
     assert impact["source"] == "p.db (latest evaluation by 'manufacturing' of each customer)"
+
+
+def test_one_library_call_does_what_pingji_diff_does(books: Path) -> None:
+    r = run("manufacturing.yaml", "manufacturing-2027.yaml", "--input", "portfolio", "--json", "--top", "3")
+    started: list[int] = []
+    ticks: list[int] = []
+    result = diff_rulebooks("manufacturing.yaml", "manufacturing-2027.yaml", input_path="portfolio", top=3,
+                            on_start=started.append, progress=ticks.append)
+    assert json.loads(r.stdout) == result.to_dict()
+    assert started == [len(CUSTOMERS)] and ticks == [1] * len(CUSTOMERS)
+    old = pingji.load_rulebook("manufacturing.yaml")
+    same = diff_rulebooks(old, old, input_path="portfolio", on_start=started.append)
+    assert (same.changes, same.impact, started) == ([], None, [len(CUSTOMERS)])  # nothing changed: nothing re-rated
+
+
+def test_library_errors_carry_their_codes(books: Path) -> None:
+    (books / "empty.jsonl").write_text("", encoding="utf-8")
+    with pytest.raises(NothingToRerate) as caught:
+        diff_rulebooks("manufacturing.yaml", "manufacturing-2027.yaml", input_path="empty.jsonl")
+    assert str(caught.value) == "empty.jsonl: error[E721]: no customers in the input: nothing to re-rate"
+    with pytest.raises(NotARatingRulebook):
+        diff_rulebooks("manufacturing.yaml", "five-category")
+    with pytest.raises(ValueError):
+        diff_rulebooks("manufacturing.yaml", "manufacturing-2027.yaml", input_path="portfolio", db="p.db")
 
 
 def test_scales_that_differ_are_compared_through_the_coarse_grades(books: Path) -> None:

@@ -4,33 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable
 
 import click
 
-import pingji
-from pingji.rating import catalog
-from pingji.batch.local import open_source
-from pingji.analysis.changes import Change, compare, grade_mapping, notes
-from pingji.analysis.impact import Customer, Impact, customers_from_source, customers_from_store, simulate
+from pingji.analysis.diff import RulebookDiff, diff_rulebooks
+from pingji.analysis.impact import Impact
 from pingji.rating.model import Rulebook
-from pingji.rating.load import rulebook_kind
 
-from pingji.cli.options import Failure, UsageFailure, json_option, open_store, progress
+from pingji.cli.options import UsageFailure, json_option, progress
 from pingji.cli.render import table
-
-
-
-def _load(name: str) -> Rulebook:
-    path = catalog.find(name)
-    kind = rulebook_kind(path)
-    if kind not in (None, "rating"):
-        raise Failure(f"{path}: error[E722]: '{name}' is a {kind} rulebook; pingji diff compares rating "
-                      f"rulebooks (scorecards)")
-    return pingji.load_rulebook(path)
-
-
 
 
 def _num(x: float) -> str:
@@ -47,17 +30,17 @@ def _head(label: str, rb: Rulebook) -> str:
     return f"{label}  {rb.id} {rb.version}  {rb.file}"
 
 
-def render(old: Rulebook, new: Rulebook, changes: list[Change], remarks: list[str], impact: Impact | None,
-           source_given: bool) -> str:
+def render(result: RulebookDiff) -> str:
+    old, new, changes, impact = result.old, result.new, result.changes, result.impact
     out = [_head("OLD", old), _head("NEW", new), ""]
     if not changes:
         out.append("no changes: OLD and NEW score and grade alike (the portfolio was not re-rated)")
         return "\n".join(out)
     out.append(f"{len(changes)} change{'s' if len(changes) != 1 else ''} (OLD file:line -> NEW file:line):")
     out += [c.text() for c in changes]
-    out += [f"note: {r}" for r in remarks]
+    out += [f"note: {r}" for r in result.notes]
     if impact is None:
-        if not source_given:
+        if not result.portfolio_given:
             out += ["", "structural diff only: give --db FILE or --input FILE to see the impact on a "
                         "portfolio"]
         return "\n".join(out)
@@ -114,34 +97,6 @@ def _impact(impact: Impact) -> list[str]:
     return out
 
 
-def to_dict(old: Rulebook, new: Rulebook, changes: list[Change], remarks: list[str],
-            impact: Impact | None) -> dict[str, Any]:
-    def side(rb: Rulebook) -> dict[str, Any]:
-        return {"id": rb.id, "version": rb.version, "file": rb.file, "hash": rb.content_hash,
-                "grades": rb.scale.names() if rb.scale else []}
-
-    return {"old": side(old), "new": side(new), "changes": [c.to_dict() for c in changes], "notes": remarks,
-            "impact": impact.to_dict() if impact is not None else None}
-
-
-def _customers(db_path: str | None, input_path: str | None, old: Rulebook,
-               stack: contextlib.ExitStack) -> tuple[list[Customer] | Iterator[Customer], int, str]:
-    if input_path is not None:
-        source = open_source(input_path)
-        n = source.count()
-        if n == 0:
-            raise Failure(f"{source.display}: error[E721]: no customers in the input: nothing to re-rate")
-        return customers_from_source(source), n, f"{source.display} ({source.kind})"
-    assert db_path is not None
-    store = stack.enter_context(open_store(db_path))
-    rows = store.latest_facts(old.id)
-    if not rows:
-        raise Failure(f"{db_path}: error[E721]: no customer in the store was rated by a rulebook '{old.id}': "
-                      f"nothing to re-rate (rate them first, or give --input FILE)")
-    return list(customers_from_store(rows, db_path)), len(rows), \
-        f"{db_path} (latest evaluation by '{old.id}' of each customer)"
-
-
 @click.command()
 @click.argument("old_name", metavar="OLD")
 @click.argument("new_name", metavar="NEW")
@@ -180,19 +135,19 @@ def diff(old_name: str, new_name: str, db_path: str | None, input_path: str | No
     """
     if db_path is not None and input_path is not None:
         raise UsageFailure("error[E720]: give --db or --input, not both: the customers come from one of them")
-    old, new = _load(old_name), _load(new_name)
-    changes = compare(old, new)
-    mapping = grade_mapping(old, new)
-    remarks = notes(old, new, mapping) if changes else []
-    impact = None
-    if changes and (db_path is not None or input_path is not None):
-        with contextlib.ExitStack() as stack:
-            customers, n, source = _customers(db_path, input_path, old, stack)
-            with progress(n, f"re-rating {n} customers") as tick:
-                impact = simulate(old, new, customers, mapping, source=source, top=top, progress=tick)
-    if as_json:
-        click.echo(json.dumps(to_dict(old, new, changes, remarks, impact), sort_keys=True, ensure_ascii=False,
-                              indent=2, allow_nan=False))
-    else:
-        click.echo(render(old, new, changes, remarks, impact, db_path is not None or input_path is not None))
+    with contextlib.ExitStack() as stack:
+        ticks: list[Callable[[int], None] | None] = []
 
+        def start(n: int) -> None:
+            ticks.append(stack.enter_context(progress(n, f"re-rating {n} customers")))
+
+        def tick(k: int) -> None:
+            if ticks and ticks[0] is not None:
+                ticks[0](k)
+
+        result = diff_rulebooks(old_name, new_name, input_path=input_path, db=db_path, top=top, on_start=start,
+                                progress=tick)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False))
+    else:
+        click.echo(render(result))

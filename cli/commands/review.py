@@ -4,54 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
-from pingji.diagnostics import did_you_mean
+from pingji.analysis.chains import UnknownFactor, factor_chain
+from pingji.report import rating as reports
 
 from pingji.cli import render
 from pingji.cli.options import EVAL_ID, Failure, db_option, json_option, open_store
-
-
-def factor_chain(record: dict[str, Any], factor: str) -> list[dict[str, Any]]:
-    """The trace rows that lead to one factor's points and from them to the grade."""
-    ids = [f["id"] for f in record["factors"]]
-    if factor not in ids:
-        raise Failure(
-            f"no factor '{factor}' in evaluation {record['evaluation_id']}"
-            f"{did_you_mean(factor, ids)}; its factors: {', '.join(ids)}"
-        )
-    group = next(f["group"] for f in record["factors"] if f["id"] == factor)
-    rows = record["trace"]
-
-    def about(r: dict[str, Any]) -> bool:
-        m, a = r["matched"], r["asserted"]
-        return (isinstance(a, dict) and a.get("factor") == factor) or (
-            isinstance(m, dict) and m.get("factor") == factor
-        )
-
-    scoring = [r for r in rows if about(r)]
-    metrics = {
-        r["matched"]["metric"]
-        for r in scoring
-        if isinstance(r["matched"], dict) and r["matched"].get("metric")
-    }
-    by_metric = {r["rule"][len("metric.") :]: r for r in rows if r["kind"] == "metric"}
-    todo = list(metrics)
-    while todo:  # the metrics a metric is computed from
-        row = by_metric.get(todo.pop())
-        for name in row["matched"] if row and isinstance(row["matched"], dict) else {}:
-            if name in by_metric and name not in metrics:
-                metrics.add(name)
-                todo.append(name)
-    keep = {id(r) for r in scoring}
-    keep |= {id(by_metric[m]) for m in metrics if m in by_metric}
-    for r in rows:
-        a = r["asserted"] if isinstance(r["asserted"], dict) else {}
-        if a.get("group") == group or r["kind"] in ("total", "grade", "final", "pd"):
-            keep.add(id(r))
-    return [r for r in rows if id(r) in keep]
 
 
 @click.command()
@@ -72,7 +32,10 @@ def trace(evaluation: str, factor: str | None, db_path: str, as_json: bool) -> N
     """
     with open_store(db_path) as store:
         record = store.record(evaluation)
-    rows = factor_chain(record, factor) if factor else record["trace"]
+    try:
+        rows = factor_chain(record, factor) if factor else record["trace"]
+    except UnknownFactor as exc:
+        raise Failure(exc.message) from None
     if as_json:
         click.echo(
             json.dumps(
@@ -131,10 +94,6 @@ def report(evaluation: str, fmt: str, lang: str, output: str | None, db_path: st
     if fmt == "json":
         text = json.dumps(record, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
     else:
-        try:
-            from pingji.report import rating as reports
-        except ImportError as exc:
-            raise Failure(f"reports are not available in this installation ({exc})") from None
         text = reports.render_html(record, lang) if fmt == "html" else reports.render_markdown(record, lang)
     if output is None:
         click.echo(text, nl=False)

@@ -10,21 +10,17 @@ is a failure of that version, with its error code; it is left out of the matrix 
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from pingji.batch.local import Raw, Source
 from pingji.analysis.changes import GradeMapping
+from pingji.batch.sources import Raw, RecordFacts, Source, record_facts, where
 from pingji.diagnostics import Location
 from pingji.errors import PingjiError
-from pingji.rating.run import Evaluation, evaluate, quantize
-from pingji.lang.facts import parse_facts, read_facts
-from pingji.lang.flatfacts import nest
 from pingji.rating.model import Rulebook
+from pingji.rating.run import Evaluation, evaluate, quantize
 
 __all__ = ["Customer", "Impact", "customers_from_source", "customers_from_store", "simulate"]
 
@@ -41,7 +37,7 @@ class Customer:
 
     key: str
     where: str
-    facts: Callable[[Rulebook], tuple[dict[str, Any], Any, str]]
+    facts: Callable[[Rulebook], RecordFacts]
 
 
 @dataclass
@@ -109,62 +105,31 @@ class Impact:
         }
 
 
-def _where(display: str, raw: Raw) -> str:
-    return f"{display}:{raw.line}" if raw.line is not None else os.path.join(display, raw.key)
+def _reader(source: Source, raw: Raw) -> Callable[[Rulebook], RecordFacts]:
+    """How `pingji batch` turns a record into facts (pingji.batch.sources.record_facts), one rulebook at a time."""
 
-
-def _reader(source: Source, raw: Raw) -> Callable[[Rulebook], tuple[dict[str, Any], Any, str]]:
-    """How `pingji batch` turns a record into facts (pingji.batch.local.Rater.rate), one rulebook at a time."""
-    where = _where(source.display, raw)
-
-    def facts(rb: Rulebook) -> tuple[dict[str, Any], Any, str]:
-        if raw.error is not None:
-            raise PingjiError(raw.error, Location(source.display, raw.line or 0), "E902")
-        if raw.failure is not None:
-            raise PingjiError(raw.failure[1], code=raw.failure[0])
-        locate: Any = None
-        label = where
-        if source.kind == "folder":
-            if isinstance(raw.data, bytes):
-                doc = parse_facts(raw.data, where)
-            else:
-                doc = read_facts(raw.data, display_name=where)
-            data, locate, label = doc.data, doc.locate, doc.file
-        elif source.kind == "jsonl":
-            try:
-                data = json.loads(raw.data)
-            except ValueError as exc:
-                at = Location(source.display, raw.line or 0, getattr(exc, "colno", 0))
-                raise PingjiError(f"not JSON: {getattr(exc, 'msg', exc)}", at, "E901") from None
-        else:
-            data = nest(raw.data, rb.facts_schema)
-        if not isinstance(data, dict):
-            raise PingjiError(f"a record must be an object of facts; got {type(data).__name__}",
-                              Location(source.display, raw.line or 0), "E903")
-        if locate is None:
-            line = raw.line or 0
-            locate = lambda path: Location(source.display, line)  # noqa: E731
-        return data, locate, label
+    def facts(rb: Rulebook) -> RecordFacts:
+        return record_facts(raw, source.kind, source.display, rb.facts_schema)
 
     return facts
 
 
 def customers_from_source(source: Source) -> Iterator[Customer]:
     for raw in source.records():
-        yield Customer(raw.key, _where(source.display, raw), _reader(source, raw))
+        yield Customer(raw.key, where(source.display, raw), _reader(source, raw))
 
 
 def customers_from_store(rows: Iterable[dict[str, Any]], display: str) -> Iterator[Customer]:
     """Customers from `Store.latest_facts` rows (customer_id, evaluation_id, facts)."""
     for row in rows:
         facts = row["facts"]
-        where = f"{display}:{row['evaluation_id']}"
-        yield Customer(str(row["customer_id"]), where, _stored(facts, where))
+        place = f"{display}:{row['evaluation_id']}"
+        yield Customer(str(row["customer_id"]), place, _stored(facts, place))
 
 
-def _stored(facts: dict[str, Any], where: str) -> Callable[[Rulebook], tuple[dict[str, Any], Any, str]]:
-    def get(rb: Rulebook) -> tuple[dict[str, Any], Any, str]:
-        return facts, lambda path: Location(where), where
+def _stored(facts: dict[str, Any], place: str) -> Callable[[Rulebook], RecordFacts]:
+    def get(rb: Rulebook) -> RecordFacts:
+        return facts, lambda path: Location(place), place
 
     return get
 

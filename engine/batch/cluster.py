@@ -6,8 +6,8 @@
 This process (the Dask *client*) reads the input, submits chunks of records, takes the outcomes
 back in input order and is the only one that writes to the store, exactly as a local batch does
 (pingji.batch.local); the workers only rate. At most CHUNKS_PER_THREAD chunks per worker thread are in
-flight, so memory does not grow with the input. `distributed` is imported here only, and this
-module only when a batch is given a scheduler: without the `dask` extra nothing else changes.
+flight, so memory does not grow with the input. `distributed` is imported here only, inside the
+functions that need it (when a batch is given a scheduler): without the `dask` extra nothing else changes.
 
 What the workers get. A worker may be on a machine without the rulebook files, the facts schema
 or the input. So this process loads the rulebooks (YAML parsed, `extends` resolved, checked) and
@@ -58,7 +58,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from pingji.batch.local import LoadedRulebooks, Rater, Raw, _chunks
+from pingji.batch.rater import LoadedRulebooks, Rater, chunks
+from pingji.batch.sources import Raw
 from pingji.errors import ClusterLost, ClusterUnavailable
 from pingji.rating.run import ENGINE_VERSION, compiled_count, compiled_for
 from pingji.runtime.ruleset import ruleset_for
@@ -103,7 +104,7 @@ def _distributed() -> Any:
 def engine_identity() -> tuple[str, str]:
     """This process's pingji version and a hash of its engine code: a worker must have the same."""
     h = hashlib.sha256()
-    folder = Path(__file__).parent
+    folder = Path(__file__).parent.parent  # the whole pingji package
     for p in sorted(folder.rglob("*.py")) + sorted((folder / "schema").glob("*.json")):
         h.update(p.relative_to(folder).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
     return ENGINE_VERSION, h.hexdigest()[:16]
@@ -140,7 +141,7 @@ class Cluster:
         shipped: Any = None
         pending: deque[tuple[Any, str, str]] = deque()
         try:
-            for n, chunk in enumerate(_chunks(records, chunk_size)):
+            for n, chunk in enumerate(chunks(records, chunk_size)):
                 if shipped is None:
                     # A task, not scattered data: if every worker holding it dies, the scheduler makes it again.
                     shipped = self.client.submit(
