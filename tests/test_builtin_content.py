@@ -350,3 +350,20 @@ def test_rulebook_readme_table_is_current() -> None:
 
 if __name__ == "__main__":
     print(render_rulebook_table(), end="")
+
+
+def test_synthetic_outcomes_are_seeded_and_leave_the_customers_alone(tmp_path: Path) -> None:
+    """`--outcomes` writes a default per customer from its latent quality, on its own random stream."""
+    assert synthetic.main(["corporate", "-n", "2000", "--seed", "7", "-o", str(tmp_path / "a.jsonl")]) == 0
+    assert synthetic.main(["corporate", "-n", "2000", "--seed", "7", "-o", str(tmp_path / "b.jsonl"),
+                           "--outcomes", str(tmp_path / "d.csv")]) == 0
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    rows = (tmp_path / "d.csv").read_text("utf-8").splitlines()
+    assert rows[0] == "customer_id,defaulted" and rows[1] == "SYN-C-0000001,false" and len(rows) == 2001
+    assert sum(r.endswith(",true") for r in rows) == 51
+    # weak customers default more often than strong ones
+    pairs = list(synthetic.generate_with_quality("corporate", 2000, 7))
+    weak = {f["id"] for f, q in pairs if q < -1}
+    bad = {r.split(",")[0] for r in rows[1:] if r.endswith(",true")}
+    assert len(bad & weak) / len(bad) > 3 * len(weak) / len(pairs)
+    assert synthetic.default_probability(0.0) == pytest.approx(0.017986, abs=1e-6)

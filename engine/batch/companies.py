@@ -135,7 +135,7 @@ def _size(revenue: float) -> str:
     return "micro"
 
 
-def corporate(rng: random.Random, i: int) -> dict[str, Any]:
+def corporate(rng: random.Random, i: int) -> tuple[dict[str, Any], float]:
     q = rng.gauss(BOOK_QUALITY, 1)
     section = weighted(rng, [(s, v[0]) for s, v in _SECTIONS.items()])
     sec = _SECTIONS[section]
@@ -212,4 +212,4 @@ def corporate(rng: random.Random, i: int) -> dict[str, Any]:
                 assessments.append({"factor": f, "level": draw_level(rng, base), "assessor": who, "date": when})
     facts["assessments"] = assessments
     facts["exposure"] = exposure
-    return facts
+    return facts, q

@@ -68,7 +68,7 @@ def _person(rng: random.Random, q: float, as_of: dt.date, min_age: int = 22
     return identity, age, etype
 
 
-def individual(rng: random.Random, i: int) -> dict[str, Any]:
+def individual(rng: random.Random, i: int) -> tuple[dict[str, Any], float]:
     q = rng.gauss(0, 1)
     as_of = draw_as_of(rng)
     identity, age, etype = _person(rng, q, as_of)
@@ -142,7 +142,7 @@ def individual(rng: random.Random, i: int) -> dict[str, Any]:
         facts["assessments"].append({"factor": "income_stability", "level": label, "assessor": "officer-auto",
                                      "date": iso_date(as_of)})
     facts["exposure"] = exposure
-    return facts
+    return facts, q
 
 
 # --------------------------------------------------------------------------------------------------
@@ -153,7 +153,7 @@ _SB_TRADES = (("F", "52", "便利店", 1.8), ("H", "62", "餐馆", 1.4), ("O", "
               ("E", "50", "装修队", 0.4), ("A", "01", "种植户", 0.5))
 
 
-def small_business(rng: random.Random, i: int) -> dict[str, Any]:
+def small_business(rng: random.Random, i: int) -> tuple[dict[str, Any], float]:
     q = rng.gauss(0, 1)
     as_of = draw_as_of(rng)
     owner, _age, _etype = _person(rng, q, as_of, min_age=20)
@@ -225,4 +225,4 @@ def small_business(rng: random.Random, i: int) -> dict[str, Any]:
              "date": when},
         ]
     facts["exposure"] = exposure
-    return facts
+    return facts, q
