@@ -15,7 +15,7 @@ from pingji.batch.local import open_source
 from pingji.analysis.changes import Change, compare, grade_mapping, notes
 from pingji.analysis.impact import Customer, Impact, customers_from_source, customers_from_store, simulate
 from pingji.rating.model import Rulebook
-from pingji.rating.load import rulebook_kind
+from pingji.checking import rulebook_kind
 
 from pingji.cli.options import Failure, UsageFailure, json_option, open_store, progress
 from pingji.cli.render import table

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from pingji.builtin import facts_dir
-from pingji.decisions.book import Decision, DecisionBook, Output, decide
+from pingji.decisions.model import DecisionBook, Output
+from pingji.decisions.run import Decision, decide
 from pingji.diagnostics import Diagnostic, Location, error, sort_key
 from pingji.errors import FactsError, RulebookError
 from pingji.lang.facts import FactsFile, read_facts

@@ -40,7 +40,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from pingji.lang import expressions as ex
-from pingji.decisions.book import Decision, DecisionBook, decide
+from pingji.decisions.model import DecisionBook
+from pingji.decisions.run import Decision, decide
 from pingji.diagnostics import Location, error
 from pingji.errors import FactsError
 from pingji.lang.facts import FactsFile, dig

@@ -33,7 +33,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pingji.decisions.classification import coarse_grades, money
-from pingji.decisions.book import Decision, DecisionBook, decide
+from pingji.decisions.model import DecisionBook
+from pingji.decisions.run import Decision, decide
 from pingji.lang.facts import dig
 from pingji.decisions.monitoring import due_date
 

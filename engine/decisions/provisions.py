@@ -24,7 +24,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pingji.decisions.book import Decision, DecisionBook, decide
+from pingji.decisions.model import DecisionBook
+from pingji.decisions.run import Decision, decide
 from pingji.diagnostics import Location, error
 from pingji.errors import FactsError, RulebookError
 from pingji.numbers import cents, money, ratio
