@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-
 from pingji.builtin import schema_dir
 from pingji.decisions.compile import compile_decision
 from pingji.decisions.examples import run_decision_examples
@@ -58,9 +57,9 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(decision_schema())
 
 
-
 def _schema_diagnostics(doc: Document) -> list[Diagnostic]:
     return schema_diagnostics(doc, _validator())
+
 
 def _build(doc: Document, path: Path, diags: list[Diagnostic]) -> DecisionBook | None:
     data = doc.data

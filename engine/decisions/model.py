@@ -1,4 +1,6 @@
-"""Decision rulebooks: the model (frozen dataclasses) of classification, provisioning, policy and monitoring, on the same engine.
+"""Decision rulebooks (classification, provisioning, policy, monitoring) on the same engine: the model.
+
+The frozen dataclasses of a loaded decision rulebook; `load` builds them, `compile` and `run` run them.
 
 A decision rulebook holds rules over one *subject* (a loan, a rated customer, two snapshots of a
 customer) that decide named *outputs*:

@@ -40,11 +40,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from pingji.lang import expressions as ex
 from pingji.decisions.model import DecisionBook
 from pingji.decisions.run import Decision, decide
 from pingji.diagnostics import Location, error
 from pingji.errors import FactsError
+from pingji.lang import expressions as ex
 from pingji.lang.facts import FactsFile, dig, industry_of
 
 __all__ = ["Monitoring", "Watch", "add_months", "check_dates", "compare_snapshots", "due_date", "months_between",

@@ -34,10 +34,10 @@ from typing import Any
 
 from pingji.decisions.classification import coarse_grades
 from pingji.decisions.model import DecisionBook
+from pingji.decisions.monitoring import due_date
 from pingji.decisions.run import Decision, decide
 from pingji.lang.facts import dig
 from pingji.numbers import money
-from pingji.decisions.monitoring import due_date
 
 __all__ = ["Offer", "fallback_coarse", "offer_facts", "offer_facts_from_evaluation", "price"]
 

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import jsonschema
-
 from pingji.diagnostics import Diagnostic, did_you_mean, error
 from pingji.lang.source import Document
 
