@@ -24,10 +24,13 @@ from pingji.errors import (
     RulebookNotFound,
     RulebookSyntaxError,
 )
-from pingji.decisions.book import Decision, DecisionBook, decide, load_decision
-from pingji.rating.run import ENGINE_VERSION, Evaluation, evaluate
+from pingji.checking import check
+from pingji.decisions.load import load_decision
+from pingji.decisions.model import DecisionBook
+from pingji.decisions.run import Decision, decide
 from pingji.lang.facts import read_facts
-from pingji.rating.load import check, load_rulebook
+from pingji.rating.load import load_rulebook
+from pingji.rating.run import ENGINE_VERSION, Evaluation, evaluate
 
 __version__ = ENGINE_VERSION
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-import pingji.decisions.book
+import pingji.decisions.compile
 import pingji.rating.run
 import pingji.runtime.ruleset
 
@@ -27,6 +27,6 @@ def fresh_engine_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     rulebook from another working directory would otherwise change the `at` of later tests' traces.
     """
     monkeypatch.setattr(pingji.rating.run, "_compiled", {})
-    monkeypatch.setattr(pingji.decisions.book, "_compiled", {})
+    monkeypatch.setattr(pingji.decisions.compile, "_compiled", {})
     monkeypatch.setattr(pingji.runtime.ruleset, "_cache", {})
     yield

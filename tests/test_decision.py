@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pingji
-import pingji.decisions.book as dm
+import pingji.decisions.compile as dc
+from pingji.decisions.model import DecisionBook
 from pingji import EvaluationError, FactsError, RulebookError, check, decide, load_decision
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +36,7 @@ def _at_root(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def book() -> dm.DecisionBook:
+def book() -> DecisionBook:
     return load_decision(DATA / "good.yaml")
 
 
@@ -75,7 +76,7 @@ def test_rulebook_of_another_kind_is_refused_where_a_kind_is_needed() -> None:
 # -- running ---------------------------------------------------------------------------------------------
 
 
-def test_worst_level_wins_and_every_deciding_rule_is_named(book: dm.DecisionBook) -> None:
+def test_worst_level_wins_and_every_deciding_rule_is_named(book: DecisionBook) -> None:
     d = decide(book, {"id": "l1", "balance": 100, "dpd": 271, "grade": "C"})
     cat = d.outputs["category"]
     assert cat.value == "doubtful"
@@ -91,14 +92,14 @@ def test_worst_level_wins_and_every_deciding_rule_is_named(book: dm.DecisionBook
     (90, "special_mention", "overdue"), (91, "substandard", "overdue-90"),
     (270, "substandard", "overdue-90"), (271, "doubtful", "overdue-270"),
 ])
-def test_band_edges_are_strict_as_written(book: dm.DecisionBook, dpd: int, category: str, rule: str | None) -> None:
+def test_band_edges_are_strict_as_written(book: DecisionBook, dpd: int, category: str, rule: str | None) -> None:
     d = decide(book, {"id": "l", "balance": 1, "dpd": dpd})
     assert d.value("category") == category
     assert d.outputs["category"].rules == ([rule] if rule else [])
     assert d.outputs["category"].by_default is (rule is None)
 
 
-def test_numbers_combine_exactly(book: dm.DecisionBook) -> None:
+def test_numbers_combine_exactly(book: DecisionBook) -> None:
     # spread: sum of 1.25 + 0.505 - 0.3 = 1.455 exactly (binary floats give 1.4549999999999998), 2 places half-up
     d = decide(book, {"id": "l", "balance": 1000, "retail": True, "collateral_value": 600, "dpd": 300})
     assert d.value("spread") == Decimal("1.46")
@@ -114,7 +115,7 @@ def test_numbers_combine_exactly(book: dm.DecisionBook) -> None:
     assert d.value("flags") == ["overdue"]
 
 
-def test_an_output_nobody_decides_takes_its_default_or_stays_undecided(book: dm.DecisionBook) -> None:
+def test_an_output_nobody_decides_takes_its_default_or_stays_undecided(book: DecisionBook) -> None:
     d = decide(book, {"id": "l", "balance": 1})
     assert d.value("category") == "normal" and d.outputs["category"].by_default
     assert d.value("limit") is None and d.outputs["limit"].by_default
@@ -123,14 +124,14 @@ def test_an_output_nobody_decides_takes_its_default_or_stays_undecided(book: dm.
     assert row["note"] == "no rule concluded a value: the default"
 
 
-def test_a_value_computed_from_a_missing_input_makes_the_output_undefined(book: dm.DecisionBook) -> None:
+def test_a_value_computed_from_a_missing_input_makes_the_output_undefined(book: DecisionBook) -> None:
     # balance 0: cover = collateral_value / 0 is undefined, so `secured` does not fire (unknown never fires)
     d = decide(book, {"id": "l", "balance": 0, "collateral_value": 5, "retail": True})
     assert d.value("limit") == Decimal("500")
     assert d.metrics["cover"]["status"] == "undefined"
 
 
-def test_trace_is_located_and_in_firing_order(book: dm.DecisionBook) -> None:
+def test_trace_is_located_and_in_firing_order(book: DecisionBook) -> None:
     d = decide(book, {"id": "l", "balance": 100, "dpd": 91, "collateral_value": 80})
     kinds = [(r["kind"], r["rule"]) for r in d.trace]
     assert kinds[0] == ("metric", "metric.cover")
@@ -145,7 +146,7 @@ def test_trace_is_located_and_in_firing_order(book: dm.DecisionBook) -> None:
     assert row["asserted"] == {"spread": -0.3, "limit": 64}
 
 
-def test_same_facts_give_byte_identical_json(book: dm.DecisionBook) -> None:
+def test_same_facts_give_byte_identical_json(book: DecisionBook) -> None:
     facts = {"id": "l", "balance": 100, "dpd": 91, "grade": "C", "retail": True, "collateral_value": 80}
     a = json.dumps(decide(book, facts).to_dict(), sort_keys=True)
     b = json.dumps(decide(book, dict(reversed(list(facts.items())))).to_dict(), sort_keys=True)
@@ -161,7 +162,7 @@ def test_same_result_in_a_fresh_process() -> None:
     assert json.loads(runs[0])["outputs"]["category"]["value"] == "substandard"
 
 
-def test_bad_facts_are_refused_with_a_location(book: dm.DecisionBook) -> None:
+def test_bad_facts_are_refused_with_a_location(book: DecisionBook) -> None:
     with pytest.raises(FactsError) as info:
         decide(book, {"id": "l", "balance": -5, "dpd": "ninety"}, label="loans.yaml")
     assert [str(d) for d in info.value.diagnostics] == [
@@ -175,8 +176,8 @@ def test_bad_facts_are_refused_with_a_location(book: dm.DecisionBook) -> None:
         decide(book, ["not", "a", "mapping"])  # type: ignore[arg-type]
 
 
-def test_an_exception_in_an_action_surfaces(book: dm.DecisionBook, monkeypatch: pytest.MonkeyPatch) -> None:
-    c = dm.compiled_decision(book)
+def test_an_exception_in_an_action_surfaces(book: DecisionBook, monkeypatch: pytest.MonkeyPatch) -> None:
+    c = dc.compiled_decision(book)
 
     def boom(env: object) -> float:
         raise ZeroDivisionError("boom")
@@ -190,7 +191,7 @@ def test_an_exception_in_an_action_surfaces(book: dm.DecisionBook, monkeypatch: 
     assert decide(book, {"id": "l", "balance": 1}).value("category") == "normal"
 
 
-def test_thousands_of_subjects_in_one_process_do_not_exhaust_sessions(book: dm.DecisionBook) -> None:
+def test_thousands_of_subjects_in_one_process_do_not_exhaust_sessions(book: DecisionBook) -> None:
     cats = [decide(book, {"id": str(i), "balance": 1, "dpd": i % 400}).value("category") for i in range(1200)]
     # dpd cycles 0..399 three times: 0-7 normal (8), 8-90 special mention (83), 91-270 substandard (180),
     # 271-399 doubtful (129)
@@ -212,16 +213,16 @@ def _many_rules(tmp_path: Path, n: int) -> Path:
 def test_more_rules_than_one_fact_carries_are_spread_over_several(tmp_path: Path) -> None:
     # 120 rules true at once for one subject: one fact would fail with durable-rules error 303.
     book = load_decision(_many_rules(tmp_path, 120))
-    assert len(dm.compiled_decision(book).chunks) == 3
+    assert len(dc.compiled_decision(book).chunks) == 3
     assert decide(book, {"id": "x", "balance": 1, "dpd": 500}).value("hits") == Decimal(120)
     assert decide(book, {"id": "x", "balance": 1, "dpd": 50}).value("hits") == Decimal(51)
 
 
 def test_a_rulebook_past_the_engine_limit_is_refused_at_compile_time(tmp_path: Path) -> None:
-    path = _many_rules(tmp_path, dm.MAX_RULES + 1)
+    path = _many_rules(tmp_path, dc.MAX_RULES + 1)
     diags = check(path, run_examples=False)
     assert [d.code for d in diags] == ["E190"]
-    assert diags[0].message.startswith(f"rulebook has {dm.MAX_RULES + 1} rules; pingji runs at most {dm.MAX_RULES}")
+    assert diags[0].message.startswith(f"rulebook has {dc.MAX_RULES + 1} rules; pingji runs at most {dc.MAX_RULES}")
 
 
 # -- against a reference ---------------------------------------------------------------------------------

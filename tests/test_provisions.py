@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 import pingji
 from pingji.cli.main import cli
-from pingji.decisions.classification import classify_portfolio, provide, read_loans
+from pingji.decisions.classification import classify_portfolio, read_loans
+from pingji.decisions.provisions import provide
 
 ROOT = Path(__file__).resolve().parent.parent
 RULEBOOKS = ROOT / "rulebooks"

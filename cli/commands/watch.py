@@ -11,10 +11,12 @@ from typing import Any
 import click
 
 import pingji
-from pingji.rating import catalog
-from pingji.decisions.classification import coarse_grades
-from pingji.decisions.monitoring import Monitoring, compare, rating_of, watch, watch_list
+from pingji.analysis.monitoring import compare
+from pingji.analysis.portfolio import build_portfolio
+from pingji.decisions.monitoring import Monitoring
 from pingji.decisions.snapshots import read_customer, read_snapshots
+from pingji.rating import catalog
+from pingji.report.portfolio import render_portfolio_html, render_portfolio_markdown
 from pingji.store.database import DEFAULT_DB, ENV_VAR, Store
 
 from pingji.cli import render
@@ -168,57 +170,16 @@ def portfolio(db_path: str, loans: str | None, snapshots: tuple[str, ...], as_of
 
         pingji portfolio --db demo.db --loans facts/loans/portfolio.yaml --format html -o portfolio.html
     """
-    from pingji.decisions.classification import classify_portfolio, provide, read_loans
-    from pingji.report.portfolio import PortfolioInputs, render_portfolio_html, render_portfolio_markdown
-
-    book = pingji.load_decision(catalog.find("early-warning"), kind="monitoring")
     store = _open(db_path, required=loans is None, otherwise="--loans")
-    sources = [f"store {db_path}"] if store else []
     try:
-        ratings = store.latest_ratings() if store else []
-        coarse = coarse_grades(ratings)
-        for r in ratings:
-            r["coarse"] = coarse.get(r["customer_id"])
-        cl = pv = None
-        if loans:
-            classify_book = pingji.load_decision(catalog.find("five-category"), kind="classification")
-            books = (pingji.load_decision(catalog.find("provisions"), kind="provisioning"),
-                     pingji.load_decision(catalog.find("provision-adequacy"), kind="provisioning"))
-            lf = read_loans(loans)
-            cl = classify_portfolio(classify_book, lf, coarse)
-            pv = provide(cl, *books)
-            sources.append(f"loans {lf.file}")
-        when = as_of or (cl.as_of if cl else None) or _dt.date.today().isoformat()
-        docs = read_snapshots(snapshots)
-        results = compare(book, docs, store=store).results if docs else []
-        if docs:
-            sources.append(f"{len(docs)} snapshot{'s' if len(docs) != 1 else ''}")
-        compared = {w.customer_id for w in results}
-        for r in ratings:  # re-ratings due by grade frequency for everyone else
-            if r["customer_id"] not in compared:
-                results.append(watch(book, r["customer_id"], when, {}, {}, rating_of(r, r["coarse"]),
-                                     r["customer_type"], r.get("industry")))
+        report = build_portfolio(store, loans=loans, snapshots=snapshots, as_of=as_of)
     finally:
         if store:
             store.close()
-    watch_rows = [{"customer_id": w.customer_id, "severity": w.severity, "action": w.decision.value("action"),
-                   "signals": w.signals()} for w in watch_list(results)]
-    rerate_rows = []
-    for w in sorted(results, key=lambda w: w.customer_id):
-        due = w.due()
-        if due:
-            out = w.decision.outputs["rerate"]
-            rerate_rows.append({"customer_id": w.customer_id, "grade": (w.rating or {}).get("grade", ""), "due": due,
-                                "why": "; ".join(f"{r} ({at})" for r, at in zip(out.rules, out.at))})
-    inputs = PortfolioInputs(when, sources, ratings if store else None, cl, pv, watch_rows, rerate_rows)
     if as_json:
-        click.echo(json.dumps({"as_of": when, "sources": sources, "ratings": ratings if store else None,
-                               "classification": cl.to_dict() if cl else None,
-                               "provisions": pv.to_dict() if pv else None, "watch_list": watch_rows,
-                               "rerate_due": rerate_rows}, sort_keys=True, ensure_ascii=False, indent=2,
-                              allow_nan=False))
+        click.echo(json.dumps(report.to_dict(), sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False))
         return
-    text = render_portfolio_html(inputs, lang) if fmt == "html" else render_portfolio_markdown(inputs, lang)
+    text = render_portfolio_html(report, lang) if fmt == "html" else render_portfolio_markdown(report, lang)
     if output:
         try:
             Path(output).write_text(text, encoding="utf-8")

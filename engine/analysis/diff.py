@@ -23,7 +23,8 @@ from pingji.batch.sources import open_source
 from pingji.diagnostics import Location
 from pingji.errors import PingjiError
 from pingji.rating import catalog
-from pingji.rating.load import load_rulebook, rulebook_kind
+from pingji.lang.schemacheck import rulebook_kind
+from pingji.rating.load import load_rulebook
 from pingji.rating.model import Rulebook
 from pingji.store.database import Store
 

@@ -52,7 +52,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pingji.decisions.book import Decision, DecisionBook, decide
+from pingji.decisions.model import DecisionBook
+from pingji.decisions.run import Decision, decide
 from pingji.diagnostics import Location
 from pingji.errors import BacktestError
 from pingji.analysis.migration import migration

@@ -5,7 +5,7 @@ facts/loan.schema.json describes it; or JSONL (`.jsonl`): a first line `{"as_of"
 then one loan per line. Every category is decided by the rules of a classification rulebook
 (`five-category`) that fired in the engine, or is the rulebook's default (normal) when none did;
 this module reads the file and runs the rulebook.
-Provisions (the money) are in `pingji.decisions.provisions`; its names are re-exported here.
+Provisions (the money) are in `pingji.decisions.provisions`.
 
 Classification runs the rules twice. Pass 1 classifies every loan. Then, for each non-retail
 borrower, `borrower.non_performing_share` = (balance of its loans in a non-performing category —
@@ -29,20 +29,19 @@ from pathlib import Path
 from typing import Any
 
 from pingji.builtin import facts_dir
-from pingji.decisions.book import Decision, DecisionBook, Output, decide
+from pingji.decisions.model import DecisionBook, Output
+from pingji.decisions.run import Decision, decide
 from pingji.diagnostics import Diagnostic, Location, error, sort_key
 from pingji.errors import FactsError, RulebookError
 from pingji.lang.facts import FactsFile, read_facts
 from pingji.lang.factschema import check_facts, load_schema
-from pingji.numbers import CENT, RATIO, cents, money, ratio
-from pingji.decisions.provisions import LoanProvision, Provisions, provide, require_outputs, totals_of
 from pingji.lang.source import load_yaml_text
+from pingji.numbers import RATIO, cents, money, ratio
+from pingji.rating import catalog
+from pingji.rating.load import load_rulebook
 
-__all__ = [
-    "CATEGORY_OUTPUT", "CENT", "Classification", "LoanClass", "LoanProvision", "Loans", "Provisions", "RATIO",
-    "cents", "classify_portfolio", "coarse_grades", "money", "provide", "ratio", "read_loans", "require_category",
-    "require_outputs", "totals_of",
-]
+__all__ = ["CATEGORY_OUTPUT", "Classification", "LoanClass", "Loans", "classify_portfolio", "coarse_grades",
+           "read_loans", "require_category"]
 
 CATEGORY_OUTPUT = "category"
 MAX_LOANS = 200_000
@@ -287,9 +286,6 @@ def coarse_grades(ratings: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     the rating rulebook that rated the customer (found by id among the built-in rulebooks); a grade
     that cannot be mapped is left out (the loan is then treated as unrated).
     """
-    from pingji.rating import catalog
-    from pingji.rating.load import load_rulebook
-
     scales: dict[str, dict[str, str]] = {}
     out: dict[str, str] = {}
     for r in ratings:

@@ -1,7 +1,8 @@
 """Early warnings between two snapshots of a customer, and the re-ratings due.
 
-    run = compare(book, read_snapshots(["new/"]), store=store)        # each against its stored facts
-    run = compare(book, [current], previous=earlier)                  # two snapshots given explicitly
+    run = compare_snapshots(book, [current], previous=earlier)     # two snapshots given explicitly
+    run = compare(book, read_snapshots(["new/"]), store=store)     # pingji.analysis.monitoring: each
+                                                                   # against its stored facts
     run.watch_list(), run.rerate_due(), run.problems(), run.unrated, run.to_dict()
 
 `snapshot(facts)` takes the figures a monitoring rulebook compares from a customer facts document
@@ -34,22 +35,19 @@ A sum is taken only when every term is present: a missing term makes the total m
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pingji.lang import expressions as ex
-from pingji.decisions.book import Decision, DecisionBook, decide
+from pingji.decisions.model import DecisionBook
+from pingji.decisions.run import Decision, decide
 from pingji.diagnostics import Location, error
 from pingji.errors import FactsError
-from pingji.lang.facts import FactsFile, dig
-from pingji.store.records import industry_of
+from pingji.lang import expressions as ex
+from pingji.lang.facts import FactsFile, dig, industry_of
 
-if TYPE_CHECKING:
-    from pingji.store.database import Store
-
-__all__ = ["Monitoring", "Watch", "add_months", "check_dates", "compare", "due_date", "months_between",
+__all__ = ["Monitoring", "Watch", "add_months", "check_dates", "compare_snapshots", "due_date", "months_between",
            "rating_of", "snapshot", "subject", "watch", "watch_list"]
 
 # The outputs of a monitoring rulebook this module reads (their levels are the rulebook's).
@@ -299,17 +297,18 @@ class Monitoring:
         }
 
 
-def compare(book: DecisionBook, snapshots: Sequence[FactsFile], *, previous: FactsFile | None = None,
-            as_of: str | None = None, store: Store | None = None, today: _dt.date | None = None) -> Monitoring:
+def compare_snapshots(book: DecisionBook, snapshots: Sequence[FactsFile], *, previous: FactsFile | None = None,
+                      as_of: str | None = None, ratings: Mapping[str, Mapping[str, Any]] | None = None,
+                      coarse: Mapping[str, str] | None = None,
+                      stored_facts: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
+                      today: _dt.date | None = None) -> Monitoring:
     """Each new snapshot against the customer's previous one: `previous` when given (one customer),
-    else the facts of its latest evaluation in `store`. A customer with neither is listed in
-    `unrated`. Ratings and the problem customers' histories come from the store."""
-    latest = {r["customer_id"]: r for r in store.latest_ratings()} if store else {}
-    coarse: dict[str, str] = {}
-    if latest:
-        from pingji.decisions.classification import coarse_grades
-
-        coarse = coarse_grades(list(latest.values()))
+    else `stored_facts(row)`, the facts of the customer's latest rating `row` in `ratings` (customer
+    id → row, as `Store.latest_ratings()` gives them; `coarse`: customer id → coarse grade). A
+    customer with neither is listed in `unrated`. `pingji.analysis.monitoring.compare` reads these
+    from the store."""
+    latest = ratings or {}
+    coarse = coarse or {}
     results: list[Watch] = []
     unrated: list[str] = []
     seen: dict[str, FactsFile] = {}
@@ -327,8 +326,8 @@ def compare(book: DecisionBook, snapshots: Sequence[FactsFile], *, previous: Fac
                                         previous.loc(("id",)))])
             before: Mapping[str, Any] = previous.data
         elif row is not None:
-            assert store is not None
-            before = store.record(row["evaluation_id"])["facts"]
+            assert stored_facts is not None
+            before = stored_facts(row)
         else:
             unrated.append(cid)
             continue
@@ -339,9 +338,4 @@ def compare(book: DecisionBook, snapshots: Sequence[FactsFile], *, previous: Fac
         rating = rating_of(row, coarse.get(cid)) if row else None
         results.append(watch(book, cid, when, before, doc.data, rating, doc.data.get("customer_type"),
                              industry_of(doc.data), doc.file))
-    run = Monitoring(book, results, unrated)
-    if store is not None:
-        for w in run.problems():
-            if w.customer_id in latest:
-                run.histories[w.customer_id] = store.history(w.customer_id)
-    return run
+    return Monitoring(book, results, unrated)

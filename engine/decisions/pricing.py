@@ -32,10 +32,12 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from pingji.decisions.classification import coarse_grades, money
-from pingji.decisions.book import Decision, DecisionBook, decide
-from pingji.lang.facts import dig
+from pingji.decisions.classification import coarse_grades
+from pingji.decisions.model import DecisionBook
 from pingji.decisions.monitoring import due_date
+from pingji.decisions.run import Decision, decide
+from pingji.lang.facts import dig
+from pingji.numbers import money
 
 __all__ = ["Offer", "fallback_coarse", "offer_facts", "offer_facts_from_evaluation", "price"]
 

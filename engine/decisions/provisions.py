@@ -22,15 +22,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pingji.decisions.book import Decision, DecisionBook, decide
+from pingji.decisions.classification import Classification, LoanClass
+from pingji.decisions.model import DecisionBook
+from pingji.decisions.run import Decision, decide
 from pingji.diagnostics import Location, error
 from pingji.errors import FactsError, RulebookError
 from pingji.numbers import cents, money, ratio
-
-if TYPE_CHECKING:  # pingji.decisions.classification imports this module
-    from pingji.decisions.classification import Classification, LoanClass
 
 __all__ = ["ROUNDING", "LoanProvision", "Provisions", "provide", "require_outputs", "totals_of"]
 

@@ -41,3 +41,11 @@ def dig(facts: Mapping[str, Any], path: str) -> Any:
             return None
         node = node[part]
     return node
+
+
+def industry_of(facts: Mapping[str, Any]) -> str | None:
+    """A customer's industry section (`identity.industry.section`), or None when its facts do not say."""
+    identity = facts.get("identity")
+    industry = identity.get("industry") if isinstance(identity, Mapping) else None
+    section = industry.get("section") if isinstance(industry, Mapping) else None
+    return str(section) if section else None

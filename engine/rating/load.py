@@ -22,21 +22,16 @@ from pingji.builtin import rulebooks_dir, schema_dir
 from pingji.diagnostics import Diagnostic, Location, did_you_mean, error, sort_key
 from pingji.errors import ExpressionError, RulebookError
 from pingji.lang.factschema import fact_types, find_schema, load_schema
-from pingji.rating.model import Band, Example, Factor, Grade, Group, Level, Metric, Override, Rulebook, Scale, Text
+from pingji.lang.metrics import metric_order as _metric_order
+from pingji.lang.metrics import parse_expr as _expr
+from pingji.lang.schemacheck import display_name, schema_diagnostics
+from pingji.lang.text import parse_text as _text
+from pingji.rating.model import Band, Example, Factor, Grade, Group, Level, Metric, Override, Rulebook, Scale
 from pingji.lang.source import Document, load_yaml
 
 SECTIONS = ("metrics", "groups", "factors")
 DEFAULT_PRECISION = 4
 MAX_EXTENDS_DEPTH = 16
-
-
-def display_name(path: Path) -> str:
-    """How a file is named in diagnostics: relative to the working directory when inside it."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return rel if not rel.startswith("..") else str(path)
 
 
 _VALIDATOR: jsonschema.Draft202012Validator | None = None
@@ -56,42 +51,6 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 def _schema_diagnostics(doc: Document) -> list[Diagnostic]:
     return schema_diagnostics(doc, _validator())
-
-
-def schema_diagnostics(doc: Document, validator: jsonschema.protocols.Validator) -> list[Diagnostic]:
-    """A document's JSON Schema violations as located diagnostics (E100 required, E105 unknown key, E101 other)."""
-    out: list[Diagnostic] = []
-    for err in validator.iter_errors(doc.data):
-        # Report the most specific error of an anyOf / oneOf.
-        leaf = err
-        while leaf.context:
-            leaf = min(leaf.context, key=lambda e: (-len(e.absolute_path), e.message))
-        path = tuple(leaf.absolute_path)
-        if leaf.validator == "additionalProperties":
-            allowed = list((leaf.schema.get("properties") or {}).keys())  # type: ignore[union-attr]
-            extra = [k for k in leaf.instance if k not in allowed]
-            for key in extra:
-                hint = did_you_mean(str(key), allowed)
-                if not hint and " " in str(key).strip():
-                    # `{en: Pricing, limits}`: YAML reads ` limits` as a second key of the flow mapping
-                    hint = " (a ',' inside {...} starts a new key: put text that holds a comma in quotes)"
-                out.append(error("E105", f"unknown property '{key}'{hint}", doc.key_loc(path + (key,))))
-            continue
-        if leaf.validator == "required":
-            out.append(error("E100", leaf.message.replace("is a required property", "is required"), doc.loc(path)))
-            continue
-        where = ".".join(str(p) for p in path)
-        msg = leaf.message
-        if leaf.validator in ("minimum", "maximum") and len(path) >= 3 and path[0] == "factors" and (
-                "points" in path or "levels" in path or path[2] in ("missing", "undefined")):
-            out.append(error("E124", f"{where}: {msg}", doc.loc(path)))
-            continue
-        if leaf.validator == "pattern" and path and path[-1] == "rulebook":
-            msg = f"{leaf.instance!r} is not a valid rulebook id (lower-case letters, digits, '_' and '-')"
-        elif leaf.validator == "propertyNames":
-            msg = f"{leaf.instance!r} is not a valid id (lower-case letters, digits and '_', starting with a letter)"
-        out.append(error("E101", f"{where}: {msg}" if where else msg, doc.loc(path)))
-    return out
 
 
 @dataclass
@@ -254,50 +213,6 @@ def _resolve(chain: list[Layer], diags: list[Diagnostic]) -> Resolved:
             for i, raw in enumerate(data.get("examples") or []):
                 examples.append((raw, doc, ("examples", i)))
     return Resolved(chain, top, items, overrides, examples, top_dir)
-
-
-def _text(value: Any) -> Text:
-    if isinstance(value, Mapping):
-        return Text(str(value.get("zh", "")), str(value.get("en", "")))
-    if value is None:
-        return Text()
-    return Text(str(value), str(value))
-
-
-def _expr(text: str, loc: Location, types: Mapping[str, str], expect: str, diags: list[Diagnostic],
-          locate: Any = None) -> ex.Expr | None:
-    tree, problems = ex.parse_checked(text, loc, types, expect, locate)
-    diags.extend(problems)
-    return tree if not any(p.is_error for p in problems) else None
-
-
-def _metric_order(metrics: dict[str, Item], parsed: dict[str, ex.Expr | None], diags: list[Diagnostic]) -> list[str]:
-    """Metric ids in dependency order; cycles are reported (E110) and their members dropped."""
-    deps = {m: sorted(n for n in ex.names(parsed[m]) if n in metrics) if parsed[m] else [] for m in metrics}
-    order: list[str] = []
-    state: dict[str, int] = {}
-    reported: set[frozenset[str]] = set()
-
-    def visit(m: str, stack: list[str]) -> bool:
-        if state.get(m) == 2:
-            return True
-        if state.get(m) == 1:
-            cycle = stack[stack.index(m):] + [m]
-            key = frozenset(cycle)
-            if key not in reported:
-                reported.add(key)
-                diags.append(error("E110", f"metric cycle: {' -> '.join(cycle)}", metrics[m].field_locs.get("expr", metrics[m].loc)))
-            return False
-        state[m] = 1
-        ok = all([visit(d, stack + [m]) for d in deps[m]])
-        state[m] = 2
-        if ok:
-            order.append(m)
-        return ok
-
-    for m in metrics:
-        visit(m, [])
-    return order
 
 
 def _build(res: Resolved, path: Path, diags: list[Diagnostic], broken_groups: set[str]) -> Rulebook | None:
@@ -542,29 +457,12 @@ def _load(path: str | os.PathLike[str], diags: list[Diagnostic]) -> Rulebook | N
     return rb
 
 
-def rulebook_kind(path: str | os.PathLike[str]) -> str | None:
-    """The `kind:` a rulebook file declares (None when unreadable or absent; the full check says why)."""
-    from pingji.decisions.book import DECISION_KINDS
-
-    try:
-        data = load_yaml(Path(path), display_name=display_name(Path(path))).data
-    except RulebookError:
-        return None
-    kind = data.get("kind") if isinstance(data, dict) else None
-    return kind if kind in DECISION_KINDS or kind == "rating" else None
-
-
 def check(path: str | os.PathLike[str], *, run_examples: bool = True) -> list[Diagnostic]:
-    """Every diagnostic for the rulebook at `path` (errors and warnings), sorted by location.
+    """Every diagnostic for the rating rulebook at `path` (errors and warnings), sorted by location.
 
     With `run_examples`, a rulebook without errors also runs its examples (E170, E171).
-    A decision rulebook (kind classification, provisioning, policy or monitoring) is checked by
-    `decision.check_decision`.
+    `pingji.checking.check` checks a rulebook of any kind.
     """
-    if rulebook_kind(path) not in (None, "rating"):
-        from pingji.decisions.book import check_decision
-
-        return check_decision(path, run_examples=run_examples)
     diags: list[Diagnostic] = []
     try:
         rb = _load(path, diags)

@@ -11,21 +11,7 @@ from typing import Any
 
 from pingji.diagnostics import Location
 from pingji.lang.expressions import Expr
-
-
-@dataclass(frozen=True)
-class Text:
-    """A title or reason in Chinese and English (either may be empty)."""
-
-    zh: str = ""
-    en: str = ""
-
-    def get(self, lang: str = "en") -> str:
-        first, second = (self.zh, self.en) if lang == "zh" else (self.en, self.zh)
-        return first or second
-
-    def to_dict(self) -> dict[str, str]:
-        return {"zh": self.zh, "en": self.en}
+from pingji.lang.text import Text as Text  # re-exported: the model's titles and reasons
 
 
 @dataclass(frozen=True)

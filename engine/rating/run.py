@@ -27,6 +27,7 @@ from pingji.lang import expressions as ex
 from pingji.rating.compile import CompiledRulebook, RuleSpec, compile_rulebook
 from pingji.diagnostics import Location, error
 from pingji.errors import FactsError
+from pingji.lang.env import FactsEnv
 from pingji.lang.factschema import require_valid
 from pingji.rating.model import Factor, Rulebook
 from pingji.runtime.ruleset import DURABLE_RULES_VERSION, ruleset_for
@@ -98,37 +99,6 @@ _canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",
 
 def canonical_json(value: Any) -> str:
     return _canonical(value)
-
-
-class FactsEnv:
-    """Name lookup for expressions: metric values first, then dotted paths into the facts."""
-
-    __slots__ = ("facts", "metrics", "_cache")
-
-    def __init__(self, facts: Mapping[str, Any]):
-        self.facts = facts
-        self.metrics: dict[str, Any] = {}
-        self._cache: dict[str, Any] = {}
-
-    def get(self, name: str, default: Any = MISSING) -> Any:
-        if name in self.metrics:
-            return self.metrics[name]
-        cached = self._cache.get(name, self)
-        if cached is not self:
-            return cached
-        node: Any = self.facts
-        parts = _PATHS.get(name)
-        if parts is None:
-            parts = _PATHS[name] = tuple(name.split("."))
-        for part in parts:
-            if not isinstance(node, dict) or part not in node:
-                node = default
-                break
-            node = node[part]
-        if node is None:
-            node = default
-        self._cache[name] = node
-        return node
 
 
 def _jsonable(v: Any) -> Any:
@@ -258,7 +228,6 @@ def compiled_count() -> int:
 
 
 _KINDS = ("band", "missing", "undefined", "level", "aggregate", "group", "total", "grade", "override", "final", "pd")
-_PATHS: dict[str, tuple[str, ...]] = {}
 
 
 class _Plan:

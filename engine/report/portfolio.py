@@ -9,14 +9,12 @@ rule decided names that rule's `file:line` in the sections below the tables.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
 import markdown as _markdown
 
-from pingji.decisions.classification import Classification, Provisions
+from pingji.analysis.portfolio import Portfolio
 from pingji.report.rating import _INDUSTRY_SECTIONS, _esc, html_page
 
 _T: dict[str, tuple[str, str]] = {
@@ -72,19 +70,6 @@ def _pct(d: Decimal | None) -> str:
     return "-" if d is None else f"{d * 100:.2f}%"
 
 
-@dataclass
-class PortfolioInputs:
-    """What the report shows; any part may be absent (its section then says so)."""
-
-    as_of: str
-    sources: list[str] = field(default_factory=list)
-    ratings: Sequence[Mapping[str, Any]] | None = None  # Store.latest_ratings(), with "coarse" added
-    classification: Classification | None = None
-    provisions: Provisions | None = None
-    watch: Sequence[Mapping[str, Any]] | None = None  # customer_id, severity, action, signals [{rule, at, title}]
-    rerate: Sequence[Mapping[str, Any]] | None = None  # customer_id, grade, due, why
-
-
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") -> list[str]:
     aligns = align or "l" + "r" * (len(head) - 1)
     sep = ["---:" if a == "r" else "---" for a in aligns]
@@ -93,7 +78,7 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") 
     return out
 
 
-def render_portfolio_markdown(p: PortfolioInputs, lang: str = "en") -> str:
+def render_portfolio_markdown(p: Portfolio, lang: str = "en") -> str:
     out = [f"# {_t('title', lang)} — {_esc(p.as_of)}", ""]
     if p.sources:
         out += [f"**{_t('sources', lang)}**: " + "; ".join(_esc(s) for s in p.sources), ""]
@@ -182,7 +167,7 @@ def render_portfolio_markdown(p: PortfolioInputs, lang: str = "en") -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def render_portfolio_html(p: PortfolioInputs, lang: str = "en") -> str:
+def render_portfolio_html(p: Portfolio, lang: str = "en") -> str:
     """The same report as one self-contained HTML5 page (inline CSS, no scripts)."""
     body = _markdown.markdown(render_portfolio_markdown(p, lang), extensions=["tables"], output_format="html")
     return html_page(body, f"{_t('title', lang)} — {p.as_of}", lang)

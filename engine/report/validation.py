@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import markdown as _markdown
 
-from pingji.decisions.book import Decision
+from pingji.decisions.run import Decision
 from pingji.report.rating import _esc, html_page
 from pingji.analysis.validation import GRADE_OUTPUT, Backtest, Validation
 

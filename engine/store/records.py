@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pingji.lang.facts import industry_of
 from pingji.rating.run import ENGINE_VERSION, Evaluation, canonical_json
 from pingji.rating.model import Rulebook
 from pingji.rating.review import allowance_of
@@ -106,13 +107,6 @@ class Prepared:
         tuple[Any, ...], ...
     ]  # (factor, group, weight, points, contribution, basis, rule, at, input)
     trace: tuple[tuple[Any, ...], ...]  # (seq, rule, kind, at, matched, asserted, note)
-
-
-def industry_of(facts: Mapping[str, Any]) -> str | None:
-    identity = facts.get("identity")
-    industry = identity.get("industry") if isinstance(identity, Mapping) else None
-    section = industry.get("section") if isinstance(industry, Mapping) else None
-    return str(section) if section else None
 
 
 def prepare(

@@ -1,0 +1,62 @@
+"""A decision rulebook's `examples:`: facts with the outputs (and rules) they must produce."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pingji.decisions.model import DecisionBook, Output
+from pingji.decisions.run import decide, jsonable
+from pingji.diagnostics import Diagnostic, error
+from pingji.errors import EvaluationError, FactsError, RulebookError
+from pingji.lang.factschema import check_facts
+from pingji.lang.source import load_yaml
+from pingji.numbers import money
+
+
+def _expected_matches(o: Output, want: Any, got: Any) -> bool:
+    if o.type == "number":
+        return got is not None and not isinstance(want, (str, list)) and money(want) == got
+    if o.type == "list":
+        return isinstance(want, list) and [str(w) for w in want] == list(got)
+    return str(want) == got
+
+
+def run_decision_examples(book: DecisionBook) -> list[Diagnostic]:
+    """E170 for example facts that fail the schema, E171 for expectations that do not hold."""
+    out: list[Diagnostic] = []
+    for exm in book.examples:
+        if isinstance(exm.facts, str):
+            p = Path(book.file).parent / exm.facts
+            try:
+                doc = load_yaml(p, display_name=str(p))
+            except RulebookError as exc:
+                out.extend(exc.diagnostics)
+                continue
+            facts, locate, label = doc.data, doc.loc, doc.file
+        else:
+            facts, locate, label = exm.facts, None, exm.facts_label
+        problems = check_facts(facts, book.facts_schema, locate, label)
+        if problems:
+            out.append(error("E170", f"example '{exm.name}': facts do not match the facts schema "
+                                     f"({len(problems)} problem{'s' if len(problems) > 1 else ''}; first: {problems[0]})",
+                             exm.loc))
+            continue
+        try:
+            d = decide(book, facts, check_facts=False)
+        except (FactsError, EvaluationError) as exc:
+            out.append(error("E171", f"example '{exm.name}': run failed: {exc}", exm.loc))
+            continue
+        for key, want in exm.expect.items():
+            try:
+                o = book.output(key)
+            except KeyError:
+                continue
+            got = d.value(key)
+            if not _expected_matches(o, want, got):
+                out.append(error("E171", f"example '{exm.name}': expected {key} {jsonable(want)}, got "
+                                         f"{jsonable(got)} (rules fired: {', '.join(d.fired_ids()) or 'none'})", exm.loc))
+        if exm.fired is not None and sorted(exm.fired) != sorted(d.fired_ids()):
+            out.append(error("E171", f"example '{exm.name}': expected rules [{', '.join(sorted(exm.fired))}] to fire, "
+                                     f"got [{', '.join(sorted(d.fired_ids()))}]", exm.loc))
+    return out

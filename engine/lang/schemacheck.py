@@ -1,0 +1,71 @@
+"""A rulebook document checked against its JSON Schema, as located diagnostics, and how files are named in them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jsonschema
+from pingji.diagnostics import Diagnostic, did_you_mean, error
+from pingji.errors import RulebookError
+from pingji.lang.source import Document, load_yaml
+
+__all__ = ["DECISION_KINDS", "RULEBOOK_KINDS", "display_name", "rulebook_kind", "schema_diagnostics"]
+
+DECISION_KINDS = ("classification", "provisioning", "policy", "monitoring")
+RULEBOOK_KINDS = ("rating", *DECISION_KINDS)
+
+
+def display_name(path: Path) -> str:
+    """How a file is named in diagnostics: relative to the working directory when inside it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return rel if not rel.startswith("..") else str(path)
+
+
+def rulebook_kind(path: str | os.PathLike[str]) -> str | None:
+    """The `kind:` a rulebook file declares (None when unreadable or absent; the full check says why)."""
+    try:
+        data = load_yaml(Path(path), display_name=display_name(Path(path))).data
+    except RulebookError:
+        return None
+    kind = data.get("kind") if isinstance(data, dict) else None
+    return kind if kind in RULEBOOK_KINDS else None
+
+
+def schema_diagnostics(doc: Document, validator: jsonschema.protocols.Validator) -> list[Diagnostic]:
+    """A document's JSON Schema violations as located diagnostics (E100 required, E105 unknown key, E101 other)."""
+    out: list[Diagnostic] = []
+    for err in validator.iter_errors(doc.data):
+        # Report the most specific error of an anyOf / oneOf.
+        leaf = err
+        while leaf.context:
+            leaf = min(leaf.context, key=lambda e: (-len(e.absolute_path), e.message))
+        path = tuple(leaf.absolute_path)
+        if leaf.validator == "additionalProperties":
+            allowed = list((leaf.schema.get("properties") or {}).keys())  # type: ignore[union-attr]
+            extra = [k for k in leaf.instance if k not in allowed]
+            for key in extra:
+                hint = did_you_mean(str(key), allowed)
+                if not hint and " " in str(key).strip():
+                    # `{en: Pricing, limits}`: YAML reads ` limits` as a second key of the flow mapping
+                    hint = " (a ',' inside {...} starts a new key: put text that holds a comma in quotes)"
+                out.append(error("E105", f"unknown property '{key}'{hint}", doc.key_loc(path + (key,))))
+            continue
+        if leaf.validator == "required":
+            out.append(error("E100", leaf.message.replace("is a required property", "is required"), doc.loc(path)))
+            continue
+        where = ".".join(str(p) for p in path)
+        msg = leaf.message
+        if leaf.validator in ("minimum", "maximum") and len(path) >= 3 and path[0] == "factors" and (
+                "points" in path or "levels" in path or path[2] in ("missing", "undefined")):
+            out.append(error("E124", f"{where}: {msg}", doc.loc(path)))
+            continue
+        if leaf.validator == "pattern" and path and path[-1] == "rulebook":
+            msg = f"{leaf.instance!r} is not a valid rulebook id (lower-case letters, digits, '_' and '-')"
+        elif leaf.validator == "propertyNames":
+            msg = f"{leaf.instance!r} is not a valid id (lower-case letters, digits and '_', starting with a letter)"
+        out.append(error("E101", f"{where}: {msg}" if where else msg, doc.loc(path)))
+    return out
