@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pingji.lang import expressions as ex
+from pingji import numbers
 from pingji.numbers import money, round_half_up, to_decimal
 from pingji.rating import run
 
@@ -48,3 +49,19 @@ def test_round_half_up_agrees_with_the_rating_engine_and_the_language(x, places)
     want = float(round_half_up(x, places)) + 0.0
     assert run.round_half_up(x, places) == want
     assert ex.evaluate(ex.parse(f"round(x, {places})"), {"x": x}) == want
+
+
+@given(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False), st.integers(min_value=0, max_value=6))
+def test_round_float_fast_path_agrees_with_the_exact_decimal(x: float, places: int) -> None:
+    assert numbers.round_float(x, places) == numbers.round_float_exact(x, places)
+
+
+def test_round_float_and_to_float_known_values() -> None:
+    assert numbers.round_float(2.675, 2) == 2.68
+    assert numbers.round_float(1.4999999999, 2) == 1.5
+    assert numbers.round_float(-0.5, 0) == -1.0
+    assert str(numbers.round_float(-0.001, 2)) == "0.0"  # never -0.0
+    assert numbers.to_float(Decimal("34.585"), 2) == 34.59
+    assert numbers.cents(Decimal("2500.005")) == Decimal("2500.01")
+    assert numbers.ratio(Decimal(1), Decimal(3)) == Decimal("0.3333")
+    assert numbers.ratio(Decimal(1), Decimal(0)) is None

@@ -13,6 +13,7 @@ from pingji.rating import catalog
 from pingji.decisions.classification import Classification, Loans, classify_portfolio, coarse_grades, read_loans, require_category
 from pingji.decisions.provisions import ROUNDING, Provisions, provide, require_outputs
 from pingji.decisions.model import DecisionBook
+from pingji.numbers import to_decimal
 from pingji.decisions.run import Decision
 
 from pingji.cli.options import json_option, lang_option, open_store, progress
@@ -189,7 +190,7 @@ def provisions(loans: str, rulebook: str, classification: str, adequacy: str, db
     for r in p.by_stage():
         click.echo(f"{r['stage']:<18}{r['loans']:>6}{_amount(r['balance']):>18}{_amount(r['ecl']):>18}")
     t = p.totals()
-    params = {q.id: Decimal(repr(q.value)) for q in a.rulebook.parameters}
+    params = {q.id: to_decimal(q.value) for q in a.rulebook.parameters}
 
     def rng(lo: str, hi: str) -> str:
         if lo in params and hi in params:

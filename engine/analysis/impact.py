@@ -20,7 +20,8 @@ from pingji.batch.sources import Raw, RecordFacts, Source, record_facts, where
 from pingji.diagnostics import Location
 from pingji.errors import PingjiError
 from pingji.rating.model import Rulebook
-from pingji.rating.run import Evaluation, evaluate, quantize
+from pingji.numbers import to_decimal, to_float as quantize
+from pingji.rating.run import Evaluation, evaluate
 
 __all__ = ["Customer", "Impact", "customers_from_source", "customers_from_store", "simulate"]
 
@@ -146,11 +147,11 @@ def _rate(rb: Rulebook, customer: Customer) -> Side:
 
 def _contributions(ev: Evaluation) -> dict[str, tuple[float, Decimal]]:
     """Each factor's points and its contribution to the total (points x factor weight x group weight)."""
-    gw = {g.id: Decimal(repr(g.weight)) for g in ev.rulebook.groups}
+    gw = {g.id: to_decimal(g.weight) for g in ev.rulebook.groups}
     out = {}
     for fr in ev.factors:
-        weight = Decimal(repr(fr.factor.weight)) * gw[fr.factor.group] / 10000
-        out[fr.factor.id] = (fr.points, Decimal(repr(fr.points)) * weight)
+        weight = to_decimal(fr.factor.weight) * gw[fr.factor.group] / 10000
+        out[fr.factor.id] = (fr.points, to_decimal(fr.points) * weight)
     return out
 
 
@@ -206,7 +207,7 @@ def simulate(old: Rulebook, new: Rulebook, customers: Iterable[Customer], mappin
             impact.matrix[ga][gb] += 1
             notches = index[ga] - index[gb]
             impact.moves[notches] = impact.moves.get(notches, 0) + 1
-        change = Decimal(repr(eb.total)) - Decimal(repr(ea.total))
+        change = to_decimal(eb.total) - to_decimal(ea.total)
         impact.score_change_sum += change
         if change != 0 or ea.final_grade != eb.final_grade:
             movers.append((-abs(change), ea.customer_id, customer.where, {

@@ -24,7 +24,7 @@ import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from pingji.errors import FactsError, RulebookError
 from pingji.lang.facts import FactsFile, read_facts
 from pingji.lang.factschema import check_facts, load_schema
 from pingji.lang.source import load_yaml_text
-from pingji.numbers import RATIO, cents, money, ratio
+from pingji.numbers import cents, money, ratio, round_half_up
 from pingji.rating import catalog
 from pingji.rating.load import load_rulebook
 
@@ -270,7 +270,7 @@ class Classification:
             "loans": [{"id": lc.id, "customer_id": lc.loan["customer_id"], "balance": str(lc.balance),
                        "category": lc.category, "first_pass": lc.first_pass,
                        "decision": lc.decision.to_dict()} for lc in self.loans],
-            "borrower_non_performing_share": {k: str(v.quantize(RATIO, rounding=ROUND_HALF_UP))
+            "borrower_non_performing_share": {k: str(round_half_up(v, 4))
                                               for k, v in sorted(self.shares.items())},
             "summary": [{**r, "balance": str(r["balance"]), "share": None if r["share"] is None else str(r["share"])}
                         for r in self.summary()],

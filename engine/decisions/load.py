@@ -28,7 +28,6 @@ from pingji.decisions.model import (
     Output,
     Parameter,
     Rule,
-    rounded,
 )
 from pingji.diagnostics import Diagnostic, Location, did_you_mean, error, sort_key, warning
 from pingji.errors import RulebookError
@@ -39,7 +38,7 @@ from pingji.lang.metrics import metric_order, parse_expr
 from pingji.lang.schemacheck import display_name, schema_diagnostics
 from pingji.lang.source import Document, load_yaml
 from pingji.lang.text import parse_text
-from pingji.numbers import money
+from pingji.numbers import money, round_half_up
 from pingji.rating.model import Metric
 
 _LEVEL_COMBINE = ("worst", "best")
@@ -155,7 +154,7 @@ def _build(doc: Document, path: Path, diags: list[Diagnostic]) -> DecisionBook |
                 if isinstance(default, str):
                     diags.append(error("E214", f"output '{oid}': default must be a number, not '{default}'", dloc))
                     continue
-                default = rounded(money(default), int(raw.get("precision", DEFAULT_PRECISION)))
+                default = round_half_up(money(default), int(raw.get("precision", DEFAULT_PRECISION)))
             if otype == "list":
                 diags.append(error("E214", f"output '{oid}': a list output starts empty and takes no default", dloc))
                 continue

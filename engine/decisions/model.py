@@ -35,7 +35,6 @@ the output's `precision` (default 4); a `sum` is exact.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pingji.diagnostics import Location
@@ -45,11 +44,6 @@ from pingji.lang.text import Text
 from pingji.rating.model import Metric
 
 DEFAULT_PRECISION = 4
-
-
-def rounded(d: Decimal, places: int) -> Decimal:
-    """`d` rounded half-up to `places` decimals: how concluded numbers meet an output's precision."""
-    return d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

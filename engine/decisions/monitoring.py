@@ -46,6 +46,7 @@ from pingji.diagnostics import Location, error
 from pingji.errors import FactsError
 from pingji.lang import expressions as ex
 from pingji.lang.facts import FactsFile, dig, industry_of
+from pingji.numbers import to_decimal
 
 __all__ = ["Monitoring", "Watch", "add_months", "check_dates", "compare_snapshots", "due_date", "months_between",
            "rating_of", "snapshot", "subject", "watch", "watch_list"]
@@ -76,7 +77,7 @@ def _total(values: Sequence[Any]) -> float | None:
     """The exact sum of numbers, or None when any is absent (a missing term is not a zero)."""
     if not values or not all(_number(v) for v in values):
         return None
-    return float(sum((Decimal(repr(v)) for v in values), Decimal(0)))
+    return float(sum((to_decimal(v) for v in values), Decimal(0)))
 
 
 def snapshot(facts: Mapping[str, Any]) -> dict[str, Any]:
@@ -95,7 +96,7 @@ def snapshot(facts: Mapping[str, Any]) -> dict[str, Any]:
         put("total_assets", _total([dig(facts, p) for p in _SMALL_BUSINESS_ASSETS]))
     elif ctype == "individual":
         monthly = dig(facts, "income.monthly_income")
-        put("revenue", float(Decimal(repr(monthly)) * 12) if _number(monthly) else None)
+        put("revenue", float(to_decimal(monthly) * 12) if _number(monthly) else None)
         put("total_liabilities", dig(facts, "debts.total_debt"))
         put("total_assets", _total([dig(facts, p) for p in _INDIVIDUAL_ASSETS]))
     else:

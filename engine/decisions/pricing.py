@@ -29,7 +29,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from pingji.decisions.classification import coarse_grades
@@ -37,7 +37,7 @@ from pingji.decisions.model import DecisionBook
 from pingji.decisions.monitoring import due_date
 from pingji.decisions.run import Decision, decide
 from pingji.lang.facts import dig
-from pingji.numbers import money
+from pingji.numbers import money, round_half_up
 
 __all__ = ["Offer", "fallback_coarse", "offer_facts", "offer_facts_from_evaluation", "price"]
 
@@ -168,7 +168,7 @@ class Offer:
         spread, ref = self.value(SPREAD), self.reference_rate()
         if spread is None or ref is None:
             return None
-        return (ref + money(spread) / 10000).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        return round_half_up(ref + money(spread) / 10000, 4)
 
     def next_rating(self) -> str | None:
         months = self.value(REVIEW)

@@ -10,16 +10,15 @@ from decimal import Decimal
 from typing import Any
 
 from pingji.decisions.compile import CompiledDecision, compiled_decision
-from pingji.decisions.model import DecisionBook, Output, Rule, rounded
+from pingji.decisions.model import DecisionBook, Output, Rule
 from pingji.diagnostics import Location, error
 from pingji.errors import EvaluationError, FactsError
 from pingji.lang import expressions as ex
 from pingji.lang.conditions import CompiledCondition
 from pingji.lang.env import FactsEnv
 from pingji.lang.factschema import require_valid
-from pingji.numbers import money
+from pingji.numbers import money, round_float, round_half_up
 from pingji.rating.compile import RuleSpec
-from pingji.rating.run import round_half_up
 from pingji.runtime.ruleset import ruleset_for
 
 MISSING, UNDEFINED = ex.MISSING, ex.UNDEFINED
@@ -111,7 +110,7 @@ class _Run:
                 shown: Any = None
                 status = "missing" if value is MISSING else "undefined"
             else:
-                value = round_half_up(value, m.precision) if isinstance(value, float) else value
+                value = round_float(value, m.precision) if isinstance(value, float) else value
                 shown, status = value, "ok"
             self.env.metrics[m.id] = value
             seen = {n: jsonable(self.env.get(n)) if "[]" not in n else "array" for n in inputs}
@@ -156,7 +155,7 @@ class _Run:
                 value = v if v is MISSING or v is UNDEFINED else money(v)
             o = self.book.output(c.output)
             if isinstance(value, Decimal):
-                value = rounded(value, o.precision)
+                value = round_half_up(value, o.precision)
             self.conclusions[c.output].append((r, value))
             concluded[c.output] = jsonable(value)
             out.append({"t": "dc", "o": c.output, "r": r.id})
@@ -193,7 +192,7 @@ class _Run:
                         value.append(v)
                 winners = got
             elif o.combine == "sum":
-                value = rounded(sum((v for _, v in got), Decimal(0)), o.precision)
+                value = round_half_up(sum((v for _, v in got), Decimal(0)), o.precision)
                 winners = got
             elif o.combine == "first":
                 value = got[0][1]
