@@ -133,9 +133,12 @@ def report(evaluation: str, fmt: str, lang: str, output: str | None, db_path: st
     else:
         try:
             from pingji.report import rating as reports
+            from pingji.report.policy import policy_for
         except ImportError as exc:
             raise Failure(f"reports are not available in this installation ({exc})") from None
-        text = reports.render_html(record, lang) if fmt == "html" else reports.render_markdown(record, lang)
+        policy = policy_for(record)  # the `report:` section of the rulebook version that rated it
+        write = reports.render_html if fmt == "html" else reports.render_markdown
+        text = write(record, lang, policy)
     if output is None:
         click.echo(text, nl=False)
         return

@@ -23,6 +23,7 @@ from pingji.diagnostics import Diagnostic, Location, did_you_mean, error, sort_k
 from pingji.errors import ExpressionError, RulebookError
 from pingji.lang.factschema import fact_types, find_schema, load_schema
 from pingji.rating.model import Band, Example, Factor, Grade, Group, Level, Metric, Override, Rulebook, Scale, Text
+from pingji.rating.report_section import parse_report
 from pingji.lang.source import Document, load_yaml
 
 SECTIONS = ("metrics", "groups", "factors")
@@ -413,6 +414,7 @@ def _build(res: Resolved, path: Path, diags: list[Diagnostic], broken_groups: se
         scale=scale,
         overrides=tuple(overrides),
         examples=tuple(examples),
+        report=parse_report(top["report"], top_loc["report"]) if "report" in top else None,
         file=leaf.file,
         sources=tuple(layer.doc.file for layer in res.chain),
         content_hash=hasher.hexdigest(),

@@ -2,8 +2,11 @@
 
 A *record* is what the store keeps for an evaluation: `Evaluation.to_dict()` plus
 `evaluation_id`, `evaluated_at` (UTC ISO string), `facts` (the customer's facts snapshot) and
-`expert_overrides` (reviewers' changes of the grade). Reports are pure functions of the record:
-the same record gives the same bytes (no clock, no locale, no environment).
+`expert_overrides` (reviewers' changes of the grade). Reports are pure functions of the record
+and of the credit policy they show, the `report:` section of a rating rulebook (grade meanings,
+recommended measures, which indicators count as solvency, which credit facts come first; see
+`pingji.report.policy`): the same record and section give the same bytes (no clock, no locale,
+no environment). This module only lays out what it is given.
 
 Sections: 1 customer basics, 2 operations, 3 financial indicators, 4 repayment capacity,
 5 factor-by-factor scores, 6 rulebook overrides, 7 expert overrides, 8 the grade and its meaning,
@@ -22,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 import markdown as _markdown
+from pingji.rating.model import ReportPolicy, Text
 from pingji.report.cells import (
     fact_value,
     factor_label,
@@ -48,18 +52,7 @@ from pingji.report.formats import (
     is_number,
 )
 from pingji.report.labels import INDUSTRY_SECTIONS, LANGS, SECTIONS, STATEMENT_SECTIONS, Pair
-from pingji.report.policy import (
-    CORE_CREDIT,
-    GRADE_MEANING,
-    GRADE_MEASURES,
-    REASON_DEFAULT,
-    REASON_MEASURES,
-    REASON_MISSING,
-    REASON_UNDEFINED,
-    SOLVENCY_GROUP,
-    SOLVENCY_METRIC,
-    TOP_REASONS,
-)
+from pingji.report.policy import builtin_policy
 from pingji.report.record import RecordView
 from pingji.report.writers import MarkdownDoc, html_page
 
@@ -221,16 +214,18 @@ def _financial(doc: MarkdownDoc, view: RecordView, shown: set[str]) -> None:
                   [[code(k), fact_value(doc, k, v)] for k, v in flatten(leftover)], "lr")
 
 
-def _repayment(doc: MarkdownDoc, view: RecordView) -> None:
+def _say(doc: MarkdownDoc, text: Text) -> str:
+    return doc.t((text.zh, text.en))
+
+
+def _repayment(doc: MarkdownDoc, view: RecordView, policy: ReportPolicy) -> None:
     doc.section("repayment")
     doc.subsection("solvency")
-    solvent_groups = {str(g.get("id")) for g in view.groups
-                      if SOLVENCY_GROUP.search(f"{g.get('id')} {compact_json(g.get('title'))}")}
     rows = []
     for mid, row in view.metrics.items():
         row = as_map(row)
         fid = view.metric_factor.get(str(mid), "")
-        if view.group_of.get(fid) in solvent_groups or (not solvent_groups and SOLVENCY_METRIC.search(str(mid))):
+        if view.group_of.get(fid) in policy.solvency_groups or str(mid) in policy.solvency_metrics:
             factor: Mapping[str, Any] = next((f for f in view.factors if str(f.get("id")) == fid), {})
             status = str(row.get("status") or "")
             value = fmt_fixed(row.get("value"), int(row.get("precision") or 0)) if status == "ok" else status_text(
@@ -245,7 +240,7 @@ def _repayment(doc: MarkdownDoc, view: RecordView) -> None:
 
     doc.subsection("credit")
     credit = as_map(view.facts.get("credit"))
-    keys = list(CORE_CREDIT) + [k for k in credit if k not in CORE_CREDIT]
+    keys = list(policy.credit) + [k for k in credit if k not in policy.credit]
     doc.table([doc.w("item"), doc.w("value")],
               [[field_label(doc, k), fact_value(doc, k, credit.get(k), money=False)] for k in keys], "lr")
 
@@ -352,18 +347,18 @@ def _coarse_key(view: RecordView) -> str:
     return str(coarse) if coarse else str(view.r.get("final_grade") or "")
 
 
-def _grade(doc: MarkdownDoc, view: RecordView) -> None:
+def _grade(doc: MarkdownDoc, view: RecordView, policy: ReportPolicy) -> None:
     doc.section("grade")
     r = view.r
     meaning = view.meaning_row()
     title = doc.pick(as_map(meaning.get("asserted")).get("title"))
-    key = _coarse_key(view)
+    guidance = policy.guidance(_coarse_key(view))
     rows = [
         (doc.w("final_grade"), f"**{esc(r.get('final_grade') or DASH)}**"),
         (doc.w("model_grade"), esc(r.get("model_grade") or DASH)),
         (doc.w("coarse_grade"), esc(r.get("coarse_grade") or DASH)),
         (doc.w("grade_title"), esc(title) if title else DASH),
-        (doc.w("grade_meaning"), esc(doc.t(GRADE_MEANING[key])) if key in GRADE_MEANING else DASH),
+        (doc.w("grade_meaning"), esc(_say(doc, guidance.meaning)) if guidance else DASH),
         (doc.w("pd"), fmt_percent(r.get("pd"))),
         (doc.w("total"), fmt_fixed(r.get("total"), 2)),
     ]
@@ -384,41 +379,42 @@ def _grade(doc: MarkdownDoc, view: RecordView) -> None:
         doc.para(doc.note("no_reasons"))
 
 
-def _reason_measure(code: Mapping[str, Any]) -> Pair:
+def _reason_measure(code: Mapping[str, Any], policy: ReportPolicy) -> Text:
     basis = str(code.get("basis", ""))
     if basis.startswith("missing"):
-        return REASON_MISSING
+        return policy.reason_missing
     if basis.startswith("undefined"):
-        return REASON_UNDEFINED
+        return policy.reason_undefined
     fid = str(code.get("factor", "")).lower()
-    for keys, pair in REASON_MEASURES:
-        if any(k in fid for k in keys):
-            return pair
-    return REASON_DEFAULT
+    for entry in policy.reasons:
+        if any(k in fid for k in entry.match):
+            return entry.measure
+    return policy.reason_otherwise
 
 
-def _measures(doc: MarkdownDoc, view: RecordView) -> None:
+def _measures(doc: MarkdownDoc, view: RecordView, policy: ReportPolicy) -> None:
     doc.section("measures")
     doc.para(f"*{doc.note('measures_disclaimer')}*")
     key = _coarse_key(view)
     intro = ""
     if view.experts:
         expert = str(view.experts[-1].get("new_grade") or "")
-        if expert in GRADE_MEASURES:
+        if policy.guidance(expert) is not None:
             key, intro = expert, doc.note("expert_basis")
         elif expert != str(view.r.get("final_grade") or ""):
             intro = doc.note("expert_unmapped")
     if intro:
         doc.para(intro)
-    items = [esc(doc.t(m)) for m in GRADE_MEASURES.get(key, [])] or [doc.note("no_grade_guidance")]
+    guidance = policy.guidance(key)
+    items = [esc(_say(doc, m)) for m in (guidance.measures if guidance else ())] or [doc.note("no_grade_guidance")]
     grade_word = doc.w("level")
     doc.para(f"**{doc.note('measures_grade')}** ({grade_word} {esc(key or DASH)}):")
     doc.bullets(items)
-    reasons = [c for c in as_list(view.r.get("reason_codes")) if isinstance(c, Mapping)][:TOP_REASONS]
+    reasons = [c for c in as_list(view.r.get("reason_codes")) if isinstance(c, Mapping)][:policy.top_reasons]
     if reasons:
         doc.para(f"**{doc.note('measures_reasons')}**:")
         doc.table([doc.w("factor"), doc.w("points_lost"), doc.w("measure")],
-                  [[factor_label(doc, c), fmt_fixed(c.get("points_lost"), 2), esc(doc.t(_reason_measure(c)))]
+                  [[factor_label(doc, c), fmt_fixed(c.get("points_lost"), 2), esc(_say(doc, _reason_measure(c, policy)))]
                    for c in reasons], "lrl")
 
 
@@ -475,30 +471,36 @@ def _check_lang(lang: str) -> None:
         raise ValueError(f"lang must be one of {', '.join(LANGS)}; got {lang!r}.")
 
 
-def render_markdown(record: Mapping[str, Any], lang: str = "zh") -> str:
-    """The justification report of a stored evaluation as GitHub-flavoured Markdown (deterministic)."""
+def render_markdown(record: Mapping[str, Any], lang: str = "zh", policy: ReportPolicy | None = None) -> str:
+    """The justification report of a stored evaluation as GitHub-flavoured Markdown (deterministic).
+
+    `policy` is the `report:` section of the rulebook that rated the record (see
+    `pingji.report.policy.policy_for`); without one, the built-in rulebook's section is used.
+    """
     _check_lang(lang)
     if not isinstance(record, Mapping):
         raise TypeError(f"record must be a mapping; got {type(record).__name__}.")
+    if policy is None:
+        policy = builtin_policy(str(as_map(record.get("rulebook")).get("id") or ""))
     doc, view = MarkdownDoc(lang), RecordView(record)
     _header(doc, view)
     _basics(doc, view)
     _operations(doc, view)
     shown: set[str] = set()
     _financial(doc, view, shown)
-    _repayment(doc, view)
+    _repayment(doc, view, policy)
     _scores(doc, view)
     _overrides(doc, view)
     _experts(doc, view)
-    _grade(doc, view)
-    _measures(doc, view)
+    _grade(doc, view, policy)
+    _measures(doc, view, policy)
     _provenance(doc, view)
     return doc.text()
 
 
-def render_html(record: Mapping[str, Any], lang: str = "zh") -> str:
+def render_html(record: Mapping[str, Any], lang: str = "zh", policy: ReportPolicy | None = None) -> str:
     """The same report as one self-contained HTML5 page: inline CSS, no scripts, no external resources."""
-    text = render_markdown(record, lang)
+    text = render_markdown(record, lang, policy)
     body = _markdown.markdown(text, extensions=["tables", "fenced_code"], output_format="html")
     facts = as_map(record.get("facts"))
     cid = str(as_map(record.get("customer")).get("id") or facts.get("id") or "")
