@@ -155,3 +155,20 @@ def test_the_report_command_follows_the_section_of_the_rulebook_that_rated(tmp_p
     shown = runner.invoke(cli, ["report", "E000001", "--lang", "en"], catch_exceptions=False)
     assert shown.exit_code == 0
     assert grade_meaning(shown.stdout) == f"| Grade meaning | {NEW_EN} |"
+
+
+def test_a_report_section_naming_what_the_rulebook_lacks_is_warned_about(tmp_path):
+    shutil.copy(BOOKS / "mini.schema.json", tmp_path / "mini.schema.json")
+    mini = (BOOKS / "mini.yaml").read_text(encoding="utf-8").split("\nexamples:")[0].rstrip("\n") + "\n"
+    path = tmp_path / "mini.yaml"
+    path.write_text(mini + "report:\n  grades: {Z: {meaning: {en: Zed}, measures: []}, A: {meaning: {en: Good}, "
+                    "measures: []}}\n  solvency: {groups: [solvency, solvancy], metrics: [debt_ratio, nope]}\n"
+                    "  credit: [days_past_due, dpd]\n"
+                    "  reasons: {by_factor: [], missing: {}, undefined: {}, otherwise: {}}\n", encoding="utf-8")
+    diags = check(path, run_examples=False)
+    assert [(d.code, d.location.line - len(mini.splitlines()), d.message) for d in diags] == [
+        ("W203", 2, "report: credit fact 'credit.dpd' is not in the facts schema"),
+        ("W203", 2, "report: grade 'Z' is not a grade of the scale"),
+        ("W203", 2, "report: solvency group 'solvancy' is not a group of the rulebook"),
+        ("W203", 2, "report: solvency metric 'nope' is not a metric of the rulebook"),
+    ]
