@@ -12,6 +12,8 @@ from pingji.diagnostics import did_you_mean
 
 from pingji.cli import render
 from pingji.cli.options import EVAL_ID, Failure, db_option, json_option, open_store
+from pingji.report.policy import policy_for
+from pingji.report.rating import render_html, render_markdown
 
 
 def factor_chain(record: dict[str, Any], factor: str) -> list[dict[str, Any]]:
@@ -131,13 +133,8 @@ def report(evaluation: str, fmt: str, lang: str, output: str | None, db_path: st
     if fmt == "json":
         text = json.dumps(record, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
     else:
-        try:
-            from pingji.report import rating as reports
-            from pingji.report.policy import policy_for
-        except ImportError as exc:
-            raise Failure(f"reports are not available in this installation ({exc})") from None
         policy = policy_for(record)  # the `report:` section of the rulebook version that rated it
-        write = reports.render_html if fmt == "html" else reports.render_markdown
+        write = render_html if fmt == "html" else render_markdown
         text = write(record, lang, policy)
     if output is None:
         click.echo(text, nl=False)
