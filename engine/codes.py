@@ -117,6 +117,8 @@ _TABLE: tuple[Code, ...] = (
          "Rating rulebooks"),
     Code("W202", "factor has no `direction` and its bands are not monotonic",
          "Rating rulebooks"),
+    Code("W203", "`report:` names a grade, group, metric or credit fact the rulebook does not have",
+         "Rating rulebooks"),
     Code("E210", "decision rulebook: a rule or example names an unknown output",
          "Decision rulebooks"),
     Code("W210", "output with no default that no rule decides",

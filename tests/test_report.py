@@ -14,7 +14,8 @@ import pytest
 
 import pingji
 from factories import customer
-from pingji.report.rating import fmt_money, fmt_number, fmt_percent, render_html, render_markdown
+from pingji.report.formats import fmt_money, fmt_number, fmt_percent
+from pingji.report.rating import render_html, render_markdown
 
 BOOKS = Path(__file__).parent / "data" / "books"
 ROOT = Path(__file__).resolve().parent.parent

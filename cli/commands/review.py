@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 
 from pingji.analysis.chains import UnknownFactor, factor_chain
-from pingji.report import rating as reports
 
 from pingji.cli import render
 from pingji.cli.options import EVAL_ID, Failure, db_option, json_option, open_store
+from pingji.report.policy import policy_for
+from pingji.report.rating import render_html, render_markdown
 
 
 @click.command()
@@ -94,7 +95,9 @@ def report(evaluation: str, fmt: str, lang: str, output: str | None, db_path: st
     if fmt == "json":
         text = json.dumps(record, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
     else:
-        text = reports.render_html(record, lang) if fmt == "html" else reports.render_markdown(record, lang)
+        policy = policy_for(record)  # the `report:` section of the rulebook version that rated it
+        write = render_html if fmt == "html" else render_markdown
+        text = write(record, lang, policy)
     if output is None:
         click.echo(text, nl=False)
         return

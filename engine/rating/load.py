@@ -27,6 +27,7 @@ from pingji.lang.metrics import parse_expr as _expr
 from pingji.lang.schemacheck import display_name, schema_diagnostics
 from pingji.lang.text import parse_text as _text
 from pingji.rating.model import Band, Example, Factor, Grade, Group, Level, Metric, Override, Rulebook, Scale
+from pingji.rating.report_section import parse_report
 from pingji.lang.source import Document, load_yaml
 
 SECTIONS = ("metrics", "groups", "factors")
@@ -328,6 +329,7 @@ def _build(res: Resolved, path: Path, diags: list[Diagnostic], broken_groups: se
         scale=scale,
         overrides=tuple(overrides),
         examples=tuple(examples),
+        report=parse_report(top["report"], top_loc["report"]) if "report" in top else None,
         file=leaf.file,
         sources=tuple(layer.doc.file for layer in res.chain),
         content_hash=hasher.hexdigest(),

@@ -146,6 +146,43 @@ class Override:
 
 
 @dataclass(frozen=True)
+class GradeGuidance:
+    """What the report says of one (coarse) grade: its meaning and the measures it recommends."""
+
+    grade: str
+    meaning: Text
+    measures: tuple[Text, ...]
+    review_months: int | None = None  # the re-rating interval the measures state (as rulebooks/pricing.yaml)
+
+
+@dataclass(frozen=True)
+class ReasonMeasure:
+    """A measure for a reason code: the first entry one of whose `match` strings is in the factor id wins."""
+
+    match: tuple[str, ...]
+    measure: Text
+
+
+@dataclass(frozen=True)
+class ReportPolicy:
+    """The `report:` section: the credit policy the justification report shows (guidance, not a decision)."""
+
+    grades: tuple[GradeGuidance, ...]
+    solvency_groups: tuple[str, ...]  # the metrics of factors in these groups are the solvency indicators,
+    solvency_metrics: tuple[str, ...]  # and these metrics too
+    credit: tuple[str, ...]  # credit-record facts always listed, first
+    reasons: tuple[ReasonMeasure, ...]
+    reason_missing: Text
+    reason_undefined: Text
+    reason_otherwise: Text
+    top_reasons: int
+    loc: Location
+
+    def guidance(self, grade: str) -> GradeGuidance | None:
+        return next((g for g in self.grades if g.grade == grade), None)
+
+
+@dataclass(frozen=True)
 class Example:
     name: str
     facts: Any
@@ -173,6 +210,7 @@ class Rulebook:
     scale: Scale | None = None
     overrides: tuple[Override, ...] = ()
     examples: tuple[Example, ...] = ()
+    report: ReportPolicy | None = None  # the `report:` section, if the rulebook (or a parent) has one
     file: str = ""
     sources: tuple[str, ...] = ()  # the file and its `extends` ancestors, child first
     content_hash: str = ""

@@ -1,7 +1,8 @@
 """Semantic checks of a resolved rulebook (after the schema check and `extends`).
 
 Weights, band tables over the whole real line, grade scale order, PDs, master-scale mapping and
-overrides that can never fire or contradict each other. Returns every problem at once.
+overrides that can never fire or contradict each other, and the names the `report:` section uses.
+Returns every problem at once.
 """
 
 from __future__ import annotations
@@ -203,4 +204,29 @@ def validate(rb: Rulebook) -> list[Diagnostic]:
     if rb.scale is not None:
         out.extend(check_scale(rb.scale))
     out.extend(check_overrides(rb))
+    out.extend(check_report(rb))
+    return out
+
+
+def check_report(rb: Rulebook) -> list[Diagnostic]:
+    """The `report:` section names grades, groups, metrics and credit facts the rulebook has (W203)."""
+    section = rb.report
+    if section is None:
+        return []
+    out: list[Diagnostic] = []
+    where = section.loc
+    for g in section.grades:
+        if rb.scale is not None and not rb.scale.known(g.grade):
+            out.append(warning("W203", f"report: grade '{g.grade}' is not a grade of the scale", where))
+    groups = {g.id for g in rb.groups}
+    for gid in section.solvency_groups:
+        if gid not in groups:
+            out.append(warning("W203", f"report: solvency group '{gid}' is not a group of the rulebook", where))
+    metrics = {m.id for m in rb.metrics}
+    for mid in section.solvency_metrics:
+        if mid not in metrics:
+            out.append(warning("W203", f"report: solvency metric '{mid}' is not a metric of the rulebook", where))
+    for name in section.credit:
+        if f"credit.{name}" not in rb.fact_types:
+            out.append(warning("W203", f"report: credit fact 'credit.{name}' is not in the facts schema", where))
     return out

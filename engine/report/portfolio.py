@@ -15,7 +15,9 @@ from decimal import Decimal
 import markdown as _markdown
 
 from pingji.analysis.portfolio import Portfolio
-from pingji.report.rating import _INDUSTRY_SECTIONS, _esc, html_page
+from pingji.report.formats import esc
+from pingji.report.labels import INDUSTRY_SECTIONS
+from pingji.report.writers import html_page
 
 _T: dict[str, tuple[str, str]] = {
     "title": ("信贷资产组合报告", "Portfolio report"),
@@ -79,9 +81,9 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") 
 
 
 def render_portfolio_markdown(p: Portfolio, lang: str = "en") -> str:
-    out = [f"# {_t('title', lang)} — {_esc(p.as_of)}", ""]
+    out = [f"# {_t('title', lang)} — {esc(p.as_of)}", ""]
     if p.sources:
-        out += [f"**{_t('sources', lang)}**: " + "; ".join(_esc(s) for s in p.sources), ""]
+        out += [f"**{_t('sources', lang)}**: " + "; ".join(esc(s) for s in p.sources), ""]
 
     if p.ratings is not None:
         out += [f"## {_t('ratings', lang)}", "", _t("ratings_note", lang), ""]
@@ -96,9 +98,9 @@ def render_portfolio_markdown(p: Portfolio, lang: str = "en") -> str:
             over[ind] = over.get(ind, 0) + (1 if r.get("overridden") else 0)
         rows = []
         for ind in sorted(by):
-            name = _INDUSTRY_SECTIONS.get(ind[:1].upper())
+            name = INDUSTRY_SECTIONS.get(ind[:1].upper())
             label = f"{ind} {name[0 if lang == 'zh' else 1]}" if name else ind
-            rows.append([_esc(label)] + [str(by[ind].get(g, 0)) for g in grades]
+            rows.append([esc(label)] + [str(by[ind].get(g, 0)) for g in grades]
                         + [str(sum(by[ind].values())), str(over[ind])])
         totals = [f"**{_t('total', lang)}**"] + [str(sum(by[i].get(g, 0) for i in by)) for g in grades] + [
             str(len(p.ratings)), str(sum(over.values()))]
@@ -108,8 +110,8 @@ def render_portfolio_markdown(p: Portfolio, lang: str = "en") -> str:
     cl = p.classification
     if cl is not None:
         out += [f"## {_t('quality', lang)}", "",
-                f"{_esc(cl.book.id)} {_esc(cl.book.version)} ({_esc(cl.book.file)}), {_esc(cl.file)}", ""]
-        rows = [[_esc(r["category"]), str(r["loans"]), _money(r["balance"]), _pct(r["share"])] for r in cl.summary()]
+                f"{esc(cl.book.id)} {esc(cl.book.version)} ({esc(cl.book.file)}), {esc(cl.file)}", ""]
+        rows = [[esc(r["category"]), str(r["loans"]), _money(r["balance"]), _pct(r["share"])] for r in cl.summary()]
         npl_n = sum(r["loans"] for r in cl.summary() if r["non_performing"])
         total = cl.total()
         rows.append([f"**{_t('total', lang)}**", str(len(cl.loans)), _money(total), ""])
@@ -123,15 +125,15 @@ def render_portfolio_markdown(p: Portfolio, lang: str = "en") -> str:
         t = pv.totals()
         a = pv.adequacy
         out += [f"## {_t('provisions', lang)}", "", _t("rounding", lang), ""]
-        rows = [[_esc(r["category"]), str(r["loans"]), _money(r["balance"]), _money(r["specific"])]
+        rows = [[esc(r["category"]), str(r["loans"]), _money(r["balance"]), _money(r["specific"])]
                 for r in pv.by_category()]
         out += _table([_t("category", lang), _t("loans", lang), _t("balance", lang), _t("specific", lang)], rows)
         out.append("")
 
         def judged(oid: str) -> tuple[str, str]:
             od = a.outputs[oid]
-            rules = ", ".join(f"`{r}` ({at})" for r, at in zip(od.rules, od.at)) or _esc(od.note or "default")
-            return _esc(od.value), rules
+            rules = ", ".join(f"`{r}` ({at})" for r, at in zip(od.rules, od.at)) or esc(od.note or "default")
+            return esc(od.value), rules
 
         rows = [[_t("general", lang), _money(t["general_reserve"]), *judged("general_reserve")],
                 [_t("specific", lang), _money(t["specific_reserve"]), "", ""],
@@ -149,8 +151,8 @@ def render_portfolio_markdown(p: Portfolio, lang: str = "en") -> str:
         else:
             rows = []
             for w in p.watch:
-                sig = "; ".join(f"{_esc(s.get('title', s['rule']))} (`{s['rule']}`, {s['at']})" for s in w["signals"])
-                rows.append([_esc(w["customer_id"]), _esc(w["severity"]), _esc(w["action"]), sig])
+                sig = "; ".join(f"{esc(s.get('title', s['rule']))} (`{s['rule']}`, {s['at']})" for s in w["signals"])
+                rows.append([esc(w["customer_id"]), esc(w["severity"]), esc(w["action"]), sig])
             out += _table([_t("customer", lang), _t("severity", lang), _t("action", lang), _t("signals", lang)],
                           rows, "llll")
             out.append("")
@@ -160,7 +162,7 @@ def render_portfolio_markdown(p: Portfolio, lang: str = "en") -> str:
         if not p.rerate:
             out += [_t("none", lang), ""]
         else:
-            rows = [[_esc(r["customer_id"]), _esc(r.get("grade", "")), _esc(r.get("due", "")), _esc(r.get("why", ""))]
+            rows = [[esc(r["customer_id"]), esc(r.get("grade", "")), esc(r.get("due", "")), esc(r.get("why", ""))]
                     for r in p.rerate]
             out += _table([_t("customer", lang), _t("grade", lang), _t("due", lang), _t("why", lang)], rows, "llll")
             out.append("")

@@ -7,10 +7,10 @@ names the rule of the validation rulebook that decided it, with its file:line.
 from __future__ import annotations
 
 import markdown as _markdown
-
-from pingji.decisions.run import Decision
-from pingji.report.rating import _esc, html_page
 from pingji.analysis.validation import GRADE_OUTPUT, Backtest, Validation
+from pingji.decisions.run import Decision
+from pingji.report.formats import esc
+from pingji.report.writers import html_page
 
 __all__ = ["render_html", "render_markdown", "render_text"]
 
@@ -120,27 +120,27 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def render_markdown(v: Validation) -> str:
-    out = [f"# Back-test of the rating system — {v.as_of}", "", _esc(_header(v))]
+    out = [f"# Back-test of the rating system — {v.as_of}", "", esc(_header(v))]
     for t in v.backtests:
-        out += ["", f"## Rulebook {_esc(t.rulebook_id)}", "", _esc(_counts(t)), ""]
+        out += ["", f"## Rulebook {esc(t.rulebook_id)}", "", esc(_counts(t)), ""]
         rows = []
         for g in t.grades:
             verdict, why = _why(g.decision, GRADE_OUTPUT)
-            rows.append([_esc(g.grade), str(g.n), str(g.defaults), _f(g.odr), _f(g.pd), _f(g.binomial_p),
-                         _f(g.jeffreys_p), _esc(verdict), _esc(why)])
+            rows.append([esc(g.grade), str(g.n), str(g.defaults), _f(g.odr), _f(g.pd), _f(g.binomial_p),
+                         _f(g.jeffreys_p), esc(verdict), esc(why)])
         out += _md_table(["grade", "N", "D", "ODR", "PD", "binomial p", "Jeffreys p", "verdict", "rule"], rows)
-        out += [""] + [f"- {_esc(line)}" for line in _summary(t) + _migration_lines(v, t)] + [""]
+        out += [""] + [f"- {esc(line)}" for line in _summary(t) + _migration_lines(v, t)] + [""]
         if t.migration is not None and t.migration["counts"]:
             head, rows = _matrix(t)
             out += [f"Migration matrix {v.from_date} → {v.as_of} (share of each row's customers):", ""]
-            out += _md_table(head, [[_esc(c) for c in r] for r in rows]) + [""]
+            out += _md_table(head, [[esc(c) for c in r] for r in rows]) + [""]
         out += _md_table(["judgement", "verdict", "rule"],
-                         [[o.replace("_", " "), *(_esc(x) for x in _why(t.decision, o))] for o in t.outputs()])
+                         [[o.replace("_", " "), *(esc(x) for x in _why(t.decision, o))] for o in t.outputs()])
         if t.notes:
-            out += [""] + [f"- note: {_esc(n)}" for n in t.notes]
+            out += [""] + [f"- note: {esc(n)}" for n in t.notes]
     if v.unknown_customers:
         out += ["", f"Customers of the outcomes file not rated by {v.as_of}, left out: "
-                    + _esc(", ".join(v.unknown_customers))]
+                    + esc(", ".join(v.unknown_customers))]
     return "\n".join(out) + "\n"
 
 

@@ -1,0 +1,60 @@
+"""Which rulebook `report:` section a justification report follows.
+
+The credit policy a report shows (grade meanings, recommended measures, the solvency indicators
+and the credit facts it lists) lives in the rating rulebooks' `report:` section, never here. A
+caller that has the rulebook passes its section; otherwise `policy_for(record)` takes it from the
+rulebook file that rated the record when that file is still the same version (same content hash),
+else from the built-in rulebook of the record's rulebook id, else from the built-in corporate
+rulebook. So records stored before the section existed, or rated by a rulebook without one, still
+render.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pingji.builtin import rulebooks_dir
+from pingji.errors import PingjiError
+from pingji.rating.load import load_rulebook
+from pingji.rating.model import ReportPolicy
+from pingji.report.formats import as_map
+
+FALLBACK_RULEBOOK = "corporate"
+_RULEBOOK_ID = re.compile(r"^[a-z0-9_-]+$")
+
+
+@functools.cache
+def _builtin(rulebook_id: str) -> ReportPolicy | None:
+    path = rulebooks_dir() / f"{rulebook_id}.yaml"
+    if not _RULEBOOK_ID.match(rulebook_id) or not path.is_file():
+        return None
+    try:
+        return load_rulebook(path).report
+    except PingjiError:
+        return None
+
+
+def builtin_policy(rulebook_id: str = "") -> ReportPolicy:
+    """The `report:` section of the built-in rulebook `rulebook_id`, else of the built-in corporate one."""
+    policy = _builtin(rulebook_id) or _builtin(FALLBACK_RULEBOOK)
+    if policy is None:  # pragma: no cover - the installation is broken
+        raise LookupError(f"the built-in rulebook '{FALLBACK_RULEBOOK}' has no report section")
+    return policy
+
+
+def policy_for(record: Mapping[str, Any]) -> ReportPolicy:
+    """The `report:` section of the rulebook version that rated `record` (see the module docstring)."""
+    rb = as_map(record.get("rulebook"))
+    file, digest = str(rb.get("file") or ""), str(rb.get("hash") or "")
+    if file and digest and Path(file).is_file():
+        try:
+            rulebook = load_rulebook(file)
+        except PingjiError:
+            rulebook = None
+        if rulebook is not None and rulebook.content_hash == digest and rulebook.report is not None:
+            return rulebook.report
+    return builtin_policy(str(rb.get("id") or ""))
