@@ -34,60 +34,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from pingji.lang import expressions as ex
 from pingji.lang.conditions import CompiledCondition, compile_condition
 from pingji.diagnostics import Location, error
 from pingji.errors import EngineLimitError
-from pingji.rating.model import Band, Factor, Metric, Override, Rulebook
+from pingji.rating.model import Band, Metric, Override, Rulebook
+from pingji.runtime.limits import (MAX_CONDITION_TERMS, MAX_CONDITIONS, MAX_FACT_PROPERTIES, MAX_JOIN, MAX_OVERRIDE_FIELDS,
+                                   MAX_OVERRIDES, MAX_RULES)
+from pingji.runtime.spec import SESSION_FACT, SESSION_PATTERN, SESSION_RULE, RuleSpec
 
-# durable-rules hangs for ever creating a ruleset past ~512 distinct first-level conditions, and
-# reports error 303 at ~483 rules; stay well below both.
-MAX_CONDITIONS = 440
-MAX_RULES = 440
-# More than ~64 conditions true at once for one fact fails with error 303: every override rule
-# and the final rule match the model-grade fact.
-MAX_OVERRIDES = 48
-# A fact with more than ~253 top-level properties is refused (error 302).
-MAX_CONDITION_TERMS = 64
-MAX_OVERRIDE_FIELDS = 200
-# A rule every session's first fact matches (see runtime: a session with no handled fact crashes
-# durable-rules when it is deleted). It is not a rating decision and is not traced.
-SESSION_RULE = "_session"
-SESSION_FACT = "_s"
-SESSION_PATTERN = {SESSION_FACT: 1}
-SESSION_BODY = f'"{SESSION_FACT}":1'  # the session fact's JSON members
+__all__ = ["CompiledRulebook", "MetricPlan", "OverridePlan", "RuleSpec", "SESSION_PATTERN", "SESSION_RULE",
+           "about", "band_basis", "compile_rulebook"]
 
 
-@dataclass(frozen=True)
-class RuleSpec:
-    """What a rule is for: its trace identity and the data its action needs."""
-
-    name: str
-    kind: str  # band, level, missing, undefined, aggregate, group, total, grade, override, final, pd
-    at: Location
-    factor: Factor | None = None
-    band: Band | None = None
-    level: Any = None
-    points: float | None = None
-    group: str | None = None
-    grade_index: int | None = None
-    override: Override | None = None
-    members: tuple[str, ...] = ()
-
-    @cached_property
-    def where(self) -> str:
-        """`file:line` as the trace shows it."""
-        return self.at.short()
-
-    @cached_property
-    def basis(self) -> str:
-        """What a band rule's trace row and factor result say about the band."""
-        b = self.band
-        assert b is not None
-        return f"band {b.index + 1}: {b.describe()}{', interpolated' if isinstance(b.points, tuple) else ''}"
+def band_basis(b: Band) -> str:
+    """What a band rule's trace row and factor result say about the band."""
+    return f"band {b.index + 1}: {b.describe()}{', interpolated' if isinstance(b.points, tuple) else ''}"
 
 
 @dataclass(frozen=True)
@@ -208,7 +172,7 @@ def compile_rulebook(rb: Rulebook) -> CompiledRulebook:
     fields = sum(len(p.condition.terms) for p in plans)
     if fields > MAX_OVERRIDE_FIELDS:
         raise EngineLimitError([error("E190", f"the overrides look at {fields} values in all; the engine takes at most "
-                                              f"{MAX_OVERRIDE_FIELDS} fields in one fact (error 302 past ~253)", rb.loc)])
+                                              f"{MAX_OVERRIDE_FIELDS} fields in one fact (error 302 past ~{MAX_FACT_PROPERTIES})", rb.loc)])
     if len(rb.overrides) > MAX_OVERRIDES:
         raise EngineLimitError([error("E190", f"rulebook has {len(rb.overrides)} overrides; the engine handles at most "
                                               f"{MAX_OVERRIDES} (more rules matching one fact fail with error 303)",
@@ -225,6 +189,14 @@ def compile_rulebook(rb: Rulebook) -> CompiledRulebook:
             f"rulebook compiles to {len(ruleset)} rules with {conditions} conditions; durable-rules hangs past about "
             f"512 conditions, so pingji refuses more than {MAX_CONDITIONS} (split the rulebook or merge bands)",
             rb.loc)])
+
+    # A group's rule joins its factors' scores, the total rule the groups' subtotals.
+    for name, spec in rules.items():
+        if spec.kind in ("group", "total") and len(spec.members) > MAX_JOIN:
+            what = f"group '{spec.group}' has {len(spec.members)} factors" if spec.kind == "group" else \
+                f"rulebook has {len(spec.members)} groups"
+            raise EngineLimitError([error("E190", f"{what}; durable-rules joins at most {MAX_JOIN} facts in one rule "
+                                                  f"(split it)", spec.at)])
 
     names = ["id", "sid", SESSION_FACT, "z", "a", "i", "oi", "tot", "mg", "fg", *KINDS]
     names += [field for p in plans for field in (t.field for t in p.condition.terms)]

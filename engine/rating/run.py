@@ -24,7 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pingji.lang import expressions as ex
-from pingji.rating.compile import CompiledRulebook, RuleSpec, compile_rulebook
+from pingji.rating.compile import CompiledRulebook, RuleSpec, band_basis, compile_rulebook
 from pingji.diagnostics import Location, error
 from pingji.errors import FactsError
 from pingji.lang.factschema import require_valid
@@ -443,7 +443,7 @@ class _Run:
                 points = quantize(dec(p0) + (dec(p1) - dec(p0)) * (dec(v) - lo) / (hi - lo), 2)
         else:
             points = b.points
-        return self._score(spec, points, spec.basis, {"metric": f.metric, "value": v})
+        return self._score(spec, points, band_basis(spec.band), {"metric": f.metric, "value": v})
 
     def _on_missing(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
         assert spec.factor is not None and spec.points is not None
@@ -603,7 +603,7 @@ def _specialised(spec: RuleSpec, factor_weight: dict[str, Decimal]) -> Callable[
         if kind == "band" and b is not None and isinstance(b.points, tuple) and b.lo is not None and b.hi is not None:
             p0, lo = dec(b.points[0]), dec(b.lo)
             slope, span = dec(b.points[1]) - p0, dec(b.hi) - lo
-            basis = spec.basis
+            basis = band_basis(spec.band)
 
             def interpolated(run: _Run, matched: list[Any]) -> list[Any]:
                 v = matched[0][1]
@@ -620,7 +620,7 @@ def _specialised(spec: RuleSpec, factor_weight: dict[str, Decimal]) -> Callable[
         if kind == "band":
             assert b is not None
             fixed = b.points if not isinstance(b.points, tuple) else b.points[1] if b.lo is None else b.points[0]
-            basis = spec.basis
+            basis = band_basis(spec.band)
         else:
             assert spec.points is not None
             fixed = spec.points
