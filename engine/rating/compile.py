@@ -36,17 +36,33 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pingji.diagnostics import error
+from pingji.errors import EngineLimitError
 from pingji.lang import expressions as ex
 from pingji.lang.conditions import CompiledCondition, compile_condition
-from pingji.diagnostics import Location, error
-from pingji.errors import EngineLimitError
 from pingji.rating.model import Band, Metric, Override, Rulebook
-from pingji.runtime.limits import (MAX_CONDITION_TERMS, MAX_CONDITIONS, MAX_FACT_PROPERTIES, MAX_JOIN, MAX_OVERRIDE_FIELDS,
-                                   MAX_OVERRIDES, MAX_RULES)
+from pingji.runtime.limits import (
+    MAX_CONDITION_TERMS,
+    MAX_CONDITIONS,
+    MAX_FACT_PROPERTIES,
+    MAX_JOIN,
+    MAX_OVERRIDE_FIELDS,
+    MAX_OVERRIDES,
+    MAX_RULES,
+)
 from pingji.runtime.spec import SESSION_FACT, SESSION_PATTERN, SESSION_RULE, RuleSpec
 
-__all__ = ["CompiledRulebook", "MetricPlan", "OverridePlan", "RuleSpec", "SESSION_PATTERN", "SESSION_RULE",
-           "about", "band_basis", "compile_rulebook"]
+__all__ = [
+    "SESSION_PATTERN",
+    "SESSION_RULE",
+    "CompiledRulebook",
+    "MetricPlan",
+    "OverridePlan",
+    "RuleSpec",
+    "about",
+    "band_basis",
+    "compile_rulebook",
+]
 
 
 def band_basis(b: Band) -> str:
