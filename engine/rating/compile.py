@@ -40,7 +40,9 @@ from pingji.diagnostics import error
 from pingji.errors import EngineLimitError
 from pingji.lang import expressions as ex
 from pingji.lang.conditions import CompiledCondition, compile_condition
-from pingji.rating.model import Band, Metric, Override, Rulebook
+from pingji.rating.methods import method_of
+from pingji.rating.methods.base import about, range_tests
+from pingji.rating.model import Metric, Override, Rulebook
 from pingji.runtime.limits import (
     MAX_CONDITION_TERMS,
     MAX_CONDITIONS,
@@ -52,22 +54,9 @@ from pingji.runtime.limits import (
 )
 from pingji.runtime.spec import SESSION_FACT, SESSION_PATTERN, SESSION_RULE, RuleSpec
 
-__all__ = [
-    "SESSION_PATTERN",
-    "SESSION_RULE",
-    "CompiledRulebook",
-    "MetricPlan",
-    "OverridePlan",
-    "RuleSpec",
-    "about",
-    "band_basis",
-    "compile_rulebook",
-]
-
-
-def band_basis(b: Band) -> str:
-    """What a band rule's trace row and factor result say about the band."""
-    return f"band {b.index + 1}: {b.describe()}{', interpolated' if isinstance(b.points, tuple) else ''}"
+# RuleSpec and the session rule are re-exported for decision rulebooks (decisions.book).
+__all__ = ["SESSION_PATTERN", "SESSION_RULE", "CompiledRulebook", "MetricPlan", "OverridePlan", "RuleSpec", "about",
+           "compile_rulebook"]
 
 
 @dataclass(frozen=True)
@@ -95,26 +84,7 @@ class CompiledRulebook:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _num(x: float) -> float | int:
-    return int(x) if float(x).is_integer() else x
-
-
 KINDS = ("in", "st", "as", "fs", "gs")  # the facts about one factor or group: kind marker + `<kind>_<id>`
-
-
-def about(kind: str, ident: str, *tests: dict[str, Any]) -> dict[str, Any]:
-    """The condition on a fact of `kind` about factor or group `ident`, then `tests` on it."""
-    return {"$and": [{kind: 1}, {"$ex": {f"{kind}_{ident}": 1}}, *tests]}
-
-
-def _range(name: str, lo: float | None, hi: float | None) -> list[dict[str, Any]]:
-    """The tests `lo <= name < hi` (either end open)."""
-    parts: list[Any] = []
-    if lo is not None:
-        parts.append({"$gte": {name: _num(lo)}})
-    if hi is not None:
-        parts.append({"$lt": {name: _num(hi)}})
-    return parts
 
 
 def _fnv1a32(name: str) -> int:
@@ -138,21 +108,8 @@ def compile_rulebook(rb: Rulebook) -> CompiledRulebook:
         conditions += patterns
 
     for f in rb.factors:
-        if f.kind == "metric":
-            for b in f.bands:
-                add(f"{f.id}.band{b.index + 1}", {"all": [{"m": about("in", f.id, *_range(f"in_{f.id}", b.lo, b.hi))}]},
-                    RuleSpec(f"{f.id}.band{b.index + 1}", "band", b.loc, factor=f, band=b), 1)
-            add(f"{f.id}.undefined", {"all": [{"m": about("st", f.id, {f"st_{f.id}": "undefined"})}]},
-                RuleSpec(f"{f.id}.undefined", "undefined", f.at("undefined"), factor=f, points=f.undefined), 1)
-        else:
-            for lv in f.levels:
-                add(f"{f.id}.level{lv.level}", {"all": [{"m": about("as", f.id, {f"as_{f.id}": lv.level})}]},
-                    RuleSpec(f"{f.id}.level{lv.level}", "level", lv.loc, factor=f, level=lv.level, points=lv.points), 1)
-            add(f"{f.id}.aggregate", {"pri": 1, "all": [{"m": about("as", f.id, {"z": 1})}]},
-                RuleSpec(f"{f.id}.aggregate", "aggregate", f.at("aggregate") if "aggregate" in f.field_locs
-                         else f.at("levels"), factor=f), 1)
-        add(f"{f.id}.missing", {"all": [{"m": about("st", f.id, {f"st_{f.id}": "missing"})}]},
-            RuleSpec(f"{f.id}.missing", "missing", f.at("missing"), factor=f, points=f.missing), 1)
+        for name, definition, spec in method_of(f).rules(f):
+            add(name, definition, spec, 1)
 
     for g in rb.groups:
         members = tuple(f.id for f in rb.factors if f.group == g.id)
@@ -169,7 +126,7 @@ def compile_rulebook(rb: Rulebook) -> CompiledRulebook:
     grades = rb.scale.grades
     for i, gr in enumerate(grades):
         above = grades[i - 1].lo if i > 0 else None
-        tests = _range("tot", gr.lo, above)
+        tests = range_tests("tot", gr.lo, above)
         on_total: dict[str, Any] = {"$ex": {"tot": 1}} if not tests else tests[0] if len(tests) == 1 else {"$and": tests}
         add(f"grade.{gr.grade}", {"all": [{"m": on_total}]},
             RuleSpec(f"grade.{gr.grade}", "grade", gr.loc, grade_index=i), 1)

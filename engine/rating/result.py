@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pingji.lang import expressions as ex
+from pingji.rating.methods import method_of
 from pingji.rating.model import Factor, Rulebook
 from pingji.rating.rounding import round_half_up
 from pingji.runtime.ruleset import DURABLE_RULES_VERSION
@@ -99,8 +100,7 @@ class Evaluation:
             "factors": [
                 {
                     "id": fr.factor.id, "title": fr.factor.title.to_dict(), "group": fr.factor.group,
-                    "kind": fr.factor.kind,
-                    **({"metric": fr.factor.metric} if fr.factor.kind == "metric" else {"assessed": fr.factor.assessed}),
+                    "kind": fr.factor.kind, **method_of(fr.factor).describe(fr.factor),
                     "weight": fr.factor.weight, "points": fr.points, "max_points": 100,
                     "contribution": round_half_up(fr.points * fr.factor.weight * gw[fr.factor.group] / 10000, 4),
                     "basis": fr.basis, "input": jsonable(fr.input), "rule": fr.rule, "at": fr.at,

@@ -10,18 +10,17 @@ Rounding: see rating.rounding. Subtotals and contributions are shown to 4 places
 from __future__ import annotations
 
 import hashlib
-import json
-import statistics
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from pingji.diagnostics import Location, error
-from pingji.errors import FactsError
+from pingji.errors import EvaluationError, FactsError
 from pingji.lang import expressions as ex
 from pingji.lang.factschema import require_valid
-from pingji.rating.compile import CompiledRulebook, RuleSpec, band_basis, compile_rulebook
+from pingji.rating.compile import CompiledRulebook, RuleSpec, compile_rulebook
+from pingji.rating.methods import method_of
 from pingji.rating.model import Rulebook
 from pingji.rating.result import ENGINE_VERSION, Evaluation, FactorResult, canonical_json, jsonable
 from pingji.rating.rounding import HUNDRED, dec, num_json, quantize, round_half_up
@@ -32,10 +31,6 @@ __all__ = ["ENGINE_VERSION", "Evaluation", "FactorResult", "FactsEnv", "canonica
            "compiled_for", "evaluate", "quantize", "round_half_up"]
 
 MISSING, UNDEFINED = ex.MISSING, ex.UNDEFINED
-
-
-# Facts the engine takes are JSON; NaN and infinities are refused.
-_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
 class FactsEnv:
@@ -90,7 +85,7 @@ def compiled_count() -> int:
     return len(_compiled)
 
 
-_KINDS = ("aggregate", "total", "grade", "override", "final", "pd")  # the kinds `_specialised` leaves to `_Run`
+_KINDS = ("total", "grade", "override", "final", "pd")  # the kinds `_specialised` leaves to `_Run`
 _PATHS: dict[str, tuple[str, ...]] = {}
 
 
@@ -104,13 +99,8 @@ class _Plan:
         # per metric: (id, fn, precision, inputs read (name, is an array), expr, where, title)
         self.metrics = tuple((p.metric.id, p.fn, p.metric.precision, tuple((n, "[]" in n) for n in p.inputs),
                               p.metric.expr_text, p.where, p.metric.title, f"metric.{p.metric.id}") for p in c.metrics)
-        # per factor: (factor, its result's position, JSON of each level)
-        self.factors = tuple((f, {lv.level: _dumps(lv.level) for lv in f.levels if type(lv.level) in (int, str)})
-                             for f in rb.factors)
-        # per factor, for `_Run.inputs`: (id, metric or None, assessed name, its levels, JSON of each level)
-        self.factor_inputs = tuple(
-            (f.id, f.metric if f.kind == "metric" else None, f.assessed, tuple(lv.level for lv in f.levels), levels)
-            for f, levels in self.factors)
+        # per factor, in rulebook order: what its method reads, as input facts (`feed(run, facts)`)
+        self.feeds = tuple(method_of(f).inputs(f) for f in rb.factors)
         self.overrides = {p.override.id: p for p in c.overrides}
         # every rule's action, `action(run, matched) -> facts`; the ones that fire for every customer
         # specialised to their rule (constants bound once instead of looked up per firing)
@@ -121,11 +111,6 @@ class _Plan:
         assert scale is not None
         self.worst = len(scale.grades) - 1
         self.performing_worst = max((i for i, g in enumerate(scale.grades) if not g.default), default=self.worst)
-
-
-    def inputs_plan(self, results: dict[str, FactorResult]) -> Any:
-        for fid, metric, assessed, known, levels in self.factor_inputs:
-            yield fid, results[fid], metric, assessed, known, levels
 
 
 def _plan(c: CompiledRulebook) -> _Plan:
@@ -152,7 +137,7 @@ class _Run:
         self.env = FactsEnv(facts)
         self.trace: list[dict[str, Any]] = []
         self.results: dict[str, FactorResult] = {f.id: FactorResult(f) for f in self.rb.factors}
-        self.assessed: dict[str, list[tuple[Any, float, str]]] = {}
+        self.scratch: dict[Any, Any] = {}  # what a scoring method keeps during one run (rating.methods)
         self.groups: dict[str, float] = {}
         self.exact_groups: dict[str, Decimal] = {}
         self.total: float | None = None
@@ -190,46 +175,8 @@ class _Run:
 
     def inputs(self) -> list[Any]:
         facts: list[Any] = []
-        assessments = self.facts.get("assessments") or []
-        by_factor: dict[Any, list[tuple[int, Any]]] = {}
-        for i, a in enumerate(assessments):
-            if (type(a) is dict or isinstance(a, Mapping)) and a.get("level") is not None:
-                got = by_factor.get(a.get("factor"))
-                if got is None:
-                    by_factor[a.get("factor")] = [(i, a)]
-                else:
-                    got.append((i, a))
-        metrics = self.env.metrics
-        results = self.results
-        for fid, fr, metric, assessed, known, level_json in self.p.inputs_plan(results):
-            if metric is not None:
-                v = metrics.get(metric, MISSING)
-                fr.input = v
-                if v is MISSING:
-                    facts.append(((fid, "missing"), f'"st":1,"st_{fid}":"missing"'))
-                elif v is UNDEFINED:
-                    facts.append(((fid, "undefined"), f'"st":1,"st_{fid}":"undefined"'))
-                else:
-                    facts.append(((fid, v), f'"in":1,"in_{fid}":{num_json(v)}'))
-                continue
-            mine = by_factor.get(assessed)
-            if not mine:
-                fr.input = MISSING
-                facts.append(((fid, "missing"), f'"st":1,"st_{fid}":"missing"'))
-                continue
-            for i, a in mine:
-                if a["level"] not in known:
-                    levels = ", ".join(str(k) for k in known)
-                    raise FactsError([error("E503", f"assessments[{i}].level: {a['level']!r} is not a level of "
-                                                    f"factor '{fid}' (levels: {levels})", Location("facts"))])
-            fr.input = [a["level"] for _, a in mine]
-            last = len(mine) - 1
-            for k, (i, a) in enumerate(mine):
-                level = a["level"]
-                lj = level_json.get(level) if type(level) in (int, str) else None
-                body = f'"as":1,"as_{fid}":{lj or _dumps(level)},"a":{i}'
-                # the last assessment also triggers the aggregate rule
-                facts.append(((fid, level, i), body + ',"z":1' if k == last else body))
+        for feed in self.p.feeds:
+            feed(self, facts)
         if self.c.overrides:
             fact: dict[str, Any] = {"oi": 1}
             env = self.env
@@ -241,38 +188,12 @@ class _Run:
         return facts
 
     # -- rule actions (scoring rules and groups: see `_specialised`) ------------------------------
-    def _score(self, spec: RuleSpec, points: float, basis: str, matched: Any) -> list[Any]:
-        """A factor's points: its result, its trace row and the fact `fs_<factor>`."""
-        assert spec.factor is not None
-        fid = spec.factor.id
-        fr = self.results[fid]
-        fr.points, fr.basis, fr.rule, fr.at = points, basis, spec.name, spec.where
-        trace = self.trace
-        trace.append({"seq": len(trace) + 1, "rule": spec.name, "kind": spec.kind, "at": spec.where,
-                      "matched": matched, "asserted": {"factor": fid, "points": points}, "note": basis})
-        return [((fid, points), f'"fs":1,"fs_{fid}":{num_json(points)}')]
-
     def _record(self, spec: RuleSpec, matched: Any, asserted: Any, note: str = "") -> None:
         row = {"seq": len(self.trace) + 1, "rule": spec.name, "kind": spec.kind, "at": spec.where,
                "matched": matched, "asserted": asserted}
         if note:
             row["note"] = note
         self.trace.append(row)
-
-    def _on_aggregate(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
-        f = spec.factor
-        assert f is not None
-        got = self.assessed.get(f.id, [])
-        pts = [p for _, p, _ in got]
-        if f.aggregate == "median":
-            points = quantize(statistics.median([dec(p) for p in pts]), 2)
-        elif f.aggregate == "worst":
-            points = min(pts)
-        else:
-            points = quantize(sum((dec(p) for p in pts), Decimal(0)) / len(pts), 2)
-        levels = ", ".join(f"{lv} by {who or 'unnamed'}" for lv, _, who in got)
-        basis = f"{f.aggregate} of {len(got)} assessment{'s' if len(got) != 1 else ''} ({levels})"
-        return self._score(spec, points, basis, {"factor": f.id, "assessment_points": pts, "aggregate": f.aggregate})
 
     def _on_total(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
         weights = self.p.group_weight
@@ -366,85 +287,13 @@ def _generic(spec: RuleSpec, run: _Run, matched: list[Any]) -> list[Any]:
 
 
 def _specialised(spec: RuleSpec, factor_weight: dict[str, Decimal]) -> Callable[[_Run, list[Any]], list[Any]] | None:
-    """The action of a scoring rule with its constants bound: band, missing, undefined, level, group.
+    """The action of a rule with its constants bound: a factor's rules by its scoring method, and groups.
 
     The other kinds run the `_Run._on_<kind>` method of their kind."""
-    f = spec.factor
-    rule, where, kind = spec.name, spec.where, spec.kind
-    if kind in ("band", "missing", "undefined"):
-        assert f is not None
-        fid, metric = f.id, f.metric
-        prefix = f'"fs":1,"fs_{fid}":'
-        b = spec.band
-        if kind == "band" and b is not None and isinstance(b.points, tuple) and b.lo is not None and b.hi is not None:
-            p0, lo = dec(b.points[0]), dec(b.lo)
-            slope, span = dec(b.points[1]) - p0, dec(b.hi) - lo
-            basis = band_basis(spec.band)
-
-            def interpolated(run: _Run, matched: list[Any]) -> list[Any]:
-                v = matched[0][1]
-                points = quantize(p0 + slope * (dec(v) - lo) / span, 2)
-                fr = run.results[fid]
-                fr.points, fr.basis, fr.rule, fr.at = points, basis, rule, where
-                trace = run.trace
-                trace.append({"seq": len(trace) + 1, "rule": rule, "kind": "band", "at": where,
-                              "matched": {"metric": metric, "value": v}, "asserted": {"factor": fid, "points": points},
-                              "note": basis})
-                return [((fid, points), prefix + num_json(points))]
-
-            return interpolated
-        if kind == "band":
-            assert b is not None
-            fixed = b.points if not isinstance(b.points, tuple) else b.points[1] if b.lo is None else b.points[0]
-            basis = band_basis(spec.band)
-        else:
-            assert spec.points is not None
-            fixed = spec.points
-            basis = "missing input" if kind == "missing" else "undefined value"
-        fact = ((fid, fixed), prefix + num_json(fixed))
-
-        def scored(run: _Run, matched: list[Any]) -> list[Any]:
-            fr = run.results[fid]
-            fr.points, fr.basis, fr.rule, fr.at = fixed, basis, rule, where
-            trace = run.trace
-            if kind == "band":
-                seen = {"metric": metric, "value": matched[0][1]}
-            elif kind == "missing":
-                seen = {"factor": fid, "status": "missing"}
-            else:
-                seen = {"metric": metric, "status": "undefined"}
-            trace.append({"seq": len(trace) + 1, "rule": rule, "kind": kind, "at": where, "matched": seen,
-                          "asserted": {"factor": fid, "points": fixed}, "note": basis})
-            return [fact]
-
-        return scored
-    if kind == "level":
-        assert f is not None and spec.points is not None
-        points = spec.points
-
-        def level(run: _Run, matched: list[Any]) -> list[Any]:
-            fid, lv, index = matched[0]
-            a = run.facts["assessments"][index]
-            assessor = str(a.get("assessor", ""))
-            got = run.assessed.get(fid)
-            if got is None:
-                got = run.assessed[fid] = []
-            got.append((lv, points, assessor))
-            row = {"assessor": assessor, "level": lv, "points": points}
-            if a.get("date"):
-                row["date"] = a["date"]
-            if a.get("comment"):
-                row["comment"] = a["comment"]
-            run.results[fid].assessments.append(row)
-            trace = run.trace
-            trace.append({"seq": len(trace) + 1, "rule": rule, "kind": "level", "at": where,
-                          "matched": {"factor": fid, "level": lv, "assessor": assessor},
-                          "asserted": {"assessment_points": points}})
-            return []
-
-        return level
-    if kind == "group":
-        gid = spec.group
+    if spec.factor is not None:
+        return method_of(spec.factor).action(spec)
+    if spec.kind == "group":
+        rule, where, gid = spec.name, spec.where, spec.group
         assert gid is not None
         weights = [(fid, factor_weight[fid]) for fid in spec.members]
 
@@ -487,8 +336,6 @@ def evaluate(rulebook: Rulebook, facts: Mapping[str, Any], *, locate: Any = None
     assert scale is not None
     unscored = [f.id for f in rulebook.factors if not run.results[f.id].rule]
     if unscored or run.final is None or run.model is None or run.total is None:
-        from pingji.errors import EvaluationError
-
         raise EvaluationError(f"the run ended without a final grade (factors without a score: "
                               f"{', '.join(unscored) or 'none'})", rulebook.loc, "E603")
     return Evaluation(
