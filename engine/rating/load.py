@@ -22,7 +22,7 @@ from pingji.builtin import rulebooks_dir, schema_dir
 from pingji.diagnostics import Diagnostic, Location, did_you_mean, error, sort_key
 from pingji.errors import ExpressionError, RulebookError
 from pingji.lang.factschema import fact_types, find_schema, load_schema
-from pingji.rating.methods import METHODS, REGISTRY, FactorMethod, foreign_keys, select
+from pingji.rating.methods import METHODS, POINT_KEYS, REGISTRY, FactorMethod, foreign_keys, select
 from pingji.rating.methods.base import ParseContext
 from pingji.rating.model import Example, Factor, Grade, Group, Metric, Override, Rulebook, Scale, Text
 from pingji.lang.source import Document, load_yaml
@@ -85,7 +85,7 @@ def schema_diagnostics(doc: Document, validator: jsonschema.protocols.Validator)
         where = ".".join(str(p) for p in path)
         msg = leaf.message
         if leaf.validator in ("minimum", "maximum") and len(path) >= 3 and path[0] == "factors" and (
-                "points" in path or "levels" in path or path[2] in ("missing", "undefined")):
+                "points" in path or path[2] in POINT_KEYS):
             out.append(error("E124", f"{where}: {msg}", doc.loc(path)))
             continue
         if leaf.validator == "pattern" and path and path[-1] == "rulebook":

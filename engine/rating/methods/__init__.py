@@ -18,7 +18,7 @@ from pingji.rating.methods.interpolated import InterpolatedBands
 from pingji.rating.methods.levels import AssessedLevels
 from pingji.rating.model import Factor
 
-__all__ = ["METHODS", "REGISTRY", "FactorMethod", "foreign_keys", "method_of", "select"]
+__all__ = ["METHODS", "POINT_KEYS", "REGISTRY", "FactorMethod", "foreign_keys", "method_of", "select"]
 
 METHODS: tuple[FactorMethod, ...] = (StepBands(), InterpolatedBands(), AssessedLevels())
 
@@ -27,6 +27,9 @@ for _m in METHODS:
     REGISTRY[_m.key] = (*REGISTRY.get(_m.key, ()), _m)
 
 _BY_NAME = {m.name: m for m in METHODS}
+
+# The keys of a factor whose values are points (0-100): E124 when out of range.
+POINT_KEYS = frozenset({"missing", *(k for m in METHODS for k in m.point_keys)})
 
 
 def select(data: Mapping[str, Any]) -> FactorMethod | None:

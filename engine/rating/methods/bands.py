@@ -67,6 +67,7 @@ class StepBands(FactorMethod):
     kind = "metric"
     table = "bands"
     fields = ("metric", "bands", "method", "undefined", "direction")
+    point_keys = ("bands", "undefined")
 
     def selects(self, data: Mapping[str, Any]) -> bool:
         return data.get("method", "step") == self.name

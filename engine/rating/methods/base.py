@@ -145,6 +145,7 @@ class FactorMethod(ABC):
     kind: str  # the factor's kind in records and messages ("metric", "assessed", ...)
     table: str  # the YAML key of its table ("bands", "levels", ...), for messages
     fields: tuple[str, ...]  # every YAML key of a factor that belongs to this method
+    point_keys: tuple[str, ...]  # those of its keys whose values are points (0-100)
 
     def selects(self, data: Mapping[str, Any]) -> bool:
         """Whether a factor's YAML (which has this method's `key`) is scored by this method."""

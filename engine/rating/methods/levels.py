@@ -79,6 +79,7 @@ class AssessedLevels(FactorMethod):
     kind = "assessed"
     table = "levels"
     fields = ("assessed", "aggregate", "levels")
+    point_keys = ("levels",)
 
     def parse(self, fid: str, src: Source, ctx: ParseContext, diags: list[Diagnostic]) -> LevelScoring | None:
         d = src.data
