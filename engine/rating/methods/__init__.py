@@ -14,13 +14,14 @@ from typing import Any
 
 from pingji.rating.methods.bands import StepBands
 from pingji.rating.methods.base import FactorMethod
+from pingji.rating.methods.categorical import Categorical
 from pingji.rating.methods.interpolated import InterpolatedBands
 from pingji.rating.methods.levels import AssessedLevels
 from pingji.rating.model import Factor
 
 __all__ = ["METHODS", "POINT_KEYS", "REGISTRY", "FactorMethod", "foreign_keys", "method_of", "select"]
 
-METHODS: tuple[FactorMethod, ...] = (StepBands(), InterpolatedBands(), AssessedLevels())
+METHODS: tuple[FactorMethod, ...] = (StepBands(), InterpolatedBands(), AssessedLevels(), Categorical())
 
 REGISTRY: dict[str, tuple[FactorMethod, ...]] = {}
 for _m in METHODS:

@@ -8,6 +8,7 @@ absent). interpolated.py is the same table with points interpolated inside a ban
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -218,8 +219,8 @@ def check_bands(f: Factor) -> list[Diagnostic]:
     seq: list[float] = []
     for b in ordered:
         seq.extend(b.points if isinstance(b.points, tuple) else (b.points,))
-    up = all(x <= y for x, y in zip(seq, seq[1:]))
-    down = all(x >= y for x, y in zip(seq, seq[1:]))
+    up = all(x <= y for x, y in itertools.pairwise(seq))
+    down = all(x >= y for x, y in itertools.pairwise(seq))
     shown = ", ".join(_ns(x) for x in seq)
     if f.direction == "increasing" and not up:
         out.append(warning("W200", f"factor '{f.id}' is declared increasing but a higher value scores fewer points "
