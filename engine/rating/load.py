@@ -25,6 +25,7 @@ from pingji.lang.factschema import fact_types, find_schema, load_schema
 from pingji.rating.methods import METHODS, POINT_KEYS, REGISTRY, FactorMethod, foreign_keys, select
 from pingji.rating.methods.base import ParseContext
 from pingji.rating.model import Example, Factor, Grade, Group, Metric, Override, Rulebook, Scale, Text
+from pingji.rating.validate import validate
 from pingji.lang.source import Document, load_yaml
 
 SECTIONS = ("metrics", "groups", "factors")
@@ -488,8 +489,6 @@ def _load(path: str | os.PathLike[str], diags: list[Diagnostic]) -> Rulebook | N
     rb = _build(res, chain[0].path, diags, broken_groups)
     if rb is None:
         return None
-    from pingji.rating.validate import validate
-
     # Weight sums of a group with a factor that failed to build would only repeat that error.
     diags.extend(d for d in validate(rb) if not (d.code in ("E131", "E132") and
                                                   any(f"group '{g}'" in d.message for g in broken_groups)))
