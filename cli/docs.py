@@ -55,6 +55,7 @@ runs, the store and batches add:
 | E501 | facts do not match their schema (each problem located in the facts file) |
 | E502 | a number in the facts is NaN or infinite |
 | E503 | an assessment names a level the factor does not have |
+| E504 | a categorical factor's fact has a value it does not list, and the factor has no `other` score (located at the factor's `categories`) |
 | E510 | a LOANS file is not `{as_of, loans: [...]}`, or too large |
 | E511 | a date in the future: `as_of` after today, a drawdown or restructuring after `as_of`; a maturity before the drawdown |
 | E512 | a loan id appears twice |
