@@ -80,6 +80,19 @@ def test_load_rulebook_does_not_compile_but_evaluate_refuses_a_book_past_the_lim
     assert exc.value.code == "E190"
 
 
+
+def test_a_group_wider_than_the_engine_joins_is_refused_at_check_time(tmp_path):
+    # durable-rules fails at run time (error 307) on a join of 17 facts: a group's rule joins its factors.
+    factors = "".join(f"  f{i}: {{group: g, weight: {4 if i == 16 else 6}, metric: m, bands: [{{points: 50}}], "
+                      f"undefined: 0, missing: 0}}\n" for i in range(17))
+    (tmp_path / "wide.yaml").write_text(
+        "rulebook: wide\nkind: rating\nfacts: " + str(BOOKS / "mini.schema.json") + "\n"
+        "metrics:\n  m: {expr: fin.revenue}\ngroups:\n  g: {weight: 100}\nfactors:\n" + factors
+        + "scale:\n  grades:\n    - {grade: A, from: 50}\n    - {grade: C}\n", encoding="utf-8")
+    diags = [str(d) for d in pingji.check(tmp_path / "wide.yaml")]
+    assert diags == [f"{tmp_path / 'wide.yaml'}:7:3: error[E190]: group 'g' has 17 factors; durable-rules joins "
+                     f"at most 16 facts in one rule (split it)"], diags
+
 _NOTHING_HANDLED = """
 import pingji
 from pingji.runtime import ruleset as runtime
