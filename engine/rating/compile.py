@@ -12,10 +12,10 @@ the conditions about that one factor. Every rule's first condition on such a fac
 
 | fact | meaning | asserted by |
 |---|---|---|
-| `{in: 1, in_<factor>: v}` / `{st: 1, st_<factor>: missing|undefined}` | the input of a factor | the run, from the metrics |
+| `{in: 1, in_<factor>: v}` / `{st: 1, st_<factor>: missing|undefined|other}` | the input of a factor | the run, from the metrics or facts its scoring method reads |
 | `{as: 1, as_<factor>: level, a[, z: 1]}` | one expert's assessment of a qualitative factor; the last carries `z` | the run |
 | `{oi: 1, o0x0, o0x1, o1x0, …}` | the values the overrides' conditions look at (one fact) | the run |
-| `{fs: 1, fs_<factor>: points}` | a factor's points | band / level / missing / undefined / aggregate rules |
+| `{fs: 1, fs_<factor>: points}` | a factor's points | its scoring method's rules (rating.methods) |
 | `{gs: 1, gs_<group>: subtotal}` | a group's subtotal | group rules (join of their factors' scores) |
 | `{tot: v}` | the total score | the total rule (join of the groups) |
 | `{mg: grade, i}` | the model grade | grade rules (one per grade) |
