@@ -143,13 +143,13 @@ def _factors(c: _Collector, old: Rulebook, new: Rulebook) -> None:
 
 def _settings(c: _Collector, fid: str, fa: Factor, fb: Factor, xs: list[Setting], ys: list[Setting],
               show: Callable[[Any], str] | None) -> None:
-    """Compare two scorings' settings by name (absent on one side: none), in the order of their YAML keys."""
+    """Compare two scorings' settings by name (absent on one side: its default), in the order of their YAML keys."""
     a, b = {s.name: s for s in xs}, {s.name: s for s in ys}
     both = {**b, **a}
     for name in sorted(both, key=lambda n: _KEY_ORDER.index(both[n].key) if both[n].key in _KEY_ORDER else len(_KEY_ORDER)):
         x, y, key = a.get(name), b.get(name), both[name].key
-        c.field("factor", fid, name, x.value if x else None, y.value if y else None, fa.at(key), fb.at(key),
-                show or both[name].show)
+        c.field("factor", fid, name, x.value if x else both[name].default, y.value if y else both[name].default,
+                fa.at(key), fb.at(key), show or both[name].show)
 
 
 def _grade(g: Grade) -> str:

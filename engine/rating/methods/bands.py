@@ -162,7 +162,7 @@ class StepBands(FactorMethod):
 
     def settings(self, f: Factor) -> list[Setting]:
         s = f.scoring
-        return [Setting("metric", s.metric, "metric"), Setting("method", s.method, "method"),
+        return [Setting("metric", s.metric, "metric"), Setting("method", s.method, "method", default="step"),
                 Setting("direction", s.direction, "direction")]
 
     def scores(self, f: Factor) -> list[Setting]:

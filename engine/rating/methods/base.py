@@ -77,6 +77,7 @@ class Setting:
     value: Any
     key: str
     show: Callable[[Any], str] = lambda v: "none" if v is None else str(v)
+    default: Any = None  # what a factor of another method reads as (so a switch of methods shows no change)
 
 
 @dataclass(frozen=True)

@@ -151,7 +151,7 @@ class AssessedLevels(FactorMethod):
         return f"assessed {f.assessed}, {f.aggregate}"
 
     def settings(self, f: Factor) -> list[Setting]:
-        return [Setting("assessed", f.assessed, "assessed"), Setting("aggregate", f.aggregate, "aggregate")]
+        return [Setting("assessed", f.assessed, "assessed"), Setting("aggregate", f.aggregate, "aggregate", default="mean")]
 
     def parts(self, f: Factor) -> list[Part]:
         return [Part((1, str(lv.level)), f"level {lv.level}", f"level {lv.level} points", f"points {_n(lv.points)}",
