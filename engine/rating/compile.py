@@ -55,7 +55,7 @@ from pingji.runtime.limits import (
 from pingji.runtime.spec import SESSION_FACT, SESSION_PATTERN, SESSION_RULE, RuleSpec
 
 # RuleSpec and the session rule are re-exported for decision rulebooks (decisions.book).
-__all__ = ["SESSION_PATTERN", "SESSION_RULE", "CompiledRulebook", "MetricPlan", "OverridePlan", "RuleSpec", "about",
+__all__ = ["SESSION_PATTERN", "SESSION_RULE", "CompiledRulebook", "MetricPlan", "OverridePlan", "RuleSpec",
            "compile_rulebook"]
 
 

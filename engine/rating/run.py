@@ -19,12 +19,13 @@ from pingji.diagnostics import Location, error
 from pingji.errors import EvaluationError, FactsError
 from pingji.lang import expressions as ex
 from pingji.lang.factschema import require_valid
-from pingji.rating.compile import CompiledRulebook, RuleSpec, compile_rulebook
+from pingji.rating.compile import CompiledRulebook, compile_rulebook
 from pingji.rating.methods import method_of
 from pingji.rating.model import Rulebook
 from pingji.rating.result import ENGINE_VERSION, Evaluation, FactorResult, canonical_json, jsonable
 from pingji.rating.rounding import HUNDRED, dec, num_json, quantize, round_half_up
 from pingji.runtime.ruleset import ruleset_for
+from pingji.runtime.spec import RuleSpec
 
 # Re-exported: the engine's version, the result and the arithmetic are imported from here.
 __all__ = ["ENGINE_VERSION", "Evaluation", "FactorResult", "FactsEnv", "canonical_json", "compiled_count",
