@@ -71,14 +71,26 @@ def test_an_override_looking_at_too_many_values_is_refused(tmp_path):
     assert any("error[E190]: override 'wide' looks at 69 values; the limit is 64" in d for d in diags), diags
 
 
-def test_load_rulebook_does_not_compile_but_evaluate_refuses_a_book_past_the_limits(tmp_path):
+def test_load_rulebook_compiles_so_a_book_past_the_limits_never_reaches_evaluate(tmp_path):
     many = "".join(f"  - {{id: o{i}, when: 'fin.revenue > {i}', then: {{notch: -1}}, reason: r{i}}}\n"
                    for i in range(60))
-    rb = pingji.load_rulebook(_book(tmp_path, many))
-    with pytest.raises(RulebookError) as exc:
-        pingji.evaluate(rb, {"id": "x"})
+    with pytest.raises(EngineLimitError) as exc:
+        pingji.load_rulebook(_book(tmp_path, many))
     assert exc.value.code == "E190"
+    assert isinstance(exc.value, RulebookError)
 
+
+def test_a_group_wider_than_the_engine_joins_is_refused_at_check_time(tmp_path):
+    # durable-rules fails at run time (error 307) on a join of 17 facts: a group's rule joins its factors.
+    factors = "".join(f"  f{i}: {{group: g, weight: {4 if i == 16 else 6}, metric: m, bands: [{{points: 50}}], "
+                      f"undefined: 0, missing: 0}}\n" for i in range(17))
+    (tmp_path / "wide.yaml").write_text(
+        "rulebook: wide\nkind: rating\nfacts: " + str(BOOKS / "mini.schema.json") + "\n"
+        "metrics:\n  m: {expr: fin.revenue}\ngroups:\n  g: {weight: 100}\nfactors:\n" + factors
+        + "scale:\n  grades:\n    - {grade: A, from: 50}\n    - {grade: C}\n", encoding="utf-8")
+    diags = [str(d) for d in pingji.check(tmp_path / "wide.yaml")]
+    assert diags == [f"{tmp_path / 'wide.yaml'}:7:3: error[E190]: group 'g' has 17 factors; durable-rules joins "
+                     f"at most 16 facts in one rule (split it)"], diags
 
 _NOTHING_HANDLED = """
 import pingji

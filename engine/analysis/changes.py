@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pingji.diagnostics import Location
-from pingji.rating.model import Band, Factor, Grade, Rulebook, Scale, Text
+from pingji.rating.methods import METHODS, method_of
+from pingji.rating.methods.base import Setting
+from pingji.rating.model import Factor, Grade, Rulebook, Scale, Text
 
 __all__ = ["Change", "GradeMapping", "compare", "grade_mapping", "notes"]
 
@@ -69,16 +71,8 @@ def _num(x: float | None) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
-def _points(p: float | tuple[float, float]) -> str:
-    return f"[{_num(p[0])}, {_num(p[1])}]" if isinstance(p, tuple) else _num(p)
-
-
 def _text(t: Text) -> str:
     return f"{t.en} / {t.zh}" if t.zh and t.zh != t.en else t.en
-
-
-def _band(b: Band) -> str:
-    return f"{b.describe()} points {_points(b.points)}"
 
 
 def _pct(pd: float | None) -> str:
@@ -110,8 +104,11 @@ def _ids(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 def _describe_factor(f: Factor) -> str:
-    how = f"metric {f.metric}, {f.method}" if f.kind == "metric" else f"assessed {f.assessed}, {f.aggregate}"
-    return f"group {f.group}, weight {_num(f.weight)}, {how}"
+    return f"group {f.group}, weight {_num(f.weight)}, {method_of(f).summary(f)}"
+
+
+# The YAML keys of every scoring method, in the registry's order: settings are compared in it.
+_KEY_ORDER = list(dict.fromkeys(k for m in METHODS for k in m.fields))
 
 
 def _factors(c: _Collector, old: Rulebook, new: Rulebook) -> None:
@@ -124,38 +121,35 @@ def _factors(c: _Collector, old: Rulebook, new: Rulebook) -> None:
             elif fa is not None:
                 c.removed("factor", fid, _describe_factor(fa), fa.loc)
             continue
-        for name in ("group", "weight", "kind", "metric", "method", "direction", "assessed", "aggregate"):
-            if name in ("metric", "method", "direction") and "metric" not in (fa.kind, fb.kind):
-                continue
-            if name in ("assessed", "aggregate") and "assessed" not in (fa.kind, fb.kind):
-                continue
-            key = name if name != "kind" else fb.kind  # a kind is where its `metric:` / `assessed:` is
-            show = _num if name == "weight" else (lambda v: "none" if v is None else str(v))
-            c.field("factor", fid, name, getattr(fa, name), getattr(fb, name), fa.at(key), fb.at(key), show)
-        c.field("factor", fid, "missing score", fa.missing, fb.missing, fa.at("missing"), fb.at("missing"),
-                _num)
-        c.field("factor", fid, "undefined score", fa.undefined, fb.undefined, fa.at("undefined"),
-                fb.at("undefined"), _num)
-        for i in range(max(len(fa.bands), len(fb.bands))):
-            ba = fa.bands[i] if i < len(fa.bands) else None
-            bb = fb.bands[i] if i < len(fb.bands) else None
-            label = f"band {i + 1}"
-            if ba is None and bb is not None:
-                c.added("factor", f"{fid} {label}", _band(bb), bb.loc)
-            elif bb is None and ba is not None:
-                c.removed("factor", f"{fid} {label}", _band(ba), ba.loc)
-            elif ba is not None and bb is not None and (ba.lo, ba.hi, ba.points) != (bb.lo, bb.hi, bb.points):
-                c.field("factor", fid, label, _band(ba), _band(bb), ba.loc, bb.loc)
-        la = {str(lv.level): lv for lv in fa.levels}
-        lb = {str(lv.level): lv for lv in fb.levels}
-        for key in sorted(set(la) | set(lb)):
-            va, vb = la.get(key), lb.get(key)
-            if va is None and vb is not None:
-                c.added("factor", f"{fid} level {key}", f"points {_num(vb.points)}", vb.loc)
-            elif vb is None and va is not None:
-                c.removed("factor", f"{fid} level {key}", f"points {_num(va.points)}", va.loc)
-            elif va is not None and vb is not None:
-                c.field("factor", fid, f"level {key} points", va.points, vb.points, va.loc, vb.loc, _num)
+        ma, mb = method_of(fa), method_of(fb)
+        c.field("factor", fid, "group", fa.group, fb.group, fa.at("group"), fb.at("group"))
+        c.field("factor", fid, "weight", fa.weight, fb.weight, fa.at("weight"), fb.at("weight"), _num)
+        # a kind is where its selecting key (`metric:`, `assessed:`, ...) is
+        c.field("factor", fid, "kind", fa.kind, fb.kind, fa.at(mb.key), fb.at(mb.key))
+        _settings(c, fid, fa, fb, ma.settings(fa), mb.settings(fb), None)
+        c.field("factor", fid, "missing score", fa.missing, fb.missing, fa.at("missing"), fb.at("missing"), _num)
+        _settings(c, fid, fa, fb, ma.scores(fa), mb.scores(fb), _num)
+        pa = {p.label: p for p in ma.parts(fa)}
+        pb = {p.label: p for p in mb.parts(fb)}
+        for label in sorted(set(pa) | set(pb), key=lambda k: (pa.get(k) or pb[k]).order):
+            x, y = pa.get(label), pb.get(label)
+            if x is None and y is not None:
+                c.added("factor", f"{fid} {label}", y.text, y.loc)
+            elif y is None and x is not None:
+                c.removed("factor", f"{fid} {label}", x.text, x.loc)
+            elif x is not None and y is not None and x.value != y.value:
+                c.out.append(Change("changed", "factor", fid, x.field, x.shown, y.shown, x.loc, y.loc))
+
+
+def _settings(c: _Collector, fid: str, fa: Factor, fb: Factor, xs: list[Setting], ys: list[Setting],
+              show: Callable[[Any], str] | None) -> None:
+    """Compare two scorings' settings by name (absent on one side: its default), in the order of their YAML keys."""
+    a, b = {s.name: s for s in xs}, {s.name: s for s in ys}
+    both = {**b, **a}
+    for name in sorted(both, key=lambda n: _KEY_ORDER.index(both[n].key) if both[n].key in _KEY_ORDER else len(_KEY_ORDER)):
+        x, y, key = a.get(name), b.get(name), both[name].key
+        c.field("factor", fid, name, x.value if x else both[name].default, y.value if y else both[name].default,
+                fa.at(key), fb.at(key), show or both[name].show)
 
 
 def _grade(g: Grade) -> str:

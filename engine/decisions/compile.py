@@ -16,15 +16,15 @@ from pingji.diagnostics import error
 from pingji.errors import EngineLimitError
 from pingji.lang import expressions as ex
 from pingji.lang.conditions import CompiledCondition, compile_condition
-from pingji.rating.compile import SESSION_PATTERN, SESSION_RULE, RuleSpec
+from pingji.runtime.limits import (
+    DECISION_RULES_PER_FACT as RULES_PER_FACT,
+    DECISION_TERMS_PER_FACT as MAX_TERMS_PER_FACT,
+    MAX_DECISION_OUTPUTS as MAX_OUTPUTS,
+    MAX_DECISION_RULES as MAX_RULES,
+)
+from pingji.runtime.spec import SESSION_PATTERN, SESSION_RULE, RuleSpec
 from pingji.rating.model import Metric
 
-# Rules whose conditions read one fact: more than ~64 conditions true at once for one fact fail
-# with durable-rules error 303, so the rules are spread over facts of at most this many.
-RULES_PER_FACT = 40
-MAX_RULES = 400
-MAX_OUTPUTS = 40
-MAX_TERMS_PER_FACT = 200
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 import jsonschema
 from pingji.builtin import schema_dir
-from pingji.decisions.compile import compile_decision
+from pingji.decisions.compile import compile_decision, compiled_decision
 from pingji.decisions.examples import run_decision_examples
 from pingji.decisions.model import (
     DECISION_KINDS,
@@ -40,6 +40,7 @@ from pingji.lang.source import Document, load_yaml
 from pingji.lang.text import parse_text
 from pingji.numbers import money, round_half_up
 from pingji.rating.model import Metric
+from pingji.runtime.ruleset import ruleset_for
 
 _LEVEL_COMBINE = ("worst", "best")
 _NUMBER_COMBINE = ("max", "min", "sum", "first")
@@ -305,6 +306,7 @@ def load_decision(path: str | os.PathLike[str], kind: str | None = None) -> Deci
         raise RulebookError(sorted(set(errors), key=sort_key))
     if kind is not None and book.kind != kind:
         raise RulebookError([_wrong_kind(book.id, book.kind, kind, book.loc)])
+    ruleset_for(compiled_decision(book))  # known to run: engine limits (E190) refused here, not per subject
     return book
 
 

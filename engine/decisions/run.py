@@ -18,7 +18,7 @@ from pingji.lang.conditions import CompiledCondition
 from pingji.lang.env import FactsEnv
 from pingji.lang.factschema import require_valid
 from pingji.numbers import money, round_float, round_half_up
-from pingji.rating.compile import RuleSpec
+from pingji.runtime.spec import RuleSpec
 from pingji.runtime.ruleset import ruleset_for
 
 MISSING, UNDEFINED = ex.MISSING, ex.UNDEFINED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 import jsonschema
@@ -35,8 +36,10 @@ def rulebook_kind(path: str | os.PathLike[str]) -> str | None:
     return kind if kind in RULEBOOK_KINDS else None
 
 
-def schema_diagnostics(doc: Document, validator: jsonschema.protocols.Validator) -> list[Diagnostic]:
-    """A document's JSON Schema violations as located diagnostics (E100 required, E105 unknown key, E101 other)."""
+def schema_diagnostics(doc: Document, validator: jsonschema.protocols.Validator,
+                       point_keys: Collection[str] = ()) -> list[Diagnostic]:
+    """A document's JSON Schema violations as located diagnostics (E100 required, E105 unknown key, E101 other;
+    E124 for a number out of range under `factors.<id>.points` or a factor key in `point_keys`)."""
     out: list[Diagnostic] = []
     for err in validator.iter_errors(doc.data):
         # Report the most specific error of an anyOf / oneOf.
@@ -60,7 +63,7 @@ def schema_diagnostics(doc: Document, validator: jsonschema.protocols.Validator)
         where = ".".join(str(p) for p in path)
         msg = leaf.message
         if leaf.validator in ("minimum", "maximum") and len(path) >= 3 and path[0] == "factors" and (
-                "points" in path or "levels" in path or path[2] in ("missing", "undefined")):
+                "points" in path or path[2] in point_keys):
             out.append(error("E124", f"{where}: {msg}", doc.loc(path)))
             continue
         if leaf.validator == "pattern" and path and path[-1] == "rulebook":

@@ -12,10 +12,10 @@ the conditions about that one factor. Every rule's first condition on such a fac
 
 | fact | meaning | asserted by |
 |---|---|---|
-| `{in: 1, in_<factor>: v}` / `{st: 1, st_<factor>: missing|undefined}` | the input of a factor | the run, from the metrics |
+| `{in: 1, in_<factor>: v}` / `{st: 1, st_<factor>: missing|undefined|other}` | the input of a factor | the run, from the metrics or facts its scoring method reads |
 | `{as: 1, as_<factor>: level, a[, z: 1]}` | one expert's assessment of a qualitative factor; the last carries `z` | the run |
 | `{oi: 1, o0x0, o0x1, o1x0, …}` | the values the overrides' conditions look at (one fact) | the run |
-| `{fs: 1, fs_<factor>: points}` | a factor's points | band / level / missing / undefined / aggregate rules |
+| `{fs: 1, fs_<factor>: points}` | a factor's points | its scoring method's rules (rating.methods) |
 | `{gs: 1, gs_<group>: subtotal}` | a group's subtotal | group rules (join of their factors' scores) |
 | `{tot: v}` | the total score | the total rule (join of the groups) |
 | `{mg: grade, i}` | the model grade | grade rules (one per grade) |
@@ -34,60 +34,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
+from pingji.diagnostics import error
+from pingji.errors import EngineLimitError
 from pingji.lang import expressions as ex
 from pingji.lang.conditions import CompiledCondition, compile_condition
-from pingji.diagnostics import Location, error
-from pingji.errors import EngineLimitError
-from pingji.rating.model import Band, Factor, Metric, Override, Rulebook
+from pingji.rating.methods import method_of
+from pingji.rating.methods.base import about, range_tests
+from pingji.rating.model import Metric, Override, Rulebook
+from pingji.runtime.limits import (
+    MAX_CONDITION_TERMS,
+    MAX_CONDITIONS,
+    MAX_JOIN,
+    MAX_OVERRIDE_FIELDS,
+    MAX_OVERRIDES,
+    MAX_RULES,
+)
+from pingji.runtime.spec import SESSION_FACT, SESSION_PATTERN, SESSION_RULE, RuleSpec
 
-# durable-rules hangs for ever creating a ruleset past ~512 distinct first-level conditions, and
-# reports error 303 at ~483 rules; stay well below both.
-MAX_CONDITIONS = 440
-MAX_RULES = 440
-# More than ~64 conditions true at once for one fact fails with error 303: every override rule
-# and the final rule match the model-grade fact.
-MAX_OVERRIDES = 48
-# A fact with more than ~253 top-level properties is refused (error 302).
-MAX_CONDITION_TERMS = 64
-MAX_OVERRIDE_FIELDS = 200
-# A rule every session's first fact matches (see runtime: a session with no handled fact crashes
-# durable-rules when it is deleted). It is not a rating decision and is not traced.
-SESSION_RULE = "_session"
-SESSION_FACT = "_s"
-SESSION_PATTERN = {SESSION_FACT: 1}
-SESSION_BODY = f'"{SESSION_FACT}":1'  # the session fact's JSON members
-
-
-@dataclass(frozen=True)
-class RuleSpec:
-    """What a rule is for: its trace identity and the data its action needs."""
-
-    name: str
-    kind: str  # band, level, missing, undefined, aggregate, group, total, grade, override, final, pd
-    at: Location
-    factor: Factor | None = None
-    band: Band | None = None
-    level: Any = None
-    points: float | None = None
-    group: str | None = None
-    grade_index: int | None = None
-    override: Override | None = None
-    members: tuple[str, ...] = ()
-
-    @cached_property
-    def where(self) -> str:
-        """`file:line` as the trace shows it."""
-        return self.at.short()
-
-    @cached_property
-    def basis(self) -> str:
-        """What a band rule's trace row and factor result say about the band."""
-        b = self.band
-        assert b is not None
-        return f"band {b.index + 1}: {b.describe()}{', interpolated' if isinstance(b.points, tuple) else ''}"
+# RuleSpec and the session rule are re-exported for decision rulebooks (decisions.book).
+__all__ = ["SESSION_PATTERN", "SESSION_RULE", "CompiledRulebook", "MetricPlan", "OverridePlan", "RuleSpec",
+           "compile_rulebook"]
 
 
 @dataclass(frozen=True)
@@ -115,26 +83,7 @@ class CompiledRulebook:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _num(x: float) -> float | int:
-    return int(x) if float(x).is_integer() else x
-
-
 KINDS = ("in", "st", "as", "fs", "gs")  # the facts about one factor or group: kind marker + `<kind>_<id>`
-
-
-def about(kind: str, ident: str, *tests: dict[str, Any]) -> dict[str, Any]:
-    """The condition on a fact of `kind` about factor or group `ident`, then `tests` on it."""
-    return {"$and": [{kind: 1}, {"$ex": {f"{kind}_{ident}": 1}}, *tests]}
-
-
-def _range(name: str, lo: float | None, hi: float | None) -> list[dict[str, Any]]:
-    """The tests `lo <= name < hi` (either end open)."""
-    parts: list[Any] = []
-    if lo is not None:
-        parts.append({"$gte": {name: _num(lo)}})
-    if hi is not None:
-        parts.append({"$lt": {name: _num(hi)}})
-    return parts
 
 
 def _fnv1a32(name: str) -> int:
@@ -158,21 +107,8 @@ def compile_rulebook(rb: Rulebook) -> CompiledRulebook:
         conditions += patterns
 
     for f in rb.factors:
-        if f.kind == "metric":
-            for b in f.bands:
-                add(f"{f.id}.band{b.index + 1}", {"all": [{"m": about("in", f.id, *_range(f"in_{f.id}", b.lo, b.hi))}]},
-                    RuleSpec(f"{f.id}.band{b.index + 1}", "band", b.loc, factor=f, band=b), 1)
-            add(f"{f.id}.undefined", {"all": [{"m": about("st", f.id, {f"st_{f.id}": "undefined"})}]},
-                RuleSpec(f"{f.id}.undefined", "undefined", f.at("undefined"), factor=f, points=f.undefined), 1)
-        else:
-            for lv in f.levels:
-                add(f"{f.id}.level{lv.level}", {"all": [{"m": about("as", f.id, {f"as_{f.id}": lv.level})}]},
-                    RuleSpec(f"{f.id}.level{lv.level}", "level", lv.loc, factor=f, level=lv.level, points=lv.points), 1)
-            add(f"{f.id}.aggregate", {"pri": 1, "all": [{"m": about("as", f.id, {"z": 1})}]},
-                RuleSpec(f"{f.id}.aggregate", "aggregate", f.at("aggregate") if "aggregate" in f.field_locs
-                         else f.at("levels"), factor=f), 1)
-        add(f"{f.id}.missing", {"all": [{"m": about("st", f.id, {f"st_{f.id}": "missing"})}]},
-            RuleSpec(f"{f.id}.missing", "missing", f.at("missing"), factor=f, points=f.missing), 1)
+        for name, definition, spec in method_of(f).rules(f):
+            add(name, definition, spec, 1)
 
     for g in rb.groups:
         members = tuple(f.id for f in rb.factors if f.group == g.id)
@@ -189,7 +125,7 @@ def compile_rulebook(rb: Rulebook) -> CompiledRulebook:
     grades = rb.scale.grades
     for i, gr in enumerate(grades):
         above = grades[i - 1].lo if i > 0 else None
-        tests = _range("tot", gr.lo, above)
+        tests = range_tests("tot", gr.lo, above)
         on_total: dict[str, Any] = {"$ex": {"tot": 1}} if not tests else tests[0] if len(tests) == 1 else {"$and": tests}
         add(f"grade.{gr.grade}", {"all": [{"m": on_total}]},
             RuleSpec(f"grade.{gr.grade}", "grade", gr.loc, grade_index=i), 1)
@@ -208,7 +144,8 @@ def compile_rulebook(rb: Rulebook) -> CompiledRulebook:
     fields = sum(len(p.condition.terms) for p in plans)
     if fields > MAX_OVERRIDE_FIELDS:
         raise EngineLimitError([error("E190", f"the overrides look at {fields} values in all; the engine takes at most "
-                                              f"{MAX_OVERRIDE_FIELDS} fields in one fact (error 302 past ~253)", rb.loc)])
+                                              f"{MAX_OVERRIDE_FIELDS} (they are tested on one fact, and more conditions holding "
+                                              f"at once on one fact fail with error 303)", rb.loc)])
     if len(rb.overrides) > MAX_OVERRIDES:
         raise EngineLimitError([error("E190", f"rulebook has {len(rb.overrides)} overrides; the engine handles at most "
                                               f"{MAX_OVERRIDES} (more rules matching one fact fail with error 303)",
@@ -225,6 +162,14 @@ def compile_rulebook(rb: Rulebook) -> CompiledRulebook:
             f"rulebook compiles to {len(ruleset)} rules with {conditions} conditions; durable-rules hangs past about "
             f"512 conditions, so pingji refuses more than {MAX_CONDITIONS} (split the rulebook or merge bands)",
             rb.loc)])
+
+    # A group's rule joins its factors' scores, the total rule the groups' subtotals.
+    for name, spec in rules.items():
+        if spec.kind in ("group", "total") and len(spec.members) > MAX_JOIN:
+            what = f"group '{spec.group}' has {len(spec.members)} factors" if spec.kind == "group" else \
+                f"rulebook has {len(spec.members)} groups"
+            raise EngineLimitError([error("E190", f"{what}; durable-rules joins at most {MAX_JOIN} facts in one rule "
+                                                  f"(split it)", spec.at)])
 
     names = ["id", "sid", SESSION_FACT, "z", "a", "i", "oi", "tot", "mg", "fg", *KINDS]
     names += [field for p in plans for field in (t.field for t in p.condition.terms)]

@@ -9,6 +9,7 @@ from pingji.diagnostics import Diagnostic, error
 from pingji.errors import EvaluationError, FactsError, RulebookError
 from pingji.lang.factschema import check_facts
 from pingji.rating.model import Example, Rulebook
+from pingji.rating.run import evaluate
 from pingji.lang.source import load_yaml
 
 
@@ -22,8 +23,6 @@ def _facts_of(rb: Rulebook, ex: Example) -> tuple[Any, Any, str]:
 
 def run_examples(rb: Rulebook) -> list[Diagnostic]:
     """E170 for example facts that fail the schema, E171 for expectations that do not hold."""
-    from pingji.rating.run import evaluate
-
     out: list[Diagnostic] = []
     for ex in rb.examples:
         try:

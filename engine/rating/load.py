@@ -25,9 +25,15 @@ from pingji.lang.factschema import fact_types, find_schema, load_schema
 from pingji.lang.metrics import metric_order as _metric_order
 from pingji.lang.metrics import parse_expr as _expr
 from pingji.lang.schemacheck import display_name, schema_diagnostics
+from pingji.lang.text import Text
 from pingji.lang.text import parse_text as _text
-from pingji.rating.model import Band, Example, Factor, Grade, Group, Level, Metric, Override, Rulebook, Scale
+from pingji.rating.methods import METHODS, POINT_KEYS, REGISTRY, FactorMethod, foreign_keys, select
+from pingji.rating.methods.base import ParseContext
+from pingji.rating.model import Example, Factor, Grade, Group, Metric, Override, Rulebook, Scale
 from pingji.rating.report_section import parse_report
+from pingji.rating.examples import run_examples as run_examples_of
+from pingji.rating.run import runnable
+from pingji.rating.validate import validate
 from pingji.lang.source import Document, load_yaml
 
 SECTIONS = ("metrics", "groups", "factors")
@@ -51,7 +57,7 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 
 def _schema_diagnostics(doc: Document) -> list[Diagnostic]:
-    return schema_diagnostics(doc, _validator())
+    return schema_diagnostics(doc, _validator(), point_keys=POINT_KEYS)
 
 
 @dataclass
@@ -176,15 +182,10 @@ def _resolve(chain: list[Layer], diags: list[Diagnostic]) -> Resolved:
                 if old is not None and section == "factors":
                     merged = dict(old.data)
                     merged.update(raw)
-                    # A factor that switches between metric and assessed scoring drops the other kind's fields.
-                    if "metric" in raw:
-                        for k in ("assessed", "aggregate", "levels"):
-                            if k not in raw:
-                                merged.pop(k, None)
-                    if "assessed" in raw:
-                        for k in ("metric", "bands", "method", "undefined", "direction"):
-                            if k not in raw:
-                                merged.pop(k, None)
+                    # A factor that switches scoring methods drops the other methods' fields.
+                    for k in foreign_keys(raw):
+                        if k not in raw:
+                            merged.pop(k, None)
                     flocs = dict(old.field_locs)
                     flocs.update(locs)
                     fsrc = dict(old.field_src)
@@ -268,8 +269,9 @@ def _build(res: Resolved, path: Path, diags: list[Diagnostic], broken_groups: se
 
     # Factors
     factors = []
+    factor_ctx = ParseContext(metric_items.keys(), types, _reject_foreign)
     for fid, item in res.items["factors"].items():
-        f = _build_factor(fid, item, metric_items, group_ids, diags)
+        f = _build_factor(fid, item, factor_ctx, group_ids, diags)
         if f is not None:
             factors.append(f)
         elif "group" in item.data:
@@ -341,8 +343,7 @@ def _grade_names(scale: Scale) -> set[str]:
     return {g.grade for g in scale.grades} | {g.coarse for g in scale.grades if g.coarse}
 
 
-def _build_factor(fid: str, item: Item, metrics: Mapping[str, Item], groups: list[str],
-                  diags: list[Diagnostic]) -> Factor | None:
+def _build_factor(fid: str, item: Item, ctx: ParseContext, groups: list[str], diags: list[Diagnostic]) -> Factor | None:
     d = item.data
     at = item.field_locs
     ok = True
@@ -354,74 +355,31 @@ def _build_factor(fid: str, item: Item, metrics: Mapping[str, Item], groups: lis
         diags.append(error("E104", f"factor '{fid}': unknown group '{d['group']}'{did_you_mean(d['group'], groups)}",
                            at.get("group", item.loc)))
         ok = False
-    has_metric, has_assessed = "metric" in d, "assessed" in d
-    if has_metric == has_assessed:
-        diags.append(error("E100", f"factor '{fid}' needs exactly one of 'metric' (with bands) or 'assessed' (with levels)",
-                           item.loc))
+    keys = [key for key in REGISTRY if key in d]
+    method = select(d) if len(keys) == 1 else None
+    if method is None:
+        *first, last = [f"'{key}' (with {REGISTRY[key][0].table})" for key in REGISTRY]
+        diags.append(error("E100", f"factor '{fid}' needs exactly one of {', '.join(first)} or {last}", item.loc))
         return None
-    if has_metric:
-        if d["metric"] not in metrics:
-            diags.append(error("E103", f"factor '{fid}': unknown metric '{d['metric']}'{did_you_mean(d['metric'], metrics)}",
-                               at.get("metric", item.loc)))
-            ok = False
-        if "bands" not in d:
-            diags.append(error("E100", f"factor '{fid}' has no 'bands'", item.loc))
-            return None
-        for k in ("levels", "aggregate"):
-            if k in d:
-                diags.append(error("E105", f"factor '{fid}': '{k}' belongs to assessed factors", at.get(k, item.loc)))
-                ok = False
-        if "undefined" not in d:
-            diags.append(error("E125", f"factor '{fid}' has no 'undefined' score (what a ratio with a zero or "
-                                       f"missing denominator scores)", item.loc))
-            ok = False
-        method = d.get("method", "step")
-        bands = []
-        for i, raw in enumerate(d["bands"]):
-            bloc = item.loc_in("bands", i)
-            pts = raw["points"]
-            open_end = "from" not in raw or "to" not in raw
-            if method == "interpolate" and not open_end and not isinstance(pts, list):
-                diags.append(error("E123", f"factor '{fid}' band {i + 1}: method interpolate needs points "
-                                           f"[at_from, at_to]; got {pts!r}", bloc))
-                ok = False
-                continue
-            if method == "interpolate" and open_end and isinstance(pts, list):
-                diags.append(error("E123", f"factor '{fid}' band {i + 1}: an open-ended band cannot interpolate; "
-                                           f"give it one number of points (values past the grid clamp)", bloc))
-                ok = False
-                continue
-            if method == "step" and isinstance(pts, list):
-                diags.append(error("E123", f"factor '{fid}' band {i + 1}: step bands take one number of points; "
-                                           f"got {pts!r} (use method: interpolate)", bloc))
-                ok = False
-                continue
-            points: float | tuple[float, float] = (float(pts[0]), float(pts[1])) if isinstance(pts, list) else float(pts)
-            lo = float(raw["from"]) if "from" in raw else None
-            hi = float(raw["to"]) if "to" in raw else None
-            bands.append(Band(i, lo, hi, points, bloc, str(raw.get("label", ""))))
-        if not ok:
-            return None
-        return Factor(fid, _text(d.get("title", fid)), d["group"], float(d["weight"]), "metric", float(d["missing"]),
-                      item.loc, metric=d["metric"], method=method, direction=d.get("direction"), bands=tuple(bands),
-                      undefined=float(d["undefined"]), field_locs=dict(at))
-    # assessed
-    if "levels" not in d:
-        diags.append(error("E100", f"factor '{fid}' has no 'levels'", item.loc))
+    scoring = method.parse(fid, item, ctx, diags)
+    if scoring is None or not ok:
         return None
-    for k in ("bands", "method", "undefined"):
-        if k in d:
-            diags.append(error("E105", f"factor '{fid}': '{k}' belongs to metric factors", at.get(k, item.loc)))
-            ok = False
-    if not ok:
-        return None
-    levels = tuple(
-        Level(k, float(v), item.key_loc_in("levels", k))
-        for k, v in d["levels"].items()
-    )
-    return Factor(fid, _text(d.get("title", fid)), d["group"], float(d["weight"]), "assessed", float(d["missing"]),
-                  item.loc, assessed=d["assessed"], aggregate=d.get("aggregate", "mean"), levels=levels,
-                  field_locs=dict(at))
+    return Factor(fid, _text(d.get("title", fid)), d["group"], float(d["weight"]), method.kind, float(d["missing"]),
+                  item.loc, scoring, field_locs=dict(at))
+
+
+def _reject_foreign(fid: str, item: Any, method: FactorMethod, diags: list[Diagnostic]) -> bool:
+    """E105 for each key of another scoring method; whether there was none."""
+    ok = True
+    for other in METHODS:
+        if other.key == method.key:
+            continue
+        for k in other.fields:
+            if k in item.data and k != other.key and k not in method.fields:
+                diags.append(error("E105", f"factor '{fid}': '{k}' belongs to {other.kind} factors",
+                                   item.field_locs.get(k, item.loc)))
+                ok = False
+    return ok
 
 
 def _build_scale(res: Resolved, diags: list[Diagnostic]) -> Scale | None:
@@ -451,8 +409,6 @@ def _load(path: str | os.PathLike[str], diags: list[Diagnostic]) -> Rulebook | N
     rb = _build(res, chain[0].path, diags, broken_groups)
     if rb is None:
         return None
-    from pingji.rating.validate import validate
-
     # Weight sums of a group with a factor that failed to build would only repeat that error.
     diags.extend(d for d in validate(rb) if not (d.code in ("E131", "E132") and
                                                   any(f"group '{g}'" in d.message for g in broken_groups)))
@@ -474,24 +430,27 @@ def check(path: str | os.PathLike[str], *, run_examples: bool = True) -> list[Di
     except ExpressionError as exc:  # pragma: no cover - parse_checked converts these
         diags.append(error(exc.code, exc.message, exc.location or Location(str(path))))
         rb = None
-    if rb is not None and run_examples and not any(d.is_error for d in diags):
-        from pingji.rating.compile import compile_rulebook
-        from pingji.rating.examples import run_examples as run
-
+    if rb is not None and not any(d.is_error for d in diags):
         try:
-            compile_rulebook(rb)
+            runnable(rb)  # every engine limit (E190), as load_rulebook would refuse it
         except RulebookError as exc:
             diags.extend(exc.diagnostics)
         else:
-            diags.extend(run(rb))
+            if run_examples:
+                diags.extend(run_examples_of(rb))
     return sorted(set(diags), key=sort_key)
 
 
 def load_rulebook(path: str | os.PathLike[str]) -> Rulebook:
-    """Load, resolve and check a rulebook; raise `RulebookError` with all errors if it has any."""
+    """Load, resolve, check and compile a rulebook: what it returns is known to run.
+
+    Raises `RulebookError` with every error it has, and `EngineLimitError` (E190, located) when it
+    would exceed a durable-rules limit: a batch refuses such a rulebook before its first record.
+    """
     diags: list[Diagnostic] = []
     rb = _load(path, diags)
     errors = [d for d in diags if d.is_error]
     if errors or rb is None:
         raise RulebookError(sorted(set(errors), key=sort_key))
+    runnable(rb)
     return rb

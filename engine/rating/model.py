@@ -60,25 +60,32 @@ class Level:
 
 @dataclass(frozen=True)
 class Factor:
+    """A scored factor: what every factor has, and `scoring`, the frozen dataclass of its method.
+
+    `kind` names the method family in records ("metric", "assessed", ...); `scoring` is parsed,
+    checked, compiled, run and compared by the method (rating.methods). Its fields read as the
+    factor's own: `factor.bands` is `factor.scoring.bands`.
+    """
+
     id: str
     title: Text
     group: str
     weight: float
-    kind: str  # "metric" | "assessed"
+    kind: str
     missing: float
     loc: Location
-    metric: str | None = None
-    method: str = "step"
-    direction: str | None = None
-    bands: tuple[Band, ...] = ()
-    undefined: float | None = None
-    assessed: str | None = None
-    aggregate: str = "mean"
-    levels: tuple[Level, ...] = ()
+    scoring: Any = None
     field_locs: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)
 
     def at(self, key: str) -> Location:
         return self.field_locs.get(key, self.loc)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names that are not the factor's own; never for dunders or `scoring`
+        # itself (copy and pickle look those up before `__dict__` is filled).
+        if name.startswith("__") or name == "scoring":
+            raise AttributeError(name)
+        return getattr(self.scoring, name)
 
 
 @dataclass(frozen=True)

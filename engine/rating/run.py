@@ -1,209 +1,40 @@
-"""Running a rulebook against one customer's facts, and the `Evaluation` it produces.
+"""Running a rulebook against one customer's facts, producing its `Evaluation` (rating.result).
 
 Metrics are computed first by the rulebook's compiled expressions (each shows in the trace with
 its `file:line` and inputs); then the engine runs: every factor score, group subtotal, the total,
 the grade, every override and the final grade come from a rule that fired, in firing order.
 
-Rounding (all half-up on the shortest decimal representation, so results are deterministic):
-metric values to their precision; interpolated and aggregated points to 2 places (computed in
-exact decimal arithmetic); group subtotals and the total are computed exactly in decimals from
-points and weights, and the total is rounded to 2 places (so 34.585 is 34.59, never lost to a
-binary sum such as 34.584999999999994). Subtotals and contributions are shown to 4 places.
+Rounding: see rating.rounding. Subtotals and contributions are shown to 4 places.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import math
-import statistics
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from functools import partial
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from pingji.lang import expressions as ex
-from pingji.rating.compile import CompiledRulebook, RuleSpec, compile_rulebook
 from pingji.diagnostics import Location, error
-from pingji.errors import FactsError
+from pingji.errors import EvaluationError, FactsError
+from pingji.lang import expressions as ex
 from pingji.lang.env import FactsEnv
 from pingji.lang.factschema import require_valid
-from pingji.rating.model import Factor, Rulebook
-from pingji.runtime.ruleset import DURABLE_RULES_VERSION, ruleset_for
+from pingji.rating.compile import CompiledRulebook, compile_rulebook
+from pingji.rating.methods import method_of
+from pingji.rating.model import Rulebook
+from pingji.rating.result import ENGINE_VERSION, Evaluation, FactorResult, canonical_json, jsonable
+from pingji.rating.rounding import HUNDRED, dec, num_json, quantize, round_half_up
+from pingji.runtime.ruleset import ruleset_for
+from pingji.runtime.spec import RuleSpec
 
-ENGINE_VERSION = "0.1.0"
+# Re-exported: the engine's version, the result and the arithmetic are imported from here.
+__all__ = ["ENGINE_VERSION", "Evaluation", "FactorResult", "FactsEnv", "canonical_json", "compiled_count", "runnable",
+           "compiled_for", "evaluate", "quantize", "round_half_up"]
+
 MISSING, UNDEFINED = ex.MISSING, ex.UNDEFINED
 
 
-_SCALE = [10.0 ** p for p in range(16)]
-
-
-def round_half_up(x: float, places: int) -> float:
-    """Round on the shortest decimal representation: 1.4999999999 → 1.5 at 2 places, 2.675 → 2.68.
-
-    Half-way cases go away from zero. The float arithmetic below is only trusted far from a
-    half-way point; anything near one is decided exactly with Decimal on the decimal repr.
-    """
-    if places < len(_SCALE):
-        scale = _SCALE[places]
-        scaled = x * scale
-        if -1e9 < scaled < 1e9:  # float error here stays far below the 1e-6 margin
-            low = math.floor(scaled)
-            frac = scaled - low
-            if abs(frac - 0.5) > 1e-6:
-                return (low + (1 if frac > 0.5 else 0)) / scale + 0.0
-    d = Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return float(d) + 0.0  # normalise -0.0
-
-
-def _round_half_up_exact(x: float, places: int) -> float:
-    """The reference: always Decimal (tests compare the fast path with it)."""
-    d = Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return float(d) + 0.0
-
-
-_HUNDRED = Decimal(100)
-_DEC: dict[float, Decimal] = {}
-_QUANTUM = [Decimal(1).scaleb(-p) for p in range(11)]
-
-
-def dec(x: float) -> Decimal:
-    """A number as the Decimal of its shortest representation (0.1 → Decimal('0.1'), not 0.1000000000000000055…)."""
-    d = _DEC.get(x)
-    if d is None:
-        d = Decimal(repr(x)) if not isinstance(x, Decimal) else x
-        if len(_DEC) < 100_000:
-            _DEC[x] = d
-    return d
-
-
-def quantize(d: Decimal, places: int) -> float:
-    """Round an exact decimal half-up (away from zero) to `places` and return it as a float."""
-    return float(d.quantize(_QUANTUM[places], rounding=ROUND_HALF_UP)) + 0.0
-
-
-def _num_json(v: float) -> str:
-    """A finite number as JSON (the engine takes JSON text; NaN and infinities never get here)."""
-    if type(v) is float and (v != v or v in (math.inf, -math.inf)):
-        raise ValueError(f"cannot assert a non-finite number: {v!r}")
-    return repr(v)
-
-
-# Facts the engine takes are JSON; NaN and infinities are refused.
-_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-
-
-_canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-
-
-def canonical_json(value: Any) -> str:
-    return _canonical(value)
-
-
-def _jsonable(v: Any) -> Any:
-    if v is MISSING:
-        return "missing"
-    if v is UNDEFINED:
-        return "undefined"
-    return v
-
-
-@dataclass(slots=True)
-class FactorResult:
-    factor: Factor
-    points: float = 0.0
-    basis: str = ""  # "band 2: 1.4 <= x < 1.8", "level 4 (median of 2)", "missing", "undefined"
-    rule: str = ""
-    at: str = ""
-    input: Any = None
-    assessments: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class Evaluation:
-    """The result of rating one customer: scores, grades, overrides, reason codes and the trace."""
-
-    rulebook: Rulebook
-    customer_id: str
-    facts_hash: str
-    metrics: dict[str, dict[str, Any]]
-    factors: list[FactorResult]
-    groups: dict[str, float]
-    total: float
-    model_grade: str
-    final_grade: str
-    overrides: list[dict[str, Any]]
-    pd: float | None
-    coarse_grade: str | None
-    trace: list[dict[str, Any]]
-
-    @property
-    def grade(self) -> str:
-        return self.final_grade
-
-    def factor(self, fid: str) -> FactorResult:
-        for f in self.factors:
-            if f.factor.id == fid:
-                return f
-        raise KeyError(fid)
-
-    def reason_codes(self, n: int = 5) -> list[dict[str, Any]]:
-        """The factors that cost the most total-score points against their maximum, worst first."""
-        rb = self.rulebook
-        gw = {g.id: g.weight for g in rb.groups}
-        rows = []
-        for order, fr in enumerate(self.factors):
-            eff = fr.factor.weight * gw[fr.factor.group] / 10000
-            lost = (100 - fr.points) * eff
-            if lost > 0:
-                rows.append((-lost, order, fr, lost))
-        rows.sort(key=lambda r: (r[0], r[1]))
-        return [
-            {"factor": fr.factor.id, "title": fr.factor.title.to_dict(), "points": fr.points,
-             "points_lost": round_half_up(lost, 2), "basis": fr.basis}
-            for _, _, fr, lost in rows[:n]
-        ]
-
-    def to_dict(self) -> dict[str, Any]:
-        rb = self.rulebook
-        gw = {g.id: g.weight for g in rb.groups}
-        return {
-            "rulebook": {"id": rb.id, "version": rb.version, "hash": rb.content_hash, "file": rb.file,
-                         "title": rb.title.to_dict()},
-            "engine": {"pingji": ENGINE_VERSION, "durable_rules": DURABLE_RULES_VERSION},
-            "customer": {"id": self.customer_id, "facts_hash": self.facts_hash},
-            "metrics": self.metrics,
-            "factors": [
-                {
-                    "id": fr.factor.id, "title": fr.factor.title.to_dict(), "group": fr.factor.group,
-                    "kind": fr.factor.kind,
-                    **({"metric": fr.factor.metric} if fr.factor.kind == "metric" else {"assessed": fr.factor.assessed}),
-                    "weight": fr.factor.weight, "points": fr.points, "max_points": 100,
-                    "contribution": round_half_up(fr.points * fr.factor.weight * gw[fr.factor.group] / 10000, 4),
-                    "basis": fr.basis, "input": _jsonable(fr.input), "rule": fr.rule, "at": fr.at,
-                    **({"assessments": fr.assessments} if fr.assessments else {}),
-                }
-                for fr in self.factors
-            ],
-            "groups": [
-                {"id": g.id, "title": g.title.to_dict(), "weight": g.weight,
-                 "subtotal": round_half_up(self.groups[g.id], 4),
-                 "contribution": round_half_up(self.groups[g.id] * g.weight / 100, 4)}
-                for g in rb.groups
-            ],
-            "total": self.total,
-            "model_grade": self.model_grade,
-            "overrides": self.overrides,
-            "final_grade": self.final_grade,
-            "coarse_grade": self.coarse_grade,
-            "pd": self.pd,
-            "reason_codes": self.reason_codes(),
-            "trace": self.trace,
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False)
 
 
 _compiled: dict[tuple[str, tuple[str, ...]], CompiledRulebook] = {}
@@ -222,12 +53,20 @@ def compiled_for(rb: Rulebook) -> CompiledRulebook:
     return c
 
 
+def runnable(rb: Rulebook) -> CompiledRulebook:
+    """Compile `rb` (once per version) and register its ruleset with durable-rules: raises
+    `EngineLimitError` (E190) for a rulebook past an engine limit, before any customer is rated."""
+    c = compiled_for(rb)
+    ruleset_for(c)
+    return c
+
+
 def compiled_count() -> int:
     """How many rulebook versions this process has compiled (pingji.batch.cluster counts them per batch)."""
     return len(_compiled)
 
 
-_KINDS = ("band", "missing", "undefined", "level", "aggregate", "group", "total", "grade", "override", "final", "pd")
+_KINDS = ("total", "grade", "override", "final", "pd")  # the kinds `_specialised` leaves to `_Run`
 
 
 class _Plan:
@@ -240,13 +79,8 @@ class _Plan:
         # per metric: (id, fn, precision, inputs read (name, is an array), expr, where, title)
         self.metrics = tuple((p.metric.id, p.fn, p.metric.precision, tuple((n, "[]" in n) for n in p.inputs),
                               p.metric.expr_text, p.where, p.metric.title, f"metric.{p.metric.id}") for p in c.metrics)
-        # per factor: (factor, its result's position, JSON of each level)
-        self.factors = tuple((f, {lv.level: _dumps(lv.level) for lv in f.levels if type(lv.level) in (int, str)})
-                             for f in rb.factors)
-        # per factor, for `_Run.inputs`: (id, metric or None, assessed name, its levels, JSON of each level)
-        self.factor_inputs = tuple(
-            (f.id, f.metric if f.kind == "metric" else None, f.assessed, tuple(lv.level for lv in f.levels), levels)
-            for f, levels in self.factors)
+        # per factor, in rulebook order: what its method reads, as input facts (`feed(run, facts)`)
+        self.feeds = tuple(method_of(f).inputs(f) for f in rb.factors)
         self.overrides = {p.override.id: p for p in c.overrides}
         # every rule's action, `action(run, matched) -> facts`; the ones that fire for every customer
         # specialised to their rule (constants bound once instead of looked up per firing)
@@ -257,11 +91,6 @@ class _Plan:
         assert scale is not None
         self.worst = len(scale.grades) - 1
         self.performing_worst = max((i for i, g in enumerate(scale.grades) if not g.default), default=self.worst)
-
-
-    def inputs_plan(self, results: dict[str, FactorResult]) -> Any:
-        for fid, metric, assessed, known, levels in self.factor_inputs:
-            yield fid, results[fid], metric, assessed, known, levels
 
 
 def _plan(c: CompiledRulebook) -> _Plan:
@@ -288,7 +117,7 @@ class _Run:
         self.env = FactsEnv(facts)
         self.trace: list[dict[str, Any]] = []
         self.results: dict[str, FactorResult] = {f.id: FactorResult(f) for f in self.rb.factors}
-        self.assessed: dict[str, list[tuple[Any, float, str]]] = {}
+        self.scratch: dict[Any, Any] = {}  # what a scoring method keeps during one run (rating.methods)
         self.groups: dict[str, float] = {}
         self.exact_groups: dict[str, Decimal] = {}
         self.total: float | None = None
@@ -318,7 +147,7 @@ class _Run:
                 value = shown = round_half_up(value, precision)
                 status = "ok"
             values[mid] = value
-            inputs = {n: "array" if array else _jsonable(get(n)) for n, array in reads}
+            inputs = {n: "array" if array else jsonable(get(n)) for n, array in reads}
             rows[mid] = {"value": shown, "status": status, "expr": expr, "at": where, "inputs": inputs,
                          "precision": precision, "title": title.to_dict()}
             trace.append({"seq": len(trace) + 1, "rule": rule, "kind": "metric", "at": where, "matched": inputs,
@@ -326,46 +155,8 @@ class _Run:
 
     def inputs(self) -> list[Any]:
         facts: list[Any] = []
-        assessments = self.facts.get("assessments") or []
-        by_factor: dict[Any, list[tuple[int, Any]]] = {}
-        for i, a in enumerate(assessments):
-            if (type(a) is dict or isinstance(a, Mapping)) and a.get("level") is not None:
-                got = by_factor.get(a.get("factor"))
-                if got is None:
-                    by_factor[a.get("factor")] = [(i, a)]
-                else:
-                    got.append((i, a))
-        metrics = self.env.metrics
-        results = self.results
-        for fid, fr, metric, assessed, known, level_json in self.p.inputs_plan(results):
-            if metric is not None:
-                v = metrics.get(metric, MISSING)
-                fr.input = v
-                if v is MISSING:
-                    facts.append(((fid, "missing"), f'"st":1,"st_{fid}":"missing"'))
-                elif v is UNDEFINED:
-                    facts.append(((fid, "undefined"), f'"st":1,"st_{fid}":"undefined"'))
-                else:
-                    facts.append(((fid, v), f'"in":1,"in_{fid}":{_num_json(v)}'))
-                continue
-            mine = by_factor.get(assessed)
-            if not mine:
-                fr.input = MISSING
-                facts.append(((fid, "missing"), f'"st":1,"st_{fid}":"missing"'))
-                continue
-            for i, a in mine:
-                if a["level"] not in known:
-                    levels = ", ".join(str(k) for k in known)
-                    raise FactsError([error("E503", f"assessments[{i}].level: {a['level']!r} is not a level of "
-                                                    f"factor '{fid}' (levels: {levels})", Location("facts"))])
-            fr.input = [a["level"] for _, a in mine]
-            last = len(mine) - 1
-            for k, (i, a) in enumerate(mine):
-                level = a["level"]
-                lj = level_json.get(level) if type(level) in (int, str) else None
-                body = f'"as":1,"as_{fid}":{lj or _dumps(level)},"a":{i}'
-                # the last assessment also triggers the aggregate rule
-                facts.append(((fid, level, i), body + ',"z":1' if k == last else body))
+        for feed in self.p.feeds:
+            feed(self, facts)
         if self.c.overrides:
             fact: dict[str, Any] = {"oi": 1}
             env = self.env
@@ -376,22 +167,7 @@ class _Run:
             facts.append(fact)
         return facts
 
-    # -- rule actions -----------------------------------------------------------------------------
-    def act(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
-        out: list[Any] = self.p.actions[spec.name](self, matched)
-        return out
-
-    def _score(self, spec: RuleSpec, points: float, basis: str, matched: Any) -> list[Any]:
-        """A factor's points: its result, its trace row and the fact `fs_<factor>`."""
-        assert spec.factor is not None
-        fid = spec.factor.id
-        fr = self.results[fid]
-        fr.points, fr.basis, fr.rule, fr.at = points, basis, spec.name, spec.where
-        trace = self.trace
-        trace.append({"seq": len(trace) + 1, "rule": spec.name, "kind": spec.kind, "at": spec.where,
-                      "matched": matched, "asserted": {"factor": fid, "points": points}, "note": basis})
-        return [((fid, points), f'"fs":1,"fs_{fid}":{_num_json(points)}')]
-
+    # -- rule actions (scoring rules and groups: see `_specialised`) ------------------------------
     def _record(self, spec: RuleSpec, matched: Any, asserted: Any, note: str = "") -> None:
         row = {"seq": len(self.trace) + 1, "rule": spec.name, "kind": spec.kind, "at": spec.where,
                "matched": matched, "asserted": asserted}
@@ -399,83 +175,16 @@ class _Run:
             row["note"] = note
         self.trace.append(row)
 
-    def _on_band(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
-        b, f = spec.band, spec.factor
-        assert b is not None and f is not None
-        v = matched[0][1]
-        if isinstance(b.points, tuple):
-            if b.lo is None or b.hi is None:  # pragma: no cover - validated: open bands take one number
-                points = b.points[1] if b.lo is None else b.points[0]
-            else:
-                p0, p1 = b.points
-                lo, hi = dec(b.lo), dec(b.hi)
-                points = quantize(dec(p0) + (dec(p1) - dec(p0)) * (dec(v) - lo) / (hi - lo), 2)
-        else:
-            points = b.points
-        return self._score(spec, points, spec.basis, {"metric": f.metric, "value": v})
-
-    def _on_missing(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
-        assert spec.factor is not None and spec.points is not None
-        return self._score(spec, spec.points, "missing input", {"factor": spec.factor.id, "status": "missing"})
-
-    def _on_undefined(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
-        assert spec.factor is not None and spec.points is not None
-        return self._score(spec, spec.points, "undefined value", {"metric": spec.factor.metric, "status": "undefined"})
-
-    def _on_level(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
-        assert spec.factor is not None and spec.points is not None
-        fid, level, index = matched[0]
-        a = self.facts["assessments"][index]
-        assessor = str(a.get("assessor", ""))
-        self.assessed.setdefault(fid, []).append((level, spec.points, assessor))
-        self.results[fid].assessments.append(
-            {"assessor": assessor, "level": level, "points": spec.points,
-             **({"date": a["date"]} if a.get("date") else {}), **({"comment": a["comment"]} if a.get("comment") else {})})
-        trace = self.trace
-        trace.append({"seq": len(trace) + 1, "rule": spec.name, "kind": "level", "at": spec.where,
-                      "matched": {"factor": fid, "level": level, "assessor": assessor},
-                      "asserted": {"assessment_points": spec.points}})
-        return []
-
-    def _on_aggregate(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
-        f = spec.factor
-        assert f is not None
-        got = self.assessed.get(f.id, [])
-        pts = [p for _, p, _ in got]
-        if f.aggregate == "median":
-            points = quantize(statistics.median([dec(p) for p in pts]), 2)
-        elif f.aggregate == "worst":
-            points = min(pts)
-        else:
-            points = quantize(sum((dec(p) for p in pts), Decimal(0)) / len(pts), 2)
-        levels = ", ".join(f"{lv} by {who or 'unnamed'}" for lv, _, who in got)
-        basis = f"{f.aggregate} of {len(got)} assessment{'s' if len(got) != 1 else ''} ({levels})"
-        return self._score(spec, points, basis, {"factor": f.id, "assessment_points": pts, "aggregate": f.aggregate})
-
-    def _on_group(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
-        parts = dict(matched)  # (factor, points) facts
-        weights = self.p.factor_weight
-        exact = sum(dec(parts[fid]) * weights[fid] for fid in spec.members) / _HUNDRED
-        subtotal = float(exact)
-        gid = spec.group
-        assert gid is not None
-        self.groups[gid] = subtotal
-        self.exact_groups[gid] = exact
-        trace = self.trace
-        trace.append({"seq": len(trace) + 1, "rule": spec.name, "kind": "group", "at": spec.where,
-                      "matched": {"points": parts}, "asserted": {"group": gid, "subtotal": round_half_up(subtotal, 4)}})
-        return [((gid, subtotal), f'"gs":1,"gs_{gid}":{_num_json(subtotal)}')]
-
     def _on_total(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
         weights = self.p.group_weight
         exact = self.exact_groups
-        total = quantize(sum(exact[g] * weights[g] for g in spec.members) / _HUNDRED, 2)
+        total = quantize(sum(exact[g] * weights[g] for g in spec.members) / HUNDRED, 2)
         self.total = total
         trace = self.trace
         trace.append({"seq": len(trace) + 1, "rule": "total", "kind": "total", "at": spec.where,
                       "matched": {"subtotals": {g: round_half_up(v, 4) for g, v in matched}},
                       "asserted": {"total": total}})
-        return [(total, f'"tot":{_num_json(total)}')]
+        return [(total, f'"tot":{num_json(total)}')]
 
     def _on_grade(self, spec: RuleSpec, matched: list[Any]) -> list[Any]:
         assert self.rb.scale is not None and spec.grade_index is not None
@@ -490,7 +199,7 @@ class _Run:
         assert o is not None
         inputs = next(m for m in matched if type(m) is dict)
         plan = self.p.overrides[o.id]
-        values = {t.text: _jsonable(inputs.get(t.field, MISSING)) for t in plan.condition.terms}
+        values = {t.text: jsonable(inputs.get(t.field, MISSING)) for t in plan.condition.terms}
         adj = {"id": o.id, "action": o.action, "value": o.value, "reason": o.reason.to_dict(),
                "at": o.loc.short(), "when": o.when_text, "values": values}
         self.adjustments.append(adj)
@@ -558,92 +267,19 @@ def _generic(spec: RuleSpec, run: _Run, matched: list[Any]) -> list[Any]:
 
 
 def _specialised(spec: RuleSpec, factor_weight: dict[str, Decimal]) -> Callable[[_Run, list[Any]], list[Any]] | None:
-    """The action of a scoring rule with its constants bound: band, missing, undefined, level, group.
+    """The action of a rule with its constants bound: a factor's rules by its scoring method, and groups.
 
-    Same results and trace rows as the `_Run._on_<kind>` method of its kind, which stays the
-    reference (and is what the other kinds use)."""
-    f = spec.factor
-    rule, where, kind = spec.name, spec.where, spec.kind
-    if kind in ("band", "missing", "undefined"):
-        assert f is not None
-        fid, metric = f.id, f.metric
-        prefix = f'"fs":1,"fs_{fid}":'
-        b = spec.band
-        if kind == "band" and b is not None and isinstance(b.points, tuple) and b.lo is not None and b.hi is not None:
-            p0, lo = dec(b.points[0]), dec(b.lo)
-            slope, span = dec(b.points[1]) - p0, dec(b.hi) - lo
-            basis = spec.basis
-
-            def interpolated(run: _Run, matched: list[Any]) -> list[Any]:
-                v = matched[0][1]
-                points = quantize(p0 + slope * (dec(v) - lo) / span, 2)
-                fr = run.results[fid]
-                fr.points, fr.basis, fr.rule, fr.at = points, basis, rule, where
-                trace = run.trace
-                trace.append({"seq": len(trace) + 1, "rule": rule, "kind": "band", "at": where,
-                              "matched": {"metric": metric, "value": v}, "asserted": {"factor": fid, "points": points},
-                              "note": basis})
-                return [((fid, points), prefix + _num_json(points))]
-
-            return interpolated
-        if kind == "band":
-            assert b is not None
-            fixed = b.points if not isinstance(b.points, tuple) else b.points[1] if b.lo is None else b.points[0]
-            basis = spec.basis
-        else:
-            assert spec.points is not None
-            fixed = spec.points
-            basis = "missing input" if kind == "missing" else "undefined value"
-        fact = ((fid, fixed), prefix + _num_json(fixed))
-
-        def scored(run: _Run, matched: list[Any]) -> list[Any]:
-            fr = run.results[fid]
-            fr.points, fr.basis, fr.rule, fr.at = fixed, basis, rule, where
-            trace = run.trace
-            if kind == "band":
-                seen = {"metric": metric, "value": matched[0][1]}
-            elif kind == "missing":
-                seen = {"factor": fid, "status": "missing"}
-            else:
-                seen = {"metric": metric, "status": "undefined"}
-            trace.append({"seq": len(trace) + 1, "rule": rule, "kind": kind, "at": where, "matched": seen,
-                          "asserted": {"factor": fid, "points": fixed}, "note": basis})
-            return [fact]
-
-        return scored
-    if kind == "level":
-        assert f is not None and spec.points is not None
-        points = spec.points
-
-        def level(run: _Run, matched: list[Any]) -> list[Any]:
-            fid, lv, index = matched[0]
-            a = run.facts["assessments"][index]
-            assessor = str(a.get("assessor", ""))
-            got = run.assessed.get(fid)
-            if got is None:
-                got = run.assessed[fid] = []
-            got.append((lv, points, assessor))
-            row = {"assessor": assessor, "level": lv, "points": points}
-            if a.get("date"):
-                row["date"] = a["date"]
-            if a.get("comment"):
-                row["comment"] = a["comment"]
-            run.results[fid].assessments.append(row)
-            trace = run.trace
-            trace.append({"seq": len(trace) + 1, "rule": rule, "kind": "level", "at": where,
-                          "matched": {"factor": fid, "level": lv, "assessor": assessor},
-                          "asserted": {"assessment_points": points}})
-            return []
-
-        return level
-    if kind == "group":
-        gid = spec.group
+    The other kinds run the `_Run._on_<kind>` method of their kind."""
+    if spec.factor is not None:
+        return method_of(spec.factor).action(spec)
+    if spec.kind == "group":
+        rule, where, gid = spec.name, spec.where, spec.group
         assert gid is not None
         weights = [(fid, factor_weight[fid]) for fid in spec.members]
 
         def group(run: _Run, matched: list[Any]) -> list[Any]:
             parts = dict(matched)  # (factor, points) facts
-            exact = sum(dec(parts[fid]) * w for fid, w in weights) / _HUNDRED
+            exact = sum(dec(parts[fid]) * w for fid, w in weights) / HUNDRED
             subtotal = float(exact)
             run.groups[gid] = subtotal
             run.exact_groups[gid] = exact
@@ -651,7 +287,7 @@ def _specialised(spec: RuleSpec, factor_weight: dict[str, Decimal]) -> Callable[
             trace.append({"seq": len(trace) + 1, "rule": rule, "kind": "group", "at": where,
                           "matched": {"points": parts},
                           "asserted": {"group": gid, "subtotal": round_half_up(subtotal, 4)}})
-            return [((gid, subtotal), f'"gs":1,"gs_{gid}":{_num_json(subtotal)}')]
+            return [((gid, subtotal), f'"gs":1,"gs_{gid}":{num_json(subtotal)}')]
 
         return group
     return None
@@ -680,8 +316,6 @@ def evaluate(rulebook: Rulebook, facts: Mapping[str, Any], *, locate: Any = None
     assert scale is not None
     unscored = [f.id for f in rulebook.factors if not run.results[f.id].rule]
     if unscored or run.final is None or run.model is None or run.total is None:
-        from pingji.errors import EvaluationError
-
         raise EvaluationError(f"the run ended without a final grade (factors without a score: "
                               f"{', '.join(unscored) or 'none'})", rulebook.loc, "E603")
     return Evaluation(

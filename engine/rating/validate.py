@@ -1,17 +1,16 @@
 """Semantic checks of a resolved rulebook (after the schema check and `extends`).
 
-Weights, band tables over the whole real line, grade scale order, PDs, master-scale mapping and
-overrides that can never fire or contradict each other, and the names the `report:` section uses.
-Returns every problem at once.
+Weights, each factor by its scoring method (band tables over the whole real line, ...), grade scale order,
+PDs, master-scale mapping, overrides that can never fire or contradict each other, and the names the
+`report:` section uses. Returns every problem at once.
 """
 
 from __future__ import annotations
 
-import math
-
+from pingji.diagnostics import Diagnostic, did_you_mean, error, warning
 from pingji.lang.conditions import jointly_satisfiable, satisfiable
-from pingji.diagnostics import Diagnostic, error, warning
-from pingji.rating.model import Factor, Rulebook, Scale
+from pingji.rating.methods import method_of
+from pingji.rating.model import Rulebook, Scale
 
 WEIGHT_TOLERANCE = 1e-6
 
@@ -38,71 +37,6 @@ def check_weights(rb: Rulebook) -> list[Diagnostic]:
             parts = " + ".join(f"{f.id} {_n(f.weight)}" for f in members)
             out.append(error("E131", f"factor weights in group '{g.id}' add up to {_n(round(s, 6))}, not 100 ({parts})",
                              g.loc))
-    return out
-
-
-def check_bands(f: Factor) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
-    bands = list(f.bands)
-    for b in bands:
-        if b.lo is not None and b.hi is not None and b.lo >= b.hi:
-            out.append(error("E122", f"factor '{f.id}' band {b.index + 1}: 'from' {_n(b.lo)} is not below 'to' {_n(b.hi)}",
-                             b.loc))
-    if out:
-        return out
-    ordered = sorted(bands, key=lambda b: -math.inf if b.lo is None else b.lo)
-    first = ordered[0]
-    if first.lo is not None:
-        out.append(error("E120", f"factor '{f.id}': no band covers values below {_n(first.lo)} (negative values "
-                                 f"included); give the lowest band no 'from'", first.loc))
-    # Sweep from the lowest band up; `a` is the band reaching furthest so far (it may contain
-    # several later bands, so comparing neighbours only would report gaps that are covered).
-    a = first
-    for b in ordered[1:]:
-        a_hi = math.inf if a.hi is None else a.hi
-        b_lo = -math.inf if b.lo is None else b.lo
-        b_hi = math.inf if b.hi is None else b.hi
-        if a_hi < b_lo:
-            out.append(error("E120", f"factor '{f.id}': bands leave a gap between {_n(a_hi)} and {_n(b_lo)}",
-                             b.loc))
-        elif a_hi > b_lo:
-            lo_text = "-inf" if b.lo is None else _n(b_lo)
-            first_i, second_i = sorted((a.index + 1, b.index + 1))
-            out.append(error("E121", f"factor '{f.id}': bands {first_i} and {second_i} overlap "
-                                     f"(from {lo_text} to {_n(min(a_hi, b_hi))})", b.loc))
-        if b_hi > a_hi:
-            a = b
-    if not any(b.hi is None for b in bands):
-        top = max(bands, key=lambda b: b.hi if b.hi is not None else math.inf)
-        out.append(error("E120", f"factor '{f.id}': no band covers values of {_n(top.hi or 0)} and above; "
-                                 f"give the highest band no 'to'", top.loc))
-    if out:
-        return out
-    # Monotonicity: points read from the lowest band to the highest.
-    seq: list[float] = []
-    for b in ordered:
-        seq.extend(b.points if isinstance(b.points, tuple) else (b.points,))
-    up = all(x <= y for x, y in zip(seq, seq[1:]))
-    down = all(x >= y for x, y in zip(seq, seq[1:]))
-    if f.direction == "increasing" and not up:
-        out.append(warning("W200", f"factor '{f.id}' is declared increasing but a higher value scores fewer points "
-                                   f"somewhere ({', '.join(_n(x) for x in seq)}); say direction: none if intended",
-                           f.at("bands")))
-    elif f.direction == "decreasing" and not down:
-        out.append(warning("W200", f"factor '{f.id}' is declared decreasing but a higher value scores more points "
-                                   f"somewhere ({', '.join(_n(x) for x in seq)}); say direction: none if intended",
-                           f.at("bands")))
-    elif f.direction is None and not (up or down):
-        out.append(warning("W202", f"factor '{f.id}': points are not monotonic ({', '.join(_n(x) for x in seq)}) and "
-                                   f"no direction is declared", f.at("bands")))
-    return out
-
-
-def check_levels(f: Factor) -> list[Diagnostic]:
-    out = []
-    kinds = {type(lv.level) for lv in f.levels}
-    if len(kinds) > 1:
-        out.append(error("E101", f"factor '{f.id}': levels mix numbers and labels", f.at("levels")))
     return out
 
 
@@ -147,8 +81,6 @@ def check_scale(scale: Scale) -> list[Diagnostic]:
                                          f"{', '.join(coarse)}", g.loc))
                 continue
             if g.coarse not in coarse:
-                from pingji.diagnostics import did_you_mean
-
                 out.append(error("E142", f"grade '{g.grade}': unknown coarse grade '{g.coarse}'"
                                          f"{did_you_mean(g.coarse, coarse)}", g.loc))
                 continue
@@ -200,7 +132,7 @@ def validate(rb: Rulebook) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     out.extend(check_weights(rb))
     for f in rb.factors:
-        out.extend(check_bands(f) if f.kind == "metric" else check_levels(f))
+        out.extend(method_of(f).validate(f, rb))
     if rb.scale is not None:
         out.extend(check_scale(rb.scale))
     out.extend(check_overrides(rb))

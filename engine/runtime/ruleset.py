@@ -22,13 +22,10 @@ from typing import Any, Protocol
 
 import durable_rules_engine as _dre
 
-from pingji.rating.compile import SESSION_BODY, SESSION_PATTERN, SESSION_RULE, RuleSpec
 from pingji.diagnostics import Location, error
 from pingji.errors import EngineLimitError, EvaluationError
-
-MAX_LIVE_SESSIONS = 1000  # the C engine refuses the 1,025th live session of a ruleset
-MAX_WAVES = 64  # the chain is at most ~8 waves deep; more means a rule loop
-MAX_FIRINGS = 100_000
+from pingji.runtime.limits import MAX_FIRINGS, MAX_LIVE_SESSIONS, MAX_WAVES
+from pingji.runtime.spec import SESSION_BODY, SESSION_PATTERN, SESSION_RULE, RuleSpec
 
 _ID_RE = re.compile(r'"id":\s?(\d+)')
 _registry_lock = threading.Lock()
