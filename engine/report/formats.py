@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from pingji.numbers import round_half_up, to_decimal
 
 DASH = "—"
 
@@ -40,7 +42,7 @@ def is_number(v: Any) -> bool:
 
 def _decimal(v: int | float) -> Decimal | None:
     try:
-        d = Decimal(v) if isinstance(v, int) else Decimal(repr(float(v)))
+        d = to_decimal(v if isinstance(v, int) else float(v))
     except (InvalidOperation, ValueError):
         return None
     return d if d.is_finite() else None
@@ -48,7 +50,7 @@ def _decimal(v: int | float) -> Decimal | None:
 
 def dec(v: Any) -> Decimal:
     """An int or float (already checked by `is_number`) as the Decimal of its shortest repr."""
-    return Decimal(v) if isinstance(v, int) else Decimal(repr(float(v)))
+    return to_decimal(v if isinstance(v, int) else float(v))
 
 
 def fmt_fixed(v: Any, places: int) -> str:
@@ -59,7 +61,7 @@ def fmt_fixed(v: Any, places: int) -> str:
     if d is None:
         return esc(v)
     places = max(0, int(places))
-    q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    q = round_half_up(d, places)
     if q == 0:
         q = abs(q)  # no "-0.00"
     return f"{q:,f}"
@@ -92,7 +94,7 @@ def fmt_percent(v: Any) -> str:
     pct = (d * 100).normalize()
     exponent = pct.as_tuple().exponent
     places = max(2, min(6, -exponent if isinstance(exponent, int) else 2))
-    return f"{pct.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):f}%"
+    return f"{round_half_up(pct, places):f}%"
 
 
 def as_map(v: Any) -> Mapping[str, Any]:
