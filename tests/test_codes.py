@@ -72,3 +72,26 @@ def test_errors_md_lists_every_code_with_its_anchor():
     assert text == codes.markdown(), "docs/errors.md drifted: run python -m pingji.cli.docs"
     for c in codes.CODES:
         assert f'<a id="{c.lower()}"></a>{c} |' in text
+
+
+def test_a_did_you_mean_is_a_hint_not_part_of_the_message(tmp_path):
+    """Diagnostic.hint carries the suggestion; the one-line text and --json show it after the message."""
+    from pingji.diagnostics import Diagnostic, Location, Severity, error, suggest
+
+    assert suggest("anual_income", ["annual_income", "age"]) == "did you mean 'annual_income'?"
+    assert suggest("zzz", ["annual_income"]) == ""
+    d = error("E102", "unknown fact 'anual_income'", Location("r.yaml", 14, 9), hint=suggest("anual_income",
+                                                                                          ["annual_income"]))
+    assert str(d) == "r.yaml:14:9: error[E102]: unknown fact 'anual_income' (did you mean 'annual_income'?)"
+    assert d.to_dict()["hint"] == "did you mean 'annual_income'?" and d.to_dict()["message"] == d.message
+    assert "hint" not in Diagnostic("E102", Severity.ERROR, "x").to_dict()
+    bad = ROOT / "tests" / "data" / "books" / "mini.yaml"
+    text = bad.read_text("utf-8").replace("group: solvency\n    weight: 50\n    metric: current_ratio",
+                                          "group: solvencyy\n    weight: 50\n    metric: current_ratio", 1)
+    (tmp_path / "mini.schema.json").write_bytes((bad.parent / "mini.schema.json").read_bytes())
+    (tmp_path / "m.yaml").write_text(text, "utf-8")
+    import pingji
+
+    [diag] = [d for d in pingji.check(tmp_path / "m.yaml") if d.code == "E104"]
+    assert diag.message == "factor 'current_ratio': unknown group 'solvencyy'"
+    assert diag.hint == "did you mean 'solvency'?"

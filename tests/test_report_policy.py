@@ -139,8 +139,8 @@ def test_the_schema_refuses_a_malformed_report_section_with_a_located_error(tmp_
     path.write_text(mini + bad, encoding="utf-8")
     first = len(mini.splitlines())
     diags = [d for d in check(path, run_examples=False) if d.is_error]
-    assert [(d.code, d.location.line - first, d.location.col, d.message) for d in diags] == \
-        [(code, *where, message)]
+    assert [(d.code, d.location.line - first, d.location.col, f"{d.message} ({d.hint})" if d.hint else d.message)
+            for d in diags] == [(code, *where, message)]
     assert str(diags[0]).endswith(f"mini.yaml:{first + where[0]}:{where[1]}: error[{code}]: {message}")
 
 

@@ -29,7 +29,7 @@ from pingji.decisions.model import (
     Parameter,
     Rule,
 )
-from pingji.diagnostics import Diagnostic, Location, did_you_mean, error, sort_key, warning
+from pingji.diagnostics import Diagnostic, Location, did_you_mean, error, sort_key, suggest, warning
 from pingji.errors import RulebookError
 from pingji.lang import expressions as ex
 from pingji.lang.conditions import satisfiable
@@ -148,8 +148,8 @@ def _build(doc: Document, path: Path, diags: list[Diagnostic]) -> DecisionBook |
         dloc = doc.loc(("outputs", oid, "default")) if "default" in raw else loc
         if default is not None:
             if otype == "levels" and str(default) not in levels:
-                diags.append(error("E214", f"output '{oid}': default '{default}' is not one of its levels"
-                                           f"{did_you_mean(str(default), levels)}", dloc))
+                diags.append(error("E214", f"output '{oid}': default '{default}' is not one of its levels", dloc,
+                                   hint=suggest(str(default), levels)))
                 continue
             if otype == "number":
                 if isinstance(default, str):
@@ -162,8 +162,8 @@ def _build(doc: Document, path: Path, diags: list[Diagnostic]) -> DecisionBook |
         npl = tuple(str(v) for v in raw.get("non_performing") or ())
         for v in npl:
             if v not in levels:
-                diags.append(error("E211", f"output '{oid}': non-performing level '{v}' is not one of its levels"
-                                           f"{did_you_mean(v, levels)}", doc.loc(("outputs", oid, "non_performing"))))
+                diags.append(error("E211", f"output '{oid}': non-performing level '{v}' is not one of its levels",
+                                   doc.loc(("outputs", oid, "non_performing")), hint=suggest(v, levels)))
         outputs[oid] = Output(oid, parse_text(raw.get("title", oid)), otype, levels, combine, default,
                               int(raw.get("precision", DEFAULT_PRECISION)), npl, str(raw.get("unit", "")), loc, dloc)
 
@@ -203,8 +203,8 @@ def _build(doc: Document, path: Path, diags: list[Diagnostic]) -> DecisionBook |
             out = outputs.get(oid)
             if out is None:
                 if oid not in data["outputs"]:
-                    diags.append(error("E210", f"rule '{rid}': unknown output '{oid}'{did_you_mean(oid, data['outputs'])}",
-                                       doc.key_loc(base + ("then", oid))))
+                    diags.append(error("E210", f"rule '{rid}': unknown output '{oid}'",
+                                       doc.key_loc(base + ("then", oid)), hint=suggest(oid, data["outputs"])))
                 ok = False
                 continue
             if out.type == "levels":
@@ -244,8 +244,8 @@ def _build(doc: Document, path: Path, diags: list[Diagnostic]) -> DecisionBook |
         fired = tuple(str(r) for r in raw["fired"]) if "fired" in raw else None
         for key in raw["expect"]:
             if key not in data["outputs"]:
-                diags.append(error("E210", f"example '{raw['name']}': unknown output '{key}'"
-                                           f"{did_you_mean(str(key), data['outputs'])}", doc.key_loc(("examples", i, "expect", key))))
+                diags.append(error("E210", f"example '{raw['name']}': unknown output '{key}'",
+                                   doc.key_loc(("examples", i, "expect", key)), hint=suggest(str(key), data["outputs"])))
         examples.append(DecisionExample(str(raw["name"]), facts, label, dict(raw["expect"]), fired, eloc))
 
     hasher = hashlib.sha256()

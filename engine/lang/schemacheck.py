@@ -7,7 +7,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 import jsonschema
-from pingji.diagnostics import Diagnostic, did_you_mean, error
+from pingji.diagnostics import Diagnostic, error, suggest
 from pingji.errors import RulebookError
 from pingji.lang.source import Document, load_yaml
 
@@ -51,11 +51,11 @@ def schema_diagnostics(doc: Document, validator: jsonschema.protocols.Validator,
             allowed = list((leaf.schema.get("properties") or {}).keys())  # type: ignore[union-attr]
             extra = [k for k in leaf.instance if k not in allowed]
             for key in extra:
-                hint = did_you_mean(str(key), allowed)
+                hint = suggest(str(key), allowed)
                 if not hint and " " in str(key).strip():
                     # `{en: Pricing, limits}`: YAML reads ` limits` as a second key of the flow mapping
-                    hint = " (a ',' inside {...} starts a new key: put text that holds a comma in quotes)"
-                out.append(error("E105", f"unknown property '{key}'{hint}", doc.key_loc(path + (key,))))
+                    hint = "a ',' inside {...} starts a new key: put text that holds a comma in quotes"
+                out.append(error("E105", f"unknown property '{key}'", doc.key_loc(path + (key,)), hint=hint))
             continue
         if leaf.validator == "required":
             out.append(error("E100", leaf.message.replace("is a required property", "is required"), doc.loc(path)))

@@ -19,13 +19,12 @@ import jsonschema
 
 from pingji.lang import expressions as ex
 from pingji.builtin import rulebooks_dir, schema_dir
-from pingji.diagnostics import Diagnostic, Location, did_you_mean, error, sort_key
+from pingji.diagnostics import Diagnostic, Location, error, sort_key, suggest
 from pingji.errors import ExpressionError, RulebookError
 from pingji.lang.factschema import fact_types, find_schema, load_schema
 from pingji.lang.metrics import metric_order as _metric_order
 from pingji.lang.metrics import parse_expr as _expr
 from pingji.lang.schemacheck import display_name, schema_diagnostics
-from pingji.lang.text import Text
 from pingji.lang.text import parse_text as _text
 from pingji.rating.methods import METHODS, POINT_KEYS, REGISTRY, FactorMethod, foreign_keys, select
 from pingji.rating.methods.base import ParseContext
@@ -135,7 +134,7 @@ def _load_chain(path: Path, diags: list[Diagnostic]) -> list[Layer] | None:
         found = _find_parent(parent, current)
         if found is None:
             here = [p.stem for p in current.parent.glob("*.y*ml")] + [p.stem for p in rulebooks_dir().glob("*.yaml")]
-            diags.append(error("E160", f"extends '{parent}': no such rulebook{did_you_mean(parent, set(here))}", loc))
+            diags.append(error("E160", f"extends '{parent}': no such rulebook", loc, hint=suggest(parent, set(here))))
             return None
         if found in seen:
             cycle = " -> ".join([p.stem for p in seen] + [found.stem])
@@ -171,8 +170,8 @@ def _resolve(chain: list[Layer], diags: list[Diagnostic]) -> Resolved:
                 if name in pool:
                     del pool[name]
                 else:
-                    diags.append(error("E162", f"remove {section}: '{name}' is not defined by the parent rulebook"
-                                       f"{did_you_mean(name, pool)}", doc.loc(("remove", section, i))))
+                    diags.append(error("E162", f"remove {section}: '{name}' is not defined by the parent rulebook",
+                                       doc.loc(("remove", section, i)), hint=suggest(name, pool)))
         for section in SECTIONS:
             for name, raw in (data.get(section) or {}).items():
                 path = (section, name)
@@ -292,8 +291,8 @@ def _build(res: Resolved, path: Path, diags: list[Diagnostic], broken_groups: se
         (action, value), = item.data["then"].items()
         then_loc = item.doc.loc(item.path + ("then", action)) if item.doc else item.loc
         if action != "notch" and scale is not None and not scale.known(str(value)):
-            diags.append(error("E106", f"override '{oid}': unknown grade '{value}'{did_you_mean(str(value), _grade_names(scale))}",
-                               then_loc))
+            diags.append(error("E106", f"override '{oid}': unknown grade '{value}'", then_loc,
+                               hint=suggest(str(value), _grade_names(scale))))
             continue
         if tree is None:
             continue
@@ -352,8 +351,8 @@ def _build_factor(fid: str, item: Item, ctx: ParseContext, groups: list[str], di
             diags.append(error("E100", f"factor '{fid}' has no '{key}'", item.loc))
             ok = False
     if "group" in d and d["group"] not in groups:
-        diags.append(error("E104", f"factor '{fid}': unknown group '{d['group']}'{did_you_mean(d['group'], groups)}",
-                           at.get("group", item.loc)))
+        diags.append(error("E104", f"factor '{fid}': unknown group '{d['group']}'", at.get("group", item.loc),
+                           hint=suggest(d["group"], groups)))
         ok = False
     keys = [key for key in REGISTRY if key in d]
     method = select(d) if len(keys) == 1 else None

@@ -7,7 +7,7 @@ PDs, master-scale mapping, overrides that can never fire or contradict each othe
 
 from __future__ import annotations
 
-from pingji.diagnostics import Diagnostic, did_you_mean, error, warning
+from pingji.diagnostics import Diagnostic, error, suggest, warning
 from pingji.lang.conditions import jointly_satisfiable, satisfiable
 from pingji.rating.methods import method_of
 from pingji.rating.model import Rulebook, Scale
@@ -81,8 +81,8 @@ def check_scale(scale: Scale) -> list[Diagnostic]:
                                          f"{', '.join(coarse)}", g.loc))
                 continue
             if g.coarse not in coarse:
-                out.append(error("E142", f"grade '{g.grade}': unknown coarse grade '{g.coarse}'"
-                                         f"{did_you_mean(g.coarse, coarse)}", g.loc))
+                out.append(error("E142", f"grade '{g.grade}': unknown coarse grade '{g.coarse}'", g.loc,
+                                 hint=suggest(g.coarse, coarse)))
                 continue
             rank = coarse.index(g.coarse)
             if rank < last_rank:

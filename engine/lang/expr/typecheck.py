@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pingji.diagnostics import Diagnostic, Location, did_you_mean, error
+from pingji.diagnostics import Diagnostic, Location, error, suggest
 from pingji.errors import ExpressionError
 from pingji.lang.expr.parse import parse
 from pingji.lang.expr.tree import And, Binary, Bool, Call, Compare, Expr, Name, Not, Num, Or, Str, Unary
@@ -38,12 +38,12 @@ class _Typer:
     def unknown(self, path: str, at: Location, candidates: Any) -> None:
         keys = sorted(self.types)
         if any(k.startswith(path + "[]") for k in keys):
-            hint = f" (it is an array: use count({path}[]) or sum({path}[].<field>))"
+            hint = f"it is an array: use count({path}[]) or sum({path}[].<field>)"
         elif (inside := [k for k in keys if k.startswith(path + ".")]):
-            hint = f" (it is a group of facts, e.g. '{inside[0]}')"
+            hint = f"it is a group of facts, e.g. '{inside[0]}'"
         else:
-            hint = did_you_mean(path, candidates)
-        self.bad(f"unknown fact '{path}'{hint}", at, "E102")
+            hint = suggest(path, candidates)
+        self.diags.append(error("E102", f"unknown fact '{path}'", at, hint=hint))
 
     def check(self, node: Expr) -> str | None:
         t = type(node)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pingji.diagnostics import Diagnostic, did_you_mean, error, warning
+from pingji.diagnostics import Diagnostic, error, suggest, warning
 from pingji.lang.expressions import MISSING, UNDEFINED
 from pingji.rating.methods.base import (
     Action,
@@ -86,8 +86,8 @@ class StepBands(FactorMethod):
         d, at = src.data, src.field_locs
         ok = True
         if d["metric"] not in ctx.metrics:
-            diags.append(error("E103", f"factor '{fid}': unknown metric '{d['metric']}'"
-                                       f"{did_you_mean(d['metric'], ctx.metrics)}", at.get("metric", src.loc)))
+            diags.append(error("E103", f"factor '{fid}': unknown metric '{d['metric']}'", at.get("metric", src.loc),
+                               hint=suggest(d["metric"], ctx.metrics)))
             ok = False
         if "bands" not in d:
             diags.append(error("E100", f"factor '{fid}' has no 'bands'", src.loc))

@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pingji.diagnostics import Diagnostic, Location, did_you_mean, error
+from pingji.diagnostics import Diagnostic, Location, error, suggest
 from pingji.errors import FactsError
 from pingji.lang.expressions import MISSING
 from pingji.rating.methods.base import (
@@ -89,8 +89,8 @@ class Categorical(FactorMethod):
         fact = str(d["fact"])
         kind = ctx.fact_types.get(fact)
         if kind is None:
-            diags.append(error("E102", f"factor '{fid}': unknown fact '{fact}'{did_you_mean(fact, ctx.fact_types)}",
-                               at.get("fact", src.loc)))
+            diags.append(error("E102", f"factor '{fid}': unknown fact '{fact}'", at.get("fact", src.loc),
+                               hint=suggest(fact, ctx.fact_types)))
             return None
         want = _TYPES.get(kind)
         if want is None or "[]" in fact:
