@@ -243,7 +243,7 @@ class Worker:
     memory pollutes another's."""
 
     def __init__(self, label: str, variant: str, book: Path, n_factors: int, args: argparse.Namespace,
-                 malloc: bool):
+                 malloc: bool, engine_root: str | None = None):
         self.label = label
         with tempfile.NamedTemporaryFile(suffix=".pickle", delete=False) as tmp:
             self.result = tmp.name
@@ -252,7 +252,7 @@ class Worker:
             env.pop(k, None)
         if malloc:
             env.update(MALLOC_ENV)
-        env["PINGJI_BENCH_ENGINE"] = ENGINE_ROOT
+        env["PINGJI_BENCH_ENGINE"] = engine_root or ENGINE_ROOT
         cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", variant, "--book", str(book),
                "--factors", str(n_factors), "--customers", str(args.customers), "--result", self.result]
         self.stderr = tempfile.TemporaryFile(mode="w+")
@@ -307,6 +307,17 @@ def snapshot_engine() -> str:
     shutil.copytree(ROOT / "engine", dest / "pingji", ignore=shutil.ignore_patterns("__pycache__"))
     for data in ("rulebooks", "facts"):
         shutil.copytree(ROOT / data, dest / data)
+    return str(dest)
+
+
+def snapshot_revision(rev: str) -> str:
+    """The engine, rulebooks and fact schemas of git revision `rev`, laid out as the package pingji (an
+    engine/ from before the move to pingji imports itself relatively, so it runs under that name too)."""
+    dest = Path(tempfile.mkdtemp(prefix="pingji-base-"))
+    archive = subprocess.run(["git", "archive", rev, "engine", "rulebooks", "facts"], cwd=ROOT, check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    (dest / "engine").rename(dest / "pingji")
     return str(dest)
 
 
@@ -383,6 +394,8 @@ def main() -> int:
     ap.add_argument("--books", help="write the generated rulebooks here (default: a temporary folder)")
     ap.add_argument("--json", help="write the measurements to this file")
     ap.add_argument("--no-snapshot", action="store_true", help="run engine/ in place instead of a copy of it")
+    ap.add_argument("--base", metavar="REV",
+                    help="also run pingji as it was at git revision REV (variant pingji@REV), in the same rounds")
     # worker mode (internal)
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--book", help=argparse.SUPPRESS)
@@ -398,6 +411,7 @@ def main() -> int:
     if not args.no_snapshot:
         ENGINE_ROOT = snapshot_engine()
         sys.path.insert(0, ENGINE_ROOT)
+    base_root = snapshot_revision(args.base) if args.base else None
     sizes = [12, 48] if args.factors == "both" else [int(args.factors)]
     zen_missing = None if not args.skip_zen else "skipped (--skip-zen)"
     if zen_missing is None:
@@ -444,6 +458,8 @@ def main() -> int:
         rows: dict[str, dict[str, Any]] = {}
         workers = [Worker(variant + (" +malloc" if malloc else ""), variant, book, n, args, malloc)
                    for variant, malloc in variants]
+        if base_root:
+            workers.insert(2, Worker(f"pingji@{args.base}", "pingji", book, n, args, False, base_root))
         try:
             for w in workers:
                 w.ready()
