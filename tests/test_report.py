@@ -225,9 +225,31 @@ def test_expert_overrides_show_reviewer_reason_grades_and_approval(overdue):
     en = render_markdown(overdue, "en")
     assert ("| 2026-07-03T10:00:00Z | Zhang Min | C → B | arrears cleared on 2026-07-02 | Chen Jie |"
             in lines(en))
-    assert "| Grade after expert override | **B** (2026-07-03T10:00:00Z, Zhang Min) |" in lines(en)
-    assert "| Final grade | **C** |" in lines(en)
+    assert ("| Grade after expert override | **B** (2026-07-03T10:00:00Z, Zhang Min, approved by Chen Jie: "
+            "arrears cleared on 2026-07-02) |") in lines(en)
     assert "| Model grade | A |" in lines(en)
+
+
+def test_issue12_the_report_follows_the_effective_grade_after_an_expert_override(overdue):
+    """Issue 12.1: the title, the final grade, its PD, meaning and measures are the expert's grade, with
+    the rulebook's grade and the override (who, approved by whom, why) beside it."""
+    en = render_markdown(overdue, "en")
+    assert ("- **Final grade: B** (expert override C → B: Zhang Min, approved by Chen Jie) · PD 3.00% · "
+            "Total score 97.60") in lines(en)
+    assert "| Final grade | **B** |" in lines(en)
+    assert "| Grade by the rulebook | C |" in lines(en)
+    assert "| Grade meaning | Fair: adequate repayment capacity, some risk |" in lines(en)
+    assert "| PD | 3.00% |" in lines(en)
+    assert "<title>Credit rating report — c1 — B</title>" in render_html(overdue, "en")
+    zh = render_markdown(overdue, "zh")
+    assert "- **最终等级: B** (专家调整 C → B: Zhang Min, 审批人 Chen Jie) · 违约概率 3.00% · 总分 97.60" in lines(zh)
+
+
+def test_issue12_an_expert_grade_without_its_rulebook_version_shows_no_pd(overdue):
+    changed = {**overdue, "rulebook": {**overdue["rulebook"], "hash": "0" * 64}}
+    en = render_markdown(changed, "en")
+    assert "| PD | — |" in lines(en)
+    assert "The rulebook version that rated this is no longer at hand: no PD for the expert's grade." in lines(en)
 
 
 def test_expert_overrides_are_listed_in_time_order(mini):
@@ -235,7 +257,7 @@ def test_expert_overrides_are_listed_in_time_order(mini):
                {"old_grade": "A", "new_grade": "B", "reviewer": "earlier", "reason": "r1", "at": "2026-07-04T00:00:00Z"}]
     en = render_markdown(record(mini, customer(), experts=experts), "en")
     assert en.index("| earlier |") < en.index("| later |")
-    assert "| Grade after expert override | **C** (2026-07-05T00:00:00Z, later) |" in lines(en)
+    assert "| Grade after expert override | **C** (2026-07-05T00:00:00Z, later: r2) |" in lines(en)
 
 
 def test_measures_follow_the_grade_and_are_labelled_guidance(good, overdue):
@@ -439,3 +461,25 @@ def test_individual_report_masks_the_id_number_and_shows_income():
     assert "| Age | 34 |" in lines(en)
     assert "| Income | Monthly income (after tax) | 28,000.00 |" in lines(en)
     assert "Amounts in CNY." in en
+
+
+def test_issue12_pingji_report_after_an_override_says_the_effective_grade(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from pingji.cli.main import cli
+
+    monkeypatch.delenv("PINGJI_DB", raising=False)
+    db = str(tmp_path / "r.db")
+    run = CliRunner().invoke
+    assert run(cli, ["rate", "facts/examples/machinery-a.yaml", "--db", db]).exit_code == 0
+    r = run(cli, ["override", "E000001", "--grade", "M5", "--reviewer", "zhang", "--reason",
+                  "order book halved since March", "--approved-by", "wang", "--db", db])
+    assert r.exit_code == 0, r.output
+    r = run(cli, ["report", "E000001", "--lang", "en", "--db", db])
+    assert r.exit_code == 0, r.output
+    assert ("- **Final grade: M5** (expert override M2 → M5: zhang, approved by wang) · PD 0.30% · "
+            "Total score 88.20") in r.output.splitlines()
+    assert "| Coarse grade | B |" in r.output.splitlines()
+    assert "| Grade meaning | Fair: adequate repayment capacity, some risk |" in r.output.splitlines()
+    html = run(cli, ["report", "E000001", "--lang", "en", "--format", "html", "--db", db]).output
+    assert "— M5</title>" in html

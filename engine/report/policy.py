@@ -20,7 +20,7 @@ from typing import Any
 from pingji.builtin import rulebooks_dir
 from pingji.errors import PingjiError
 from pingji.rating.load import load_rulebook
-from pingji.rating.model import ReportPolicy
+from pingji.rating.model import ReportPolicy, Rulebook, Scale
 from pingji.report.formats import as_map
 
 FALLBACK_RULEBOOK = "corporate"
@@ -46,15 +46,36 @@ def builtin_policy(rulebook_id: str = "") -> ReportPolicy:
     return policy
 
 
-def policy_for(record: Mapping[str, Any]) -> ReportPolicy:
-    """The `report:` section of the rulebook version that rated `record` (see the module docstring)."""
+def _same_version(record: Mapping[str, Any]) -> Rulebook | None:
+    """The rulebook version that rated `record`: its file, or the built-in rulebook of its id, when the
+    content hash is the one stored with the record; None when neither is that version any more."""
     rb = as_map(record.get("rulebook"))
     file, digest = str(rb.get("file") or ""), str(rb.get("hash") or "")
-    if file and digest and Path(file).is_file():
-        try:
-            rulebook = load_rulebook(file)
-        except PingjiError:
-            rulebook = None
-        if rulebook is not None and rulebook.content_hash == digest and rulebook.report is not None:
-            return rulebook.report
-    return builtin_policy(str(rb.get("id") or ""))
+    rid = str(rb.get("id") or "")
+    candidates = [Path(file)] if file else []
+    if _RULEBOOK_ID.match(rid):
+        candidates.append(rulebooks_dir() / f"{rid}.yaml")
+    for path in candidates:
+        if digest and path.is_file():
+            try:
+                rulebook = load_rulebook(path)
+            except PingjiError:
+                continue
+            if rulebook.content_hash == digest:
+                return rulebook
+    return None
+
+
+def policy_for(record: Mapping[str, Any]) -> ReportPolicy:
+    """The `report:` section of the rulebook version that rated `record` (see the module docstring)."""
+    rulebook = _same_version(record)
+    if rulebook is not None and rulebook.report is not None:
+        return rulebook.report
+    return builtin_policy(str(as_map(record.get("rulebook")).get("id") or ""))
+
+
+def scale_for(record: Mapping[str, Any]) -> Scale | None:
+    """The grade scale (PDs, coarse grades) of the rulebook version that rated `record`, to show an
+    expert's grade with its PD; None when that version cannot be found (then no PD is shown for it)."""
+    rulebook = _same_version(record)
+    return rulebook.scale if rulebook is not None else None

@@ -25,7 +25,9 @@ from decimal import Decimal
 from typing import Any
 
 import markdown as _markdown
-from pingji.rating.model import ReportPolicy, Text
+from dataclasses import dataclass
+
+from pingji.rating.model import ReportPolicy, Scale, Text
 from pingji.report.cells import (
     fact_value,
     factor_label,
@@ -52,7 +54,7 @@ from pingji.report.formats import (
     is_number,
 )
 from pingji.report.labels import INDUSTRY_SECTIONS, LANGS, SECTIONS, STATEMENT_SECTIONS, Pair
-from pingji.report.policy import builtin_policy
+from pingji.report.policy import builtin_policy, scale_for
 from pingji.report.record import RecordView
 from pingji.report.writers import MarkdownDoc, html_page
 
@@ -341,34 +343,67 @@ def _experts(doc: MarkdownDoc, view: RecordView) -> None:
                 esc(e.get("reason") or DASH), esc(e.get("approved_by") or DASH)] for e in view.experts])
 
 
-def _coarse_key(view: RecordView) -> str:
-    """The A/B/C grade the meaning and the measures are keyed on: coarse grade if any, else the grade."""
-    coarse = view.r.get("coarse_grade")
-    return str(coarse) if coarse else str(view.r.get("final_grade") or "")
+@dataclass(frozen=True)
+class Effective:
+    """The grade that stands: the rulebook's final grade, or the last expert override of it, with the
+    PD, coarse grade and title the rulebook's scale gives that grade (None where it is not known)."""
+
+    grade: str
+    pd: Any
+    coarse: str
+    title: Any
+    last: Mapping[str, Any] | None  # the expert override that set it, if any
+
+    @property
+    def key(self) -> str:
+        """The A/B/C grade the meaning and the measures are keyed on: the coarse grade, else the grade."""
+        return self.coarse or self.grade
 
 
-def _grade(doc: MarkdownDoc, view: RecordView, policy: ReportPolicy) -> None:
+def effective(view: RecordView, scale: Scale | None) -> Effective:
+    r = view.r
+    title = as_map(view.meaning_row().get("asserted")).get("title")
+    if not view.experts:
+        return Effective(str(r.get("final_grade") or ""), r.get("pd"), str(r.get("coarse_grade") or ""), title, None)
+    last = view.experts[-1]
+    grade = str(r.get("effective_grade") or last.get("new_grade") or "")
+    for g in (scale.grades if scale is not None else ()):
+        if g.grade == grade:
+            return Effective(grade, g.pd, g.coarse or "", g.title.to_dict() if g.title else None, last)
+    for g in (scale.coarse if scale is not None else ()):  # an override to a coarse grade
+        if g.grade == grade:
+            return Effective(grade, None, grade, g.title.to_dict() if g.title else None, last)
+    return Effective(grade, None, "", None, last)
+
+
+def _grade(doc: MarkdownDoc, view: RecordView, policy: ReportPolicy, eff: Effective) -> None:
     doc.section("grade")
     r = view.r
     meaning = view.meaning_row()
-    title = doc.pick(as_map(meaning.get("asserted")).get("title"))
-    guidance = policy.guidance(_coarse_key(view))
-    rows = [
-        (doc.w("final_grade"), f"**{esc(r.get('final_grade') or DASH)}**"),
+    title = doc.pick(eff.title)
+    guidance = policy.guidance(eff.key)
+    rows = [(doc.w("final_grade"), f"**{esc(eff.grade or DASH)}**")]
+    if eff.last is not None:
+        rows.append((doc.w("rulebook_grade"), esc(r.get("final_grade") or DASH)))
+    rows += [
         (doc.w("model_grade"), esc(r.get("model_grade") or DASH)),
-        (doc.w("coarse_grade"), esc(r.get("coarse_grade") or DASH)),
+        (doc.w("coarse_grade"), esc(eff.coarse or DASH)),
         (doc.w("grade_title"), esc(title) if title else DASH),
         (doc.w("grade_meaning"), esc(_say(doc, guidance.meaning)) if guidance else DASH),
-        (doc.w("pd"), fmt_percent(r.get("pd"))),
+        (doc.w("pd"), fmt_percent(eff.pd)),
         (doc.w("total"), fmt_fixed(r.get("total"), 2)),
     ]
-    if meaning.get("at"):
+    if meaning.get("at") and eff.last is None:
         rows.append((doc.w("defined_at"), code(meaning["at"])))
-    if view.experts:
-        last = view.experts[-1]
+    if eff.last is not None:
+        last = eff.last
+        approver = f", {doc.w('approved_by').lower()} {esc(last['approved_by'])}" if last.get("approved_by") else ""
         rows.append((doc.w("expert_grade"), f"**{esc(last.get('new_grade') or DASH)}** "
-                                            f"({esc(last.get('at') or DASH)}, {esc(last.get('reviewer') or DASH)})"))
+                                            f"({esc(last.get('at') or DASH)}, {esc(last.get('reviewer') or DASH)}"
+                                            f"{approver}: {esc(last.get('reason') or DASH)})"))
     doc.kv(rows)
+    if eff.last is not None and eff.pd is None:
+        doc.para(doc.note("expert_pd_unknown"))
     doc.subsection("reasons")
     reasons = [c for c in as_list(r.get("reason_codes")) if isinstance(c, Mapping)]
     if reasons:
@@ -392,19 +427,16 @@ def _reason_measure(code: Mapping[str, Any], policy: ReportPolicy) -> Text:
     return policy.reason_otherwise
 
 
-def _measures(doc: MarkdownDoc, view: RecordView, policy: ReportPolicy) -> None:
+def _measures(doc: MarkdownDoc, view: RecordView, policy: ReportPolicy, eff: Effective) -> None:
     doc.section("measures")
     doc.para(f"*{doc.note('measures_disclaimer')}*")
-    key = _coarse_key(view)
-    intro = ""
-    if view.experts:
-        expert = str(view.experts[-1].get("new_grade") or "")
-        if policy.guidance(expert) is not None:
-            key, intro = expert, doc.note("expert_basis")
-        elif expert != str(view.r.get("final_grade") or ""):
-            intro = doc.note("expert_unmapped")
-    if intro:
-        doc.para(intro)
+    key = eff.key
+    if eff.last is not None:
+        if policy.guidance(key) is not None:
+            doc.para(doc.note("expert_basis"))
+        else:  # the expert's grade maps to no coarse grade the section knows: the rulebook's grade
+            key = str(view.r.get("coarse_grade") or view.r.get("final_grade") or "")
+            doc.para(doc.note("expert_unmapped"))
     guidance = policy.guidance(key)
     items = [esc(_say(doc, m)) for m in (guidance.measures if guidance else ())] or [doc.note("no_grade_guidance")]
     grade_word = doc.w("level")
@@ -447,7 +479,7 @@ def _provenance(doc: MarkdownDoc, view: RecordView) -> None:
                doc.w("note")], rows, "rllllll")
 
 
-def _header(doc: MarkdownDoc, view: RecordView) -> None:
+def _header(doc: MarkdownDoc, view: RecordView, eff: Effective) -> None:
     r = view.r
     doc.title("title")
     name = view.facts.get("name")
@@ -461,9 +493,18 @@ def _header(doc: MarkdownDoc, view: RecordView) -> None:
         f"{doc.w('evaluation')}: {code(r.get('evaluation_id', ''))}",
         f"{doc.w('evaluated_at')}: {esc(r.get('evaluated_at') or DASH)}",
         f"{doc.w('rulebook')}: {rb_text}",
-        f"**{doc.w('final_grade')}: {esc(r.get('final_grade') or DASH)}** · {doc.w('pd')} "
-        f"{fmt_percent(r.get('pd'))} · {doc.w('total')} {fmt_fixed(r.get('total'), 2)}",
+        f"**{doc.w('final_grade')}: {esc(eff.grade or DASH)}**{_overridden(doc, view, eff)} · {doc.w('pd')} "
+        f"{fmt_percent(eff.pd)} · {doc.w('total')} {fmt_fixed(r.get('total'), 2)}",
     ])
+
+
+def _overridden(doc: MarkdownDoc, view: RecordView, eff: Effective) -> str:
+    """After an expert override: whose, from which grade of the rulebook."""
+    if eff.last is None:
+        return ""
+    approver = f", {doc.w('approved_by').lower()} {esc(eff.last['approved_by'])}" if eff.last.get("approved_by") else ""
+    return (f" ({doc.w('overridden_by')} {esc(view.r.get('final_grade') or DASH)} → {esc(eff.grade)}: "
+            f"{esc(eff.last.get('reviewer') or DASH)}{approver})")
 
 
 def _check_lang(lang: str) -> None:
@@ -471,7 +512,8 @@ def _check_lang(lang: str) -> None:
         raise ValueError(f"lang must be one of {', '.join(LANGS)}; got {lang!r}.")
 
 
-def render_markdown(record: Mapping[str, Any], lang: str = "zh", policy: ReportPolicy | None = None) -> str:
+def render_markdown(record: Mapping[str, Any], lang: str = "zh", policy: ReportPolicy | None = None,
+                    scale: Scale | None = None) -> str:
     """The justification report of a stored evaluation as GitHub-flavoured Markdown (deterministic).
 
     `policy` is the `report:` section of the rulebook that rated the record (see
@@ -483,7 +525,10 @@ def render_markdown(record: Mapping[str, Any], lang: str = "zh", policy: ReportP
     if policy is None:
         policy = builtin_policy(str(as_map(record.get("rulebook")).get("id") or ""))
     doc, view = MarkdownDoc(lang), RecordView(record)
-    _header(doc, view)
+    if scale is None and view.experts:
+        scale = scale_for(record)
+    eff = effective(view, scale)
+    _header(doc, view, eff)
     _basics(doc, view)
     _operations(doc, view)
     shown: set[str] = set()
@@ -492,19 +537,21 @@ def render_markdown(record: Mapping[str, Any], lang: str = "zh", policy: ReportP
     _scores(doc, view)
     _overrides(doc, view)
     _experts(doc, view)
-    _grade(doc, view, policy)
-    _measures(doc, view, policy)
+    _grade(doc, view, policy, eff)
+    _measures(doc, view, policy, eff)
     _provenance(doc, view)
     return doc.text()
 
 
-def render_html(record: Mapping[str, Any], lang: str = "zh", policy: ReportPolicy | None = None) -> str:
+def render_html(record: Mapping[str, Any], lang: str = "zh", policy: ReportPolicy | None = None,
+                scale: Scale | None = None) -> str:
     """The same report as one self-contained HTML5 page: inline CSS, no scripts, no external resources."""
-    text = render_markdown(record, lang, policy)
+    text = render_markdown(record, lang, policy, scale)
     body = _markdown.markdown(text, extensions=["tables", "fenced_code"], output_format="html")
     facts = as_map(record.get("facts"))
     cid = str(as_map(record.get("customer")).get("id") or facts.get("id") or "")
     heading = SECTIONS["title"][0 if lang == "zh" else 1]
     who = " ".join(str(x) for x in (facts.get("name"), cid) if x)
-    page_title = " — ".join(str(p) for p in (heading, who, record.get("final_grade")) if p)
+    grade = effective(RecordView(record), None).grade  # the grade that stands, after any expert override
+    page_title = " — ".join(str(p) for p in (heading, who, grade) if p)
     return html_page(body, page_title, lang)
