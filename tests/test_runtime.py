@@ -142,3 +142,29 @@ def test_an_error_from_the_c_engine_drains_the_agenda_and_becomes_an_evaluation_
     monkeypatch.undo()
     assert rs.live == 0
     assert pingji.evaluate(mini, {"id": "after"}).final_grade == "C"
+
+
+@pytest.mark.parametrize("call", ["start_action_for_state", "complete_and_start_action"])
+def test_issue12_every_call_into_the_c_engine_is_guarded(mini, monkeypatch, call):
+    """A C error while starting or completing an action (error 307 of a too-wide join, say) drains the
+    agenda, deletes the session and becomes E605; the next evaluation runs as usual."""
+    from pingji.errors import EvaluationError
+
+    real = getattr(runtime._dre, call)
+    calls = []
+
+    def fail_on_the_second_call(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise runtime._dre.error("Could not start action, error code: 307")
+        return real(*args)
+
+    rs = runtime.ruleset_for(compiled_for(mini))
+    monkeypatch.setattr(runtime._dre, call, fail_on_the_second_call)
+    with pytest.raises(EvaluationError) as exc:
+        pingji.evaluate(mini, {"id": "x"})
+    assert str(exc.value) == ("error[E605]: durable-rules failed while firing the rules: Could not start action, "
+                              "error code: 307")
+    monkeypatch.undo()
+    assert rs.live == 0
+    assert pingji.evaluate(mini, {"id": "after"}).final_grade == "C"

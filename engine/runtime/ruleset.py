@@ -145,30 +145,34 @@ class Ruleset:
                 raise EvaluationError(f"durable-rules refused the facts: {exc}", None, "E605") from None
             # _code 1 only says some fact matched nothing; the others may have.
             concluded: list[Any] = []
-            result = _dre.start_action_for_state(handle, state)
-            message = result[1] if result else None
-            while message:
-                name = message[2:message.index('"', 2)]
-                if failure is None and name != SESSION_RULE:
-                    # durable-rules activates a rule once per branch of an `$or` that holds; a rule
-                    # fires once per set of facts it matched.
-                    ids = findall(message)
-                    if name in or_rules:
-                        once = (name, *ids)
-                        if once in activated:
-                            message = complete(handle, state)
-                            continue
-                        activated.add(once)
-                    fired += 1
-                    try:
-                        concluded.extend(dispatch[name](call, [table[i] for i in ids]))
-                        if fired > MAX_FIRINGS:
-                            raise EvaluationError(f"more than {MAX_FIRINGS} rules fired; the rulebook loops",
-                                                  rules[name].at, "E602")
-                    except BaseException as exc:  # noqa: BLE001 - surfaced below, after draining
-                        failure, failed_rule = exc, name
-                # Drain the agenda even after a failure: deleting a session with actions pending crashes.
-                message = complete(handle, state)
+            try:
+                result = _dre.start_action_for_state(handle, state)
+                message = result[1] if result else None
+                while message:
+                    name = message[2:message.index('"', 2)]
+                    if failure is None and name != SESSION_RULE:
+                        # durable-rules activates a rule once per branch of an `$or` that holds; a rule
+                        # fires once per set of facts it matched.
+                        ids = findall(message)
+                        if name in or_rules:
+                            once = (name, *ids)
+                            if once in activated:
+                                message = complete(handle, state)
+                                continue
+                            activated.add(once)
+                        fired += 1
+                        try:
+                            concluded.extend(dispatch[name](call, [table[i] for i in ids]))
+                            if fired > MAX_FIRINGS:
+                                raise EvaluationError(f"more than {MAX_FIRINGS} rules fired; the rulebook loops",
+                                                      rules[name].at, "E602")
+                        except BaseException as exc:  # noqa: BLE001 - surfaced below, after draining
+                            failure, failed_rule = exc, name
+                    # Drain the agenda even after a failure: deleting a session with actions pending crashes.
+                    message = complete(handle, state)
+            except _dre.error as exc:  # the C engine failed starting or completing an action
+                self._drain()
+                raise EvaluationError(f"durable-rules failed while firing the rules: {exc}", None, "E605") from None
             if failure is not None:
                 break
             wave = concluded
