@@ -54,7 +54,7 @@ class PingjiGroup(click.Group):
 @click.group(
     cls=PingjiGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
 )
-@click.version_option(pingji.__version__, prog_name="pingji")
+@click.version_option(pingji.__version__, "-V", "--version", prog_name="pingji")
 def cli() -> None:
     """pingji (评级): rate bank customers with YAML rulebooks run on a rules engine.
 

@@ -72,6 +72,8 @@ def lang_option(f: F) -> F:
         type=click.Choice(["en", "zh"]),
         default="en",
         show_default=True,
+        envvar="PINGJI_LANG",
+        show_envvar=True,
         help="Language of titles and reasons.",
     )(f)
 

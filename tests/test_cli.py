@@ -187,7 +187,7 @@ def test_usage_errors_exit_2(ws):
         ["trace", "E000001"],
         ["history", "c1"],
         ["report", "E1"],
-        ["override", "E1", "-g", "B", "--reason", "r", "--reviewer", "x"],
+        ["override", "E1", "-g", "B", "--reason", "thin order book", "--reviewer", "x"],
         ["rate", "good.yaml", "-r", "books/mini.yaml"],
     ],
 )
@@ -383,7 +383,7 @@ def test_override_beyond_the_allowance_needs_a_second_person(rated):
     ],
 )
 def test_override_bad_input(rated, args, code, stderr_end):
-    base = ["override", "E1", "--reviewer", "Li"] + (["--reason", "r"] if "--reason" not in args else [])
+    base = ["override", "E1", "--reviewer", "Li"] + (["--reason", "thin order book"] if "--reason" not in args else [])
     r = run(*base, *args)
     assert r.exit_code == code
     assert r.stderr.endswith(stderr_end)
@@ -392,7 +392,7 @@ def test_override_bad_input(rated, args, code, stderr_end):
 
 
 def test_override_of_an_unknown_evaluation(rated):
-    r = run("override", "E7", "-g", "B", "--reviewer", "Li", "--reason", "r")
+    r = run("override", "E7", "-g", "B", "--reviewer", "Li", "--reason", "thin order book")
     assert (r.exit_code, r.stderr) == (1, "pingji.db: error[E801]: no evaluation E000007 in this store\n")
 
 
@@ -442,12 +442,27 @@ def test_report_json_is_the_stored_record(rated):
     assert [o["new_grade"] for o in record["expert_overrides"]] == ["B"]
 
 
+def test_issue12_report_language_follows_pingji_lang_and_json_does_not_mix_with_html(rated, monkeypatch):
+    monkeypatch.setenv("PINGJI_LANG", "zh")
+    r = run("report", "E1", "--format", "html", "-o", "z.html")
+    assert (r.exit_code, r.stdout) == (0, "wrote z.html (html, zh) for E000001\n")
+    monkeypatch.delenv("PINGJI_LANG")
+    r = run("report", "E1", "--json", "--format", "html")
+    assert r.exit_code == 2
+    assert "Error: --json writes the stored record as JSON; it cannot be combined with --format html" in r.output
+
+
+def test_issue12_dash_capital_v_prints_the_version():
+    r = run("-V")
+    assert (r.exit_code, r.stdout) == (0, f"pingji, version {pingji.__version__}\n")
+
+
 def test_report_markdown_and_html(rated):
     pytest.importorskip("pingji.report.rating")
     md = run("report", "E1", "--lang", "en")
     assert md.exit_code == 0 and md.stdout.startswith("# Credit rating report")
     r = run("report", "E1", "--format", "html", "-o", "r.html")
-    assert (r.exit_code, r.stdout) == (0, "wrote r.html (html, zh) for E000001\n")
+    assert (r.exit_code, r.stdout) == (0, "wrote r.html (html, en) for E000001\n")
     page = (rated / "r.html").read_text(encoding="utf-8")
     assert page.lstrip().lower().startswith("<!doctype html>") and "E000001" in page
 

@@ -489,3 +489,14 @@ def test_reasonable_document_loads_fast() -> None:
     assert time.perf_counter() - started < 5.0
     assert len(doc.data["factors"]) == 2000
     assert doc.loc(("factors", "f1999", "bands", 1, "points")) == Location("big.yaml", 2001, 76)
+
+
+def test_issue12_malformed_json_is_called_json_not_yaml(tmp_path):
+    from pingji.errors import RulebookSyntaxError
+    from pingji.lang.source import load_yaml
+
+    p = tmp_path / "bad.json"
+    p.write_text('{"id": "x", "customer_type": ', encoding="utf-8")
+    with pytest.raises(RulebookSyntaxError) as exc:
+        load_yaml(p, display_name="bad.json")
+    assert str(exc.value) == "bad.json:2:1: error[E003]: invalid JSON: did not find expected node content"

@@ -120,7 +120,7 @@ def test_rulebook_versions_keep_every_source_file_once(store):
 )
 def test_the_store_is_append_only(store, mini, sql):
     eid = store.add(prepare(pingji.evaluate(mini, FACTS), FACTS))
-    store.add_override(eid, "B", reviewer="Li", reason="r")
+    store.add_override(eid, "B", reviewer="Li", reason="thin order book")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         store.conn.execute(sql)
 
@@ -251,15 +251,15 @@ GRADES = ["M1", "M2", "M3", "M4", "D"]
 
 
 def test_override_within_the_allowance_needs_no_approver():
-    d = decide(GRADES, "M2", "M2", "M3", reviewer="Li", reason="r", approved_by=None, allowance=1)
+    d = decide(GRADES, "M2", "M2", "M3", reviewer="Li", reason="thin order book", approved_by=None, allowance=1)
     assert (d.old_grade, d.new_grade, d.notches, d.approved_by) == ("M2", "M3", -1, None)
 
 
 def test_notches_count_from_the_rulebook_grade_not_the_last_override():
     # M2 → M3 was allowed; M3 → M4 is one more step but two notches from the rulebook's M2.
     with pytest.raises(ReviewError, match="M2 -> M4 is 2 notches from the rulebook's grade"):
-        decide(GRADES, "M2", "M3", "M4", reviewer="Li", reason="r", approved_by=None, allowance=1)
-    d = decide(GRADES, "M2", "M3", "M1", reviewer="Li", reason="r", approved_by=None, allowance=1)
+        decide(GRADES, "M2", "M3", "M4", reviewer="Li", reason="thin order book", approved_by=None, allowance=1)
+    d = decide(GRADES, "M2", "M3", "M1", reviewer="Li", reason="thin order book", approved_by=None, allowance=1)
     assert d.notches == 1
 
 
@@ -270,23 +270,32 @@ def test_notches_count_from_the_rulebook_grade_not_the_last_override():
         ({"approved_by": " "}, "the approver must be named"),
         ({"reviewer": " "}, "the reviewer must be named"),
         ({"reason": ""}, "an override needs a reason"),
+        pytest.param({"reason": "..."}, r"the reason must say why the grade changes, in words; got '\.\.\.'",
+                     id="issue12-reason-dots"),
+        pytest.param({"reason": "ok!"}, "the reason must say why the grade changes, in words; got 'ok!'",
+                     id="issue12-reason-ok"),
     ],
 )
 def test_override_refusals(kw, message):
-    args = {"reviewer": "Li", "reason": "r", "approved_by": None, **kw}
+    args = {"reviewer": "Li", "reason": "thin order book", "approved_by": None, **kw}
     with pytest.raises(ReviewError, match=message):
         decide(GRADES, "M2", "M2", "D", allowance=1, **args)  # type: ignore[arg-type]
 
 
+def test_issue12_a_reason_in_chinese_is_a_reason():
+    d = decide(GRADES, "M2", "M2", "M3", reviewer="李", reason="订单减半", approved_by=None, allowance=1)
+    assert d.new_grade == "M3"
+
+
 def test_unknown_grade_suggests_one():
     with pytest.raises(ReviewError, match=r"unknown grade 'M5' \(did you mean 'M1'\?\)|unknown grade 'M5'"):
-        decide(GRADES, "M2", "M2", "M5", reviewer="Li", reason="r", approved_by=None, allowance=1)
+        decide(GRADES, "M2", "M2", "M5", reviewer="Li", reason="thin order book", approved_by=None, allowance=1)
 
 
 def test_stored_overrides_chain_old_grades(store, mini):
     eid = store.add(prepare(pingji.evaluate(mini, FACTS), FACTS))
-    store.add_override(eid, "B", reviewer="Li", reason="one")
-    row = store.add_override(eid, "C", reviewer="Li", reason="two", approved_by="Wang")
+    store.add_override(eid, "B", reviewer="Li", reason="first review")
+    row = store.add_override(eid, "C", reviewer="Li", reason="second review", approved_by="Wang")
     assert (row["old_grade"], row["new_grade"], row["notches"], row["id"]) == ("B", "C", -2, 2)
     assert store.record(eid)["effective_grade"] == "C"
     assert store.conn.execute("SELECT final_grade FROM evaluations").fetchone() == ("A",)

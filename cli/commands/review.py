@@ -10,7 +10,7 @@ import click
 from pingji.analysis.chains import UnknownFactor, factor_chain
 
 from pingji.cli import render
-from pingji.cli.options import EVAL_ID, Failure, db_option, json_option, open_store
+from pingji.cli.options import EVAL_ID, Failure, db_option, json_option, lang_option, open_store
 from pingji.report.policy import policy_for
 from pingji.report.rating import render_html, render_markdown
 
@@ -65,9 +65,7 @@ def trace(evaluation: str, factor: str | None, db_path: str, as_json: bool) -> N
     show_default=True,
     help="Markdown, one self-contained HTML page, or the stored record as JSON.",
 )
-@click.option(
-    "--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Report language."
-)
+@lang_option
 @click.option(
     "--output",
     "-o",
@@ -88,6 +86,8 @@ def report(evaluation: str, fmt: str, lang: str, output: str | None, db_path: st
 
         pingji report E000001 --format html --lang en -o report.html
     """
+    if as_json and fmt not in ("md", "json"):  # md is the default: --json alone means JSON
+        raise click.UsageError(f"--json writes the stored record as JSON; it cannot be combined with --format {fmt}")
     with open_store(db_path) as store:
         record = store.record(evaluation)
     if as_json:

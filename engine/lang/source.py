@@ -587,4 +587,6 @@ def _build(node: _Node, path: Path, marks: dict[Path, Location], key_marks: dict
 
 
 def _fail(code: str, message: str, location: Location) -> NoReturn:
+    if location.file.lower().endswith(".json") and message.startswith("invalid YAML"):
+        message = "invalid JSON" + message[len("invalid YAML"):]  # JSON is read as YAML; say what the user wrote
     raise RulebookSyntaxError.at(code, message, location)

@@ -16,6 +16,9 @@ from pingji.diagnostics import did_you_mean
 from pingji.errors import ReviewError
 
 DEFAULT_ALLOWED_NOTCHES = 1
+# An override is a recorded credit decision: its reason must say why in words ("..." or "ok" do not).
+# Letters in any script count (订单减半 is four).
+MIN_REASON_LETTERS = 4
 
 
 def allowance_of(rulebook: Any) -> int:
@@ -57,6 +60,8 @@ def decide(
         raise ReviewError("the reviewer must be named")
     if not reason:
         raise ReviewError("an override needs a reason")
+    if sum(c.isalpha() for c in reason) < MIN_REASON_LETTERS:
+        raise ReviewError(f"the reason must say why the grade changes, in words; got {reason!r}")
     if approver == "":
         raise ReviewError("the approver must be named")
     if new_grade not in grades:
