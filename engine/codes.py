@@ -65,6 +65,8 @@ _TABLE: tuple[Code, ...] = (
          "Rating rulebooks"),
     Code("E110", "metric cycle",
          "Rating rulebooks"),
+    Code("E111", "a metric has the name of a fact (it would hide the fact)",
+         "Rating rulebooks"),
     Code("E120", "band gap",
          "Rating rulebooks"),
     Code("E121", "band overlap",

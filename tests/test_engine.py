@@ -406,3 +406,13 @@ def test_an_override_whose_or_holds_twice_applies_once(tmp_path):
     assert [o["id"] for o in ev.overrides] == ["guarantee"]
     assert [r["rule"] for r in ev.trace].count("override.guarantee") == 1
     assert ev.final_grade == {"A": "A", "B": "A", "C": "B"}[ev.model_grade]
+
+
+def test_issue12_a_metric_named_like_a_fact_is_a_name_clash_not_a_cycle(tmp_path):
+    text = (BOOKS / "mini.yaml").read_text(encoding="utf-8").replace("facts: mini.schema.json",
+                                                                     f"facts: {BOOKS / 'mini.schema.json'}")
+    text = text.replace("metrics:\n", "metrics:\n  exposure:\n    expr: exposure * 2\n", 1)
+    (tmp_path / "clash.yaml").write_text(text, encoding="utf-8")
+    diags = [str(d) for d in pingji.check(tmp_path / "clash.yaml")]
+    assert diags == [f"{tmp_path / 'clash.yaml'}:10:3: error[E111]: metric 'exposure' has the name of a fact; a metric "
+                     f"hides the fact it is named like (rename the metric)"]

@@ -244,6 +244,11 @@ def _build(res: Resolved, path: Path, diags: list[Diagnostic], broken_groups: se
     names_for_metrics.update({m: "number" for m in metric_items})
     parsed: dict[str, ex.Expr | None] = {}
     for mid, item in metric_items.items():
+        if mid in types:  # the metric would hide the fact: `exposure: {expr: exposure * 2}` reads itself
+            diags.append(error("E111", f"metric '{mid}' has the name of a fact; a metric hides the fact it is "
+                                       f"named like (rename the metric)", item.loc))
+            parsed[mid] = None
+            continue
         eloc = item.loc_in("expr")
         text = str(item.data["expr"])
         parsed[mid] = _expr(text, eloc, names_for_metrics, "number", diags, item.locator("expr", text))
