@@ -67,6 +67,8 @@ _TABLE: tuple[Code, ...] = (
          "Rating rulebooks"),
     Code("E111", "a metric has the name of a fact (it would hide the fact)",
          "Rating rulebooks"),
+    Code("E112", "a metric is undefined for every input (e.g. it divides by a constant 0)",
+         "Rating rulebooks"),
     Code("E120", "band gap",
          "Rating rulebooks"),
     Code("E121", "band overlap",

@@ -416,3 +416,23 @@ def test_issue12_a_metric_named_like_a_fact_is_a_name_clash_not_a_cycle(tmp_path
     diags = [str(d) for d in pingji.check(tmp_path / "clash.yaml")]
     assert diags == [f"{tmp_path / 'clash.yaml'}:10:3: error[E111]: metric 'exposure' has the name of a fact; a metric "
                      f"hides the fact it is named like (rename the metric)"]
+
+
+@pytest.mark.parametrize("expr, why", [
+    pytest.param("fin.revenue / 0", "it divides by 0, which is 0", id="divide-by-zero"),
+    pytest.param("fin.revenue / (2 - 2)", "it divides by 2 - 2, which is 0", id="divide-by-constant-zero"),
+    pytest.param("1 / 0 + 1", "it divides by 0, which is 0", id="constant"),
+])
+def test_issue12_a_metric_undefined_for_every_input_is_refused(tmp_path, expr, why):
+    text = (BOOKS / "mini.yaml").read_text(encoding="utf-8").replace("facts: mini.schema.json",
+                                                                     f"facts: {BOOKS / 'mini.schema.json'}")
+    text = text.replace("expr: fin.net_income / fin.revenue", f"expr: {expr}", 1)
+    (tmp_path / "u.yaml").write_text(text, encoding="utf-8")
+    diags = [str(d) for d in pingji.check(tmp_path / "u.yaml") if d.is_error]
+    assert diags == [f"{tmp_path / 'u.yaml'}:18:5: error[E112]: metric 'net_margin' is undefined for every input: "
+                     f"{why}; factor net_margin could never score from its bands"]
+
+
+def test_issue12_a_division_by_a_value_that_may_be_zero_is_fine(mini):
+    assert mini.metrics  # current_ratio divides by current liabilities, which may be zero for one customer only
+    assert not [d for d in pingji.check(BOOKS / "mini.yaml") if d.code == "E112"]

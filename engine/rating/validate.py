@@ -8,6 +8,7 @@ PDs, master-scale mapping, overrides that can never fire or contradict each othe
 from __future__ import annotations
 
 from pingji.diagnostics import Diagnostic, error, suggest, warning
+from pingji.lang import expressions as ex
 from pingji.lang.conditions import jointly_satisfiable, satisfiable
 from pingji.rating.methods import method_of
 from pingji.rating.model import Rulebook, Scale
@@ -130,6 +131,7 @@ def check_overrides(rb: Rulebook) -> list[Diagnostic]:
 
 def validate(rb: Rulebook) -> list[Diagnostic]:
     out: list[Diagnostic] = []
+    out.extend(check_metrics(rb))
     out.extend(check_weights(rb))
     for f in rb.factors:
         out.extend(method_of(f).validate(f, rb))
@@ -137,6 +139,39 @@ def validate(rb: Rulebook) -> list[Diagnostic]:
         out.extend(check_scale(rb.scale))
     out.extend(check_overrides(rb))
     out.extend(check_report(rb))
+    return out
+
+
+class _NoFacts:
+    """The names a constant sub-expression reads: none."""
+
+    def get(self, name: str, default: object = ex.MISSING) -> object:
+        return default
+
+
+def _never_defined(expr: ex.Expr) -> str | None:
+    """Why `expr` has no value for any input (a division by a constant zero, or a constant that is
+    undefined), or None."""
+    for node in ex.walk(expr):
+        if isinstance(node, ex.Binary) and node.op == "/" and not ex.names(node.right):
+            if ex.evaluate(node.right, _NoFacts()) == 0:
+                return f"it divides by {ex.unparse(node.right)}, which is 0"
+    if not ex.names(expr) and ex.evaluate(expr, _NoFacts()) is ex.UNDEFINED:
+        return "it is a constant without a value"
+    return None
+
+
+def check_metrics(rb: Rulebook) -> list[Diagnostic]:
+    """A metric that no input can give a value (E112): the factors on it could only ever score their
+    `undefined` or `missing` points."""
+    out = []
+    for m in rb.metrics:
+        why = _never_defined(m.expr)
+        if why is not None:
+            users = [f.id for f in rb.factors if getattr(f, "metric", None) == m.id]
+            on = ("" if not users else f"; factor {users[0]} could never score from its bands" if len(users) == 1
+                  else f"; factors {', '.join(users)} could never score from their bands")
+            out.append(error("E112", f"metric '{m.id}' is undefined for every input: {why}{on}", m.loc))
     return out
 
 
