@@ -410,3 +410,19 @@ def test_price_help_has_a_working_example() -> None:
     r = cmd("price", "--help")
     assert r.exit_code == 0
     assert "Example:\n\n      pingji rate facts/examples/machinery-a.yaml\n\n      pingji price E000001" in r.output
+
+
+def test_issue12_a_declined_customer_gets_no_rate_and_no_limit(db: str) -> None:
+    r = cmd("rate", "facts/examples/chemicals-c.yaml", "--db", db)
+    assert r.exit_code == 0, r.output
+    r = cmd("price", "E000002", "--db", db)
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[2].startswith("decision     decline — ")
+    assert lines[3] == "terms        none: the customer is declined"
+    assert not any(line.startswith(("rate ", "limit ", "spread ")) for line in lines)
+    data = json.loads(cmd("price", "E000002", "--db", db, "--json").output)
+    assert (data["declined"], data["rate"], data["reference_rate"]) == (True, None, None)
+    assert data["offer"]["decision"] == "decline"
+    ok = json.loads(cmd("price", "E000001", "--db", db, "--json").output)
+    assert ok["declined"] is False and ok["rate"] is not None

@@ -79,7 +79,9 @@ def offer_lines(offer: Offer, evaluation_id: str, lang: str) -> list[str]:
     if "decision" in d.outputs:
         shown.add("decision")
         lines.append(f"decision     {d.value('decision')} — {why('decision')}")
-    if SPREAD in d.outputs:
+    if offer.declined:  # no rate and no limit are offered to a declined customer
+        lines.append("terms        none: the customer is declined")
+    if SPREAD in d.outputs and not offer.declined:
         rate, ref, spread = offer.rate(), offer.reference_rate(), d.value(SPREAD)
         if rate is not None and ref is not None:
             lines.append(f"rate         {rate * 100:.2f}% = reference {ref * 100:.2f}% + {spread} bp")
@@ -91,7 +93,7 @@ def offer_lines(offer: Offer, evaluation_id: str, lang: str) -> list[str]:
             lines.append(f"{pad}{c['rule']:<20} {value:>6}  ({r.loc.short()}): {r.reason.get(lang)}")
         if d.outputs[SPREAD].by_default:
             lines.append(f"{pad}{why(SPREAD)}")
-    if LIMIT in d.outputs:
+    if LIMIT in d.outputs and not offer.declined:
         limit, asked = d.value(LIMIT), f.get("request_amount")
         short = f", less than the {_amount(asked)} requested" if None not in (limit, asked) and limit < asked else ""
         lines.append(f"limit        {_amount(limit)} ({UNIT}){short} — {why(LIMIT)}")

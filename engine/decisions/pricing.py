@@ -160,6 +160,14 @@ class Offer:
         out = self.decision.outputs.get(oid)
         return None if out is None else out.value
 
+    @property
+    def declined(self) -> bool:
+        """The policy's decision is its worst level (`decline` in the built-in pricing rulebook): an
+        offer that is declined carries no terms, whatever spread and limit rules also fired."""
+        out = self.decision.outputs.get("decision")
+        levels = self.book.output("decision").levels if out is not None else ()
+        return out is not None and bool(levels) and out.value == levels[-1]
+
     def reference_rate(self) -> Decimal | None:
         return next((money(p.value) for p in self.book.parameters if p.id == REFERENCE), None)
 
@@ -179,8 +187,8 @@ class Offer:
         return due_date(_dt.date.fromisoformat(when), int(months)).isoformat()
 
     def to_dict(self) -> dict[str, Any]:
-        rate, ref = self.rate(), self.reference_rate()
-        return {"customer": self.facts["id"], "grade": self.facts["grade"],
+        rate, ref = (None, None) if self.declined else (self.rate(), self.reference_rate())
+        return {"customer": self.facts["id"], "grade": self.facts["grade"], "declined": self.declined,
                 "coarse_grade": self.facts.get("coarse_grade"), "overridden": self.facts.get("overridden", False),
                 "reference_rate": None if ref is None else str(ref), "rate": None if rate is None else str(rate),
                 "amount_unit": UNIT, "next_rating": self.next_rating(),
