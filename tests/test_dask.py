@@ -295,6 +295,45 @@ def test_an_unreachable_scheduler(ws):
     assert not (ws / "pingji.db").exists()
 
 
+def test_issue12_a_port_that_answers_but_is_no_dask_scheduler_is_refused_within_the_timeout(ws):
+    """An HTTP server (or anything that accepts connections and stays silent) on the port: before, the
+    batch waited for ever; now the Dask handshake is bounded by --scheduler-timeout."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    port = server.getsockname()[1]
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept_and_say_nothing() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    threading.Thread(target=accept_and_say_nothing, daemon=True).start()
+    result: list[Any] = []
+    runner = threading.Thread(target=lambda: result.append(
+        batch("p.csv", "--scheduler", f"tcp://127.0.0.1:{port}", "--scheduler-timeout", "1")), daemon=True)
+    runner.start()
+    runner.join(120)
+    stop.set()
+    for s in held:
+        s.close()
+    server.close()
+    assert result, "the batch still waits on a port that does not speak Dask"
+    r = result[0]
+    assert (r.exit_code, r.stdout, r.stderr) == (
+        2, "", f"error[E910]: tcp://127.0.0.1:{port} answers, but not as a Dask scheduler (no Dask handshake "
+               f"within 1 s); is it the scheduler's address (usually port 8786)?\n")
+    assert not (ws / "pingji.db").exists()
+
+
 def test_a_scheduler_without_workers(ws):
     with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=":0", protocol="tcp://") as lc:
         r = batch("p.csv", "--scheduler", lc.scheduler_address, "--scheduler-timeout", "0.5")

@@ -44,11 +44,13 @@ the batch waits for one (Ctrl-C keeps what is stored, as in a local batch).
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import contextlib
 import functools
 import hashlib
 import logging
+import socket
 import threading
 import uuid
 from collections import OrderedDict, deque
@@ -197,6 +199,7 @@ def connect(address: str, timeout: float = DEFAULT_TIMEOUT) -> Cluster:
     """
     address = check_address(address)
     distributed = _distributed()
+    _handshake(address, timeout)
     try:
         client = distributed.Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError):
@@ -229,6 +232,38 @@ def connect(address: str, timeout: float = DEFAULT_TIMEOUT) -> Cluster:
             client.close()
         raise
     return Cluster(address, client)
+
+
+def _handshake(address: str, timeout: float) -> None:
+    """Ask whatever answers at `address` who it is, each step bounded by `timeout`: a Client would
+    wait for ever on a port that accepts connections but does not speak Dask (an HTTP server, say)."""
+    from distributed.comm import connect as open_comm  # optional extra: imported where it is used
+
+    async def identity() -> Any:
+        comm = await asyncio.wait_for(open_comm(address, timeout=timeout), timeout)
+        try:
+            await asyncio.wait_for(comm.write({"op": "identity", "reply": True}), timeout)
+            return await asyncio.wait_for(comm.read(), timeout)
+        finally:
+            comm.abort()
+
+    where = urlsplit(address)
+    try:
+        socket.create_connection((where.hostname or "", where.port or 0), timeout=timeout).close()
+    except OSError:
+        raise ClusterUnavailable(
+            f"cannot reach the Dask scheduler at {address}: no answer within {timeout:g} s"
+        ) from None
+    try:
+        answer = asyncio.run(identity())
+    except (OSError, TimeoutError, asyncio.TimeoutError, EOFError, ValueError, TypeError):
+        raise ClusterUnavailable(
+            f"{address} answers, but not as a Dask scheduler (no Dask handshake within {timeout:g} s); "
+            f"is it the scheduler's address (usually port 8786)?"
+        ) from None
+    kind = answer.get("type") if isinstance(answer, dict) else None
+    if kind != "Scheduler":
+        raise ClusterUnavailable(f"{address} is a Dask {kind or 'peer'}, not a scheduler")
 
 
 @contextlib.contextmanager
