@@ -48,7 +48,8 @@ Generated from `--help` by `python -m pingji.cli.docs`; a test fails when it dri
 
 Exit codes: 0 success; 1 a failure (a bad rulebook, bad facts, a refused override, a record that
 failed in a batch, an unusable store, a Dask cluster lost during a batch); 2 a usage error (also a
-Dask scheduler that cannot be used: E910). Errors print on stderr as
+Dask scheduler that cannot be used: E910). Errors print on stderr (`pingji check` prints its
+diagnostics on stdout: they are its result) as
 `file:line:col: error[CODE]: message`; anything unexpected prints one line (`PINGJI_DEBUG=1` shows
 the traceback). Every code, with its meaning and exit status, is in [errors.md](errors.md)
 (generated from the registry `pingji.codes`).

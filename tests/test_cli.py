@@ -609,3 +609,22 @@ def test_report_to_an_unwritable_place(rated):
         "",
         "cannot write no/such/dir/r.json: No such file or directory\n",
     )
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_issue12_check_on_an_empty_folder_fails_and_skips_what_is_not_a_rulebook(tmp_path):
+    (tmp_path / "empty").mkdir()
+    r = CliRunner().invoke(cli, ["check", str(tmp_path / "empty")])
+    assert r.exit_code == 1
+    assert r.stderr == (f"note: {tmp_path / 'empty'}: no YAML files\n"
+                        f"error: nothing to check: no rulebooks in {tmp_path / 'empty'}\n")
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    shutil.copy(ROOT / "rulebooks" / "pricing.yaml", mixed)
+    shutil.copy(ROOT / "facts" / "examples" / "machinery-a.yaml", mixed)
+    r = CliRunner().invoke(cli, ["check", str(mixed), "--no-examples"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout == "1 rulebook checked: 0 errors, 0 warnings\n"
+    assert r.stderr == f"note: {mixed / 'machinery-a.yaml'}: not a rulebook (no 'rulebook:' key); skipped\n"

@@ -13,6 +13,8 @@ import pingji
 from pingji.rating import catalog
 from pingji.builtin import facts_dir, rulebooks_dir, schema_dir
 from pingji.diagnostics import sort_key
+from pingji.errors import RulebookError
+from pingji.lang.source import load_yaml
 
 from pingji.cli.options import Failure, json_option
 
@@ -24,7 +26,9 @@ from pingji.cli.options import Failure, json_option
 def check(paths: tuple[str, ...], as_json: bool, no_examples: bool) -> None:
     """Check rulebooks and run their examples; print every problem; exit 1 on any error.
 
-    With no PATH, checks every built-in rulebook. A PATH may be a folder of rulebooks.
+    With no PATH, checks every built-in rulebook. A PATH may be a folder of rulebooks: its YAML
+    files that are not rulebooks (no `rulebook:` key, e.g. facts) are skipped with a note on
+    stderr. The diagnostics are the command's output (stdout); nothing to check is an error.
 
     Example:
 
@@ -33,7 +37,19 @@ def check(paths: tuple[str, ...], as_json: bool, no_examples: bool) -> None:
     files: list[Path] = []
     for p in paths or [str(e.path) for e in catalog.catalog()]:
         path = Path(p)
-        files.extend(sorted(path.glob("*.yaml")) if path.is_dir() else [path])
+        if not path.is_dir():
+            files.append(path)
+            continue
+        found = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
+        for f in found:
+            if _is_rulebook(f):
+                files.append(f)
+            else:
+                click.echo(f"note: {f}: not a rulebook (no 'rulebook:' key); skipped", err=True)
+        if not found:
+            click.echo(f"note: {path}: no YAML files", err=True)
+    if not files:
+        raise Failure(f"error: nothing to check: no rulebooks in {', '.join(paths)}")
     diags = []
     for f in files:
         diags.extend(pingji.check(f, run_examples=not no_examples))
@@ -51,6 +67,16 @@ def check(paths: tuple[str, ...], as_json: bool, no_examples: bool) -> None:
         )
     if errors:
         sys.exit(1)
+
+
+def _is_rulebook(path: Path) -> bool:
+    """A YAML file in a folder is checked when it says it is a rulebook; one that cannot be read is
+    checked too, so that its error shows."""
+    try:
+        data = load_yaml(path, display_name=str(path)).data
+    except RulebookError:
+        return True
+    return isinstance(data, dict) and "rulebook" in data
 
 
 @click.command("rulebooks")
