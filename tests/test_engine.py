@@ -436,3 +436,23 @@ def test_issue12_a_metric_undefined_for_every_input_is_refused(tmp_path, expr, w
 def test_issue12_a_division_by_a_value_that_may_be_zero_is_fine(mini):
     assert mini.metrics  # current_ratio divides by current liabilities, which may be zero for one customer only
     assert not [d for d in pingji.check(BOOKS / "mini.yaml") if d.code == "E112"]
+
+
+def test_issue12_an_assessment_level_the_factor_lacks_is_located_in_the_facts_file(tmp_path):
+    from click.testing import CliRunner
+
+    from pingji.cli.main import cli
+
+    text = (BOOKS / "mini.yaml").read_text(encoding="utf-8").replace("facts: mini.schema.json",
+                                                                     f"facts: {BOOKS / 'mini.schema.json'}")
+    text = text.replace("levels: {5: 100, 4: 80, 3: 55, 2: 25, 1: 0}", "levels: {5: 100, 3: 55, 1: 0}")
+    (tmp_path / "odd.yaml").write_text(text, encoding="utf-8")
+    facts = customer()
+    facts["assessments"] = [{"factor": "management", "level": 4, "assessor": "li"}]
+    (tmp_path / "c.json").write_text(json.dumps(facts, indent=1), encoding="utf-8")
+    line = next(n for n, s in enumerate((tmp_path / "c.json").read_text("utf-8").splitlines(), 1) if '"level"' in s)
+    r = CliRunner().invoke(cli, ["rate", str(tmp_path / "c.json"), "-r", str(tmp_path / "odd.yaml"),
+                                 "--db", str(tmp_path / "x.db")])
+    assert r.exit_code == 1
+    assert r.stderr == (f"{tmp_path / 'c.json'}:{line}:13: error[E503]: assessments[0].level: 4 is not a level of "
+                        f"factor 'management' (levels: 5, 3, 1)\n")

@@ -109,8 +109,10 @@ class _Run:
     an assessment as `(factor, level, index in facts.assessments)`; the override inputs as a dict.
     """
 
-    def __init__(self, compiled: CompiledRulebook, facts: Mapping[str, Any]):
+    def __init__(self, compiled: CompiledRulebook, facts: Mapping[str, Any], locate: Any = None,
+                 label: str = "facts"):
         self.c = compiled
+        self.locate, self.label = locate, label
         self.p = _plan(compiled)
         self.rb = compiled.rulebook
         self.facts = facts
@@ -126,9 +128,15 @@ class _Run:
         self.adjustments: list[dict[str, Any]] = []
         self.pd: float | None = None
         self.coarse: str | None = None
+
         self.metric_rows: dict[str, dict[str, Any]] = {}
 
     # -- before the run ---------------------------------------------------------------------------
+
+    def where(self, path: tuple[Any, ...]) -> Location:
+        """Where a fact is, for an error about it: its file:line when the facts came from a file."""
+        return self.locate(path) if self.locate is not None else Location(self.label)
+
     def compute_metrics(self) -> None:
         env = self.env
         get = env.get
@@ -308,7 +316,7 @@ def evaluate(rulebook: Rulebook, facts: Mapping[str, Any], *, locate: Any = None
         require_valid(facts, rulebook.facts_schema, locate, label, finite=snapshot is not None)
     assert snapshot is not None
     compiled = compiled_for(rulebook)
-    run = _Run(compiled, facts)
+    run = _Run(compiled, facts, locate, label)
     run.compute_metrics()
     inputs = run.inputs()
     ruleset_for(compiled).run(inputs, None, compiled.rules, actions=run.p.actions, ctx=run)

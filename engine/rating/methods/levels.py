@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from pingji.diagnostics import Diagnostic, Location, error
+from pingji.diagnostics import Diagnostic, error
 from pingji.errors import FactsError
 from pingji.lang.expressions import MISSING
 from pingji.rating.methods.base import (
@@ -135,7 +135,8 @@ class AssessedLevels(FactorMethod):
                 if a["level"] not in known:
                     levels = ", ".join(str(k) for k in known)
                     raise FactsError([error("E503", f"assessments[{i}].level: {a['level']!r} is not a level of "
-                                                    f"factor '{fid}' (levels: {levels})", Location("facts"))])
+                                                    f"factor '{fid}' (levels: {levels})",
+                                            run.where(("assessments", i, "level")))])
             fr.input = [a["level"] for _, a in mine]
             last = len(mine) - 1
             for k, (i, a) in enumerate(mine):
