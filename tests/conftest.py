@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +31,13 @@ def fresh_engine_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(pingji.decisions.compile, "_compiled", {})
     monkeypatch.setattr(pingji.runtime.ruleset, "_cache", {})
     yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_store_in_the_working_directory() -> Iterator[None]:
+    """Issue 12.14: tests use temporary stores; none may leave a pingji.db in the repository."""
+    here = [Path.cwd() / "pingji.db", Path(__file__).resolve().parent.parent / "pingji.db"]
+    before = {p for p in here if p.exists()}
+    yield
+    made = [str(p) for p in here if p.exists() and p not in before]
+    assert not made, f"a test wrote {made}: use a temporary store (--db in tmp_path)"
