@@ -364,6 +364,7 @@ def test_override_beyond_the_allowance_needs_a_second_person(rated):
         "reason": "fraud suspected",
         "reviewer": "Li",
         "rulebook_grade": "A",
+        "superseded_by": None,
     }
 
 
@@ -628,3 +629,13 @@ def test_issue12_check_on_an_empty_folder_fails_and_skips_what_is_not_a_rulebook
     assert r.exit_code == 0, r.output
     assert r.stdout == "1 rulebook checked: 0 errors, 0 warnings\n"
     assert r.stderr == f"note: {mixed / 'machinery-a.yaml'}: not a rulebook (no 'rulebook:' key); skipped\n"
+
+
+def test_issue12_overriding_a_superseded_evaluation_warns_and_names_the_latest(rated):
+    assert run("rate", "good.yaml", "-r", "books/mini.yaml").exit_code == 0  # E000002, the same customer
+    r = run("override", "E1", "-g", "B", "--reviewer", "Li", "--reason", "thin order book")
+    assert r.exit_code == 0
+    assert r.stderr == ("warning: E000001 is not the latest evaluation of customer c1 (E000002 is): the override "
+                        "is stored, but the customer's current grade is the later evaluation's\n")
+    r = run("override", "E2", "-g", "B", "--reviewer", "Li", "--reason", "thin order book")
+    assert (r.exit_code, r.stderr) == (0, "")

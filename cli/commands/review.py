@@ -146,6 +146,10 @@ def override(
             raise click.BadParameter("must not be empty", param_hint=f"'{name}'")
     with open_store(db_path) as store:
         row = store.add_override(evaluation, grade, reviewer=reviewer, reason=reason, approved_by=approved_by)
+    if row["superseded_by"]:
+        click.echo(f"warning: {row['evaluation_id']} is not the latest evaluation of customer {row['customer_id']} "
+                   f"({row['superseded_by']} is): the override is stored, but the customer's current grade "
+                   f"is the later evaluation's", err=True)
     if as_json:
         click.echo(json.dumps(row, sort_keys=True, ensure_ascii=False, indent=2))
         return

@@ -356,6 +356,8 @@ class Store(Connection):
                     at,
                 ),
             )
+            latest = self.conn.execute("SELECT max(id) FROM evaluations WHERE customer_id = ?",
+                                       (row["customer_id"],)).fetchone()[0]
         return {
             "id": cur.lastrowid,
             "evaluation_id": format_id(n),
@@ -369,6 +371,8 @@ class Store(Connection):
             "reason": reason.strip(),
             "approved_by": d.approved_by,
             "at": at,
+            # a later evaluation of the customer stands, not this one: the override changes a past grade
+            "superseded_by": format_id(latest) if latest is not None and latest > n else None,
         }
 
     def history(self, customer_id: str) -> list[dict[str, Any]]:
