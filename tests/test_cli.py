@@ -639,3 +639,14 @@ def test_issue12_overriding_a_superseded_evaluation_warns_and_names_the_latest(r
                         "is stored, but the customer's current grade is the later evaluation's\n")
     r = run("override", "E2", "-g", "B", "--reviewer", "Li", "--reason", "thin order book")
     assert (r.exit_code, r.stderr) == (0, "")
+
+
+def test_issue12_a_changed_rulebook_under_the_same_version_is_warned_about(ws):
+    assert run("rate", "good.yaml", "-r", "books/mini.yaml").exit_code == 0
+    book = ws / "books" / "mini.yaml"
+    book.write_text(book.read_text("utf-8").replace("weight: 60}", "weight: 60}  # edited", 1), "utf-8")
+    r = run("rate", "good.yaml", "-r", "books/mini.yaml")
+    assert r.exit_code == 0
+    assert r.stderr.startswith("warning: rulebook mini 1 (sha256 ") and r.stderr.endswith(
+        "give the changed rulebook a new version\n")
+    assert "differs from what this store already holds under the same id and version" in r.stderr

@@ -63,6 +63,8 @@ def rate(facts: str, rulebook: str | None, db_path: str, no_store: bool, as_json
         prepared = prepare(ev, doc.data)
         with Store.open(db_path) as store:
             eid, at = store.add(prepared), prepared.evaluated_at
+            for r in store.relabelled(hashes=[rb.content_hash]):
+                warn_relabelled(r)
     if as_json:
         d = ev.to_dict()
         if eid is not None:
@@ -71,6 +73,13 @@ def rate(facts: str, rulebook: str | None, db_path: str, no_store: bool, as_json
         return
     shown = f"{eid} (stored in {db_path})" if eid is not None else "not stored"
     click.echo(render.summary(ev, lang, evaluation=shown))
+
+
+def warn_relabelled(r: dict[str, Any]) -> None:
+    others = ", ".join(h[:12] for h in r["others"])
+    click.echo(f"warning: rulebook {r['id']} {r['version']} (sha256 {r['hash'][:12]}) differs from what this store "
+               f"already holds under the same id and version (sha256 {others}); give the changed rulebook a new "
+               f"version", err=True)
 
 
 @click.command()
@@ -179,6 +188,9 @@ def batch(
             progress=advance,
             on_start=start,
         )
+        relabelled = store.relabelled(batch_id=run.batch_id)
+    for r in relabelled:
+        warn_relabelled(r)
     result = run.to_dict()
     if as_json:
         click.echo(json.dumps(result, sort_keys=True, ensure_ascii=False, indent=2))

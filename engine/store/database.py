@@ -466,6 +466,26 @@ class Store(Connection):
         with self._guard():
             return {h: json.loads(g) for h, g in self.conn.execute("SELECT hash, grades FROM rulebook_versions")}
 
+    def relabelled(self, *, hashes: Sequence[str] = (), batch_id: str | None = None) -> list[dict[str, Any]]:
+        """Rulebook versions stored under the id and version of another content: the rulebook changed and
+        its `version` did not. For the given hashes (or those a batch used): [{id, version, hash, others}]."""
+        with self._guard():
+            wanted = list(hashes)
+            if batch_id is not None:
+                wanted += [h for (h,) in self.conn.execute(
+                    "SELECT DISTINCT rulebook_hash FROM evaluations WHERE batch_id = ?", (batch_id,))]
+            out = []
+            for h in sorted(set(wanted)):
+                found = self.conn.execute("SELECT id, version FROM rulebook_versions WHERE hash = ?", (h,)).fetchone()
+                if found is None:
+                    continue
+                others = [o for (o,) in self.conn.execute(
+                    "SELECT hash FROM rulebook_versions WHERE id = ? AND version IS ? AND hash != ? ORDER BY stored_at",
+                    (found[0], found[1], h))]
+                if others:
+                    out.append({"id": found[0], "version": found[1], "hash": h, "others": others})
+            return out
+
     def count(self, table: str = "evaluations") -> int:
         if table not in {"evaluations", "overrides", "trace", "factor_scores", "batch_failures", "batches"}:
             raise ValueError(table)
