@@ -243,6 +243,8 @@ _TABLE: tuple[Code, ...] = (
          "Batches"),
     Code("E903", "a record or snapshot is not an object of facts",
          "Batches"),
+    Code("E904", "a batch input has no records: nothing to rate (no batch is stored)",
+         "Batches"),
     Code("E910", "`batch --scheduler`: the Dask cluster cannot be used (no `distributed`: `pip install 'pingji[dask]'`; no answer within `--scheduler-timeout`; no workers; a worker running another pingji); nothing is stored",
          "Batches", USAGE),
     Code("E911", "`batch --scheduler`: the Dask cluster failed during the batch (workers kept dying, the scheduler went away); what was stored is kept: run again to resume",

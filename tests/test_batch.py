@@ -395,3 +395,14 @@ def test_a_batch_killed_half_way_resumes_without_duplicates(tmp_path):
 def test_run_batch_refuses_an_unreadable_input(tmp_path):
     with Store.open(tmp_path / "s.db") as s, pytest.raises(BatchError, match="not found"):
         run_batch(tmp_path / "none.csv", s)
+
+
+@pytest.mark.parametrize("make", [pytest.param(lambda p: p.with_suffix(".jsonl").write_text(""), id="empty-file"),
+                                  pytest.param(lambda p: p.mkdir(), id="empty-folder")])
+def test_issue12_a_batch_with_nothing_to_rate_fails(tmp_path, make):
+    target = tmp_path / "in"
+    make(target)
+    path = target.with_suffix(".jsonl") if not target.exists() else target
+    r = CliRunner().invoke(cli, ["batch", str(path), "--db", str(tmp_path / "b.db")])
+    assert r.exit_code == 1
+    assert r.stderr == f"error[E904]: input '{path}' has no records: nothing to rate\n"

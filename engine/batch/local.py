@@ -176,6 +176,8 @@ def run_batch(
     if scheduler is not None and workers is not None:
         raise ValueError("run_batch: give workers (local processes) or scheduler (a Dask cluster), not both")
     source = open_source(input_path)
+    if source.count() == 0:  # before the store hears of a batch: nothing done is not a success
+        raise BatchError(f"input '{source.display}' has no records: nothing to rate", None, "E904")
     rb: Rulebook | None = None
     if rulebook is not None:
         rb = load_rulebook(catalog.find(rulebook))  # refuse a bad rulebook before any record
