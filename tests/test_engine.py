@@ -456,3 +456,22 @@ def test_issue12_an_assessment_level_the_factor_lacks_is_located_in_the_facts_fi
     assert r.exit_code == 1
     assert r.stderr == (f"{tmp_path / 'c.json'}:{line}:13: error[E503]: assessments[0].level: 4 is not a level of "
                         f"factor 'management' (levels: 5, 3, 1)\n")
+
+
+@pytest.mark.parametrize("revenue", [1e30, 1e300, 123456789012345678901234567890123456789])
+def test_issue12_very_large_facts_rate_without_an_internal_error(mini, revenue):
+    facts = customer()
+    facts["fin"]["revenue"] = revenue
+    ev = pingji.evaluate(mini, facts)
+    assert ev.final_grade in ("A", "B", "C")
+    assert json.loads(ev.to_json())["total"] == ev.total
+
+
+def test_issue12_an_integer_literal_beyond_the_float_range_is_e307(tmp_path):
+    text = (BOOKS / "mini.yaml").read_text(encoding="utf-8").replace("facts: mini.schema.json",
+                                                                     f"facts: {BOOKS / 'mini.schema.json'}")
+    text = text.replace("expr: fin.net_income / fin.revenue", "expr: fin.net_income / 1" + "0" * 320, 1)
+    (tmp_path / "big.yaml").write_text(text, encoding="utf-8")
+    assert [str(d) for d in pingji.check(tmp_path / "big.yaml")] == [
+        f"{tmp_path / 'big.yaml'}:18:28: error[E307]: number out of range: 100000000000000000000... "
+        f"(numbers must be finite and at most 1e15 in size)"]

@@ -143,7 +143,7 @@ def tokenize(text: str) -> list[Token]:
                 return bad(i, "E301", f"malformed number '{clip(text[i:k])}'", text[i:k])
             lit = text[i:j]
             value: int | float = float(lit) if is_float else int(lit)
-            if not math.isfinite(value) or abs(value) > MAX_LITERAL:
+            if abs(value) > MAX_LITERAL or not math.isfinite(value):  # int vs float: no float() of a huge int
                 return bad(i, "E307", f"number out of range: {clip(lit)} "
                                       f"(numbers must be finite and at most 1e15 in size)", lit)
             toks.append(Token("num", lit, i, value))
