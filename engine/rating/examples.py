@@ -2,39 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pingji.diagnostics import Diagnostic, error
+from pingji.diagnostics import Diagnostic, Location, error
 from pingji.errors import EvaluationError, FactsError, RulebookError
 from pingji.lang.factschema import check_facts
-from pingji.rating.model import Example, Rulebook
-from pingji.rating.run import evaluate
 from pingji.lang.source import load_yaml
+from pingji.rating.model import Rulebook
+from pingji.rating.run import evaluate
 
 
-def _facts_of(rb: Rulebook, ex: Example) -> tuple[Any, Any, str]:
-    if isinstance(ex.facts, str):
-        path = (Path(rb.file).parent / ex.facts)
-        doc = load_yaml(path, display_name=str(path) if not path.is_absolute() else None)
-        return doc.data, doc.loc, doc.file
-    return ex.facts, None, ex.facts_label
+def example_facts(book_file: str, name: str, facts: Any, label: str, schema: Mapping[str, Any],
+                  loc: Location) -> tuple[Any, list[Diagnostic]]:
+    """The facts of the example `name` of the rulebook at `book_file` (inline, or a file named relative to
+    it) and, when they cannot be read (its diagnostics) or do not match `schema` (E170), the problems."""
+    locate = None
+    if isinstance(facts, str):
+        path = Path(book_file).parent / facts
+        try:
+            doc = load_yaml(path, display_name=str(path))
+        except RulebookError as exc:
+            return None, list(exc.diagnostics)
+        facts, locate, label = doc.data, doc.loc, doc.file
+    problems = check_facts(facts, schema, locate, label)
+    if problems:
+        return None, [error("E170", f"example '{name}': facts do not match the facts schema "
+                                    f"({len(problems)} problem{'s' if len(problems) > 1 else ''}; "
+                                    f"first: {problems[0]})", loc)]
+    return facts, []
 
 
 def run_examples(rb: Rulebook) -> list[Diagnostic]:
     """E170 for example facts that fail the schema, E171 for expectations that do not hold."""
     out: list[Diagnostic] = []
     for ex in rb.examples:
-        try:
-            facts, locate, label = _facts_of(rb, ex)
-        except RulebookError as exc:
-            out.extend(exc.diagnostics)
-            continue
-        problems = check_facts(facts, rb.facts_schema, locate, label)
+        facts, problems = example_facts(rb.file, ex.name, ex.facts, ex.facts_label, rb.facts_schema, ex.loc)
         if problems:
-            out.append(error("E170", f"example '{ex.name}': facts do not match the facts schema "
-                                     f"({len(problems)} problem{'s' if len(problems) > 1 else ''}; first: {problems[0]})",
-                             ex.loc))
+            out.extend(problems)
             continue
         try:
             ev = evaluate(rb, facts, check_facts=False)
