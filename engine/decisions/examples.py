@@ -7,9 +7,8 @@ from typing import Any
 from pingji.decisions.model import DecisionBook, Output
 from pingji.decisions.run import decide, jsonable
 from pingji.diagnostics import Diagnostic, error
-from pingji.errors import EvaluationError, FactsError
 from pingji.numbers import money
-from pingji.rating.examples import example_facts
+from pingji.rating.examples import run_example
 
 
 def _expected_matches(o: Output, want: Any, got: Any) -> bool:
@@ -24,14 +23,10 @@ def run_decision_examples(book: DecisionBook) -> list[Diagnostic]:
     """E170 for example facts that fail the schema, E171 for expectations that do not hold."""
     out: list[Diagnostic] = []
     for exm in book.examples:
-        facts, problems = example_facts(book.file, exm.name, exm.facts, exm.facts_label, book.facts_schema, exm.loc)
-        if problems:
+        d, problems = run_example(book.file, book.facts_schema, exm,
+                                  lambda facts: decide(book, facts, check_facts=False), "run failed")
+        if d is None:
             out.extend(problems)
-            continue
-        try:
-            d = decide(book, facts, check_facts=False)
-        except (FactsError, EvaluationError) as exc:
-            out.append(error("E171", f"example '{exm.name}': run failed: {exc}", exm.loc))
             continue
         for key, want in exm.expect.items():
             try:
