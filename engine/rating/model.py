@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeVar
 from pingji.diagnostics import Location
 from pingji.lang.expressions import Expr
 from pingji.lang.text import Text as Text  # re-exported: the model's titles and reasons
+from pingji.numbers import number_text
 
 
 class _Identified(Protocol):
@@ -55,16 +56,10 @@ class Band:
         if self.lo is None and self.hi is None:
             return "any value"
         if self.lo is None:
-            return f"< {_num(self.hi)}"
+            return f"< {number_text(self.hi)}"
         if self.hi is None:
-            return f">= {_num(self.lo)}"
-        return f"{_num(self.lo)} <= x < {_num(self.hi)}"
-
-
-def _num(x: float | None) -> str:
-    if x is None:
-        return ""
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
+            return f">= {number_text(self.lo)}"
+        return f"{number_text(self.lo)} <= x < {number_text(self.hi)}"
 
 
 @dataclass(frozen=True)
