@@ -16,8 +16,8 @@ from typing import Any
 CENT = Decimal("0.01")
 RATIO = Decimal("0.0001")
 
-__all__ = ["CENT", "RATIO", "cents", "money", "ratio", "round_float", "round_float_exact", "round_half_up",
-           "to_decimal", "to_float"]
+__all__ = ["CENT", "RATIO", "cents", "money", "number_text", "ratio", "round_float", "round_float_exact",
+           "round_half_up", "to_decimal", "to_float"]
 
 # Precision enough for any float (up to ~1.8e308) at up to hundreds of places: quantize never
 # runs out of digits.
@@ -92,3 +92,11 @@ def cents(d: Decimal) -> Decimal:
 def ratio(num: Decimal, den: Decimal) -> Decimal | None:
     """num / den rounded half-up to 4 places; None when den is 0 (the ratio does not apply)."""
     return None if den == 0 else round_half_up(num / den, 4)
+
+
+def number_text(x: float | None, none: str = "none") -> str:
+    """A number as messages and descriptions show it: an integral one without a fraction (3, not
+    3.0), any other as Python writes the float; `none` for None."""
+    if x is None:
+        return none
+    return str(int(x)) if float(x).is_integer() else repr(float(x))

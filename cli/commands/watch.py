@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +42,20 @@ class IsoDate(click.ParamType):
 DATE = IsoDate()
 
 
-def _open(db_path: str, required: bool, otherwise: str = "--previous") -> Store | None:
+@contextmanager
+def _opened(db_path: str, required: bool, otherwise: str = "--previous") -> Iterator[Store | None]:
+    """The store at `db_path` (None when there is none and it is not `required`), closed afterwards."""
     if not os.path.exists(db_path):
         if required:
             raise Failure(f"{db_path}: no store here; rate the customers first (pingji rate ... --db {db_path}) or "
                           f"give {otherwise}")
-        return None
-    return Store.open(db_path, create=False)
+        yield None
+        return
+    store = Store.open(db_path, create=False)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def _signal_line(s: dict[str, Any], lang: str) -> str:
@@ -126,12 +135,8 @@ def monitor(current: tuple[str, ...], previous: str | None, rulebook: str, as_of
     if previous and len(docs) != 1:
         raise click.UsageError("--previous compares one customer: give exactly one CURRENT snapshot")
     earlier = read_customer(previous) if previous else None
-    store = _open(db_path, required=previous is None)
-    try:
+    with _opened(db_path, required=previous is None) as store:
         run = compare(book, docs, previous=earlier, as_of=as_of, store=store)
-    finally:
-        if store:
-            store.close()
     if as_json:
         click.echo(json.dumps(run.to_dict(), sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False))
         return
@@ -170,12 +175,8 @@ def portfolio(db_path: str, loans: str | None, snapshots: tuple[str, ...], as_of
 
         pingji portfolio --db demo.db --loans facts/loans/portfolio.yaml --format html -o portfolio.html
     """
-    store = _open(db_path, required=loans is None, otherwise="--loans")
-    try:
+    with _opened(db_path, required=loans is None, otherwise="--loans") as store:
         report = build_portfolio(store, loans=loans, snapshots=snapshots, as_of=as_of)
-    finally:
-        if store:
-            store.close()
     if as_json:
         click.echo(json.dumps(report.to_dict(), sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False))
         return

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pingji.diagnostics import Location
+from pingji.numbers import number_text
 from pingji.rating.methods import METHODS, method_of
 from pingji.rating.methods.base import Setting
 from pingji.rating.model import Factor, Grade, Rulebook, Scale, Text
@@ -65,18 +66,12 @@ def _at(loc: Location | None) -> str:
     return loc.short() if loc is not None else "-"
 
 
-def _num(x: float | None) -> str:
-    if x is None:
-        return "none"
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
-
-
 def _text(t: Text) -> str:
     return f"{t.en} / {t.zh}" if t.zh and t.zh != t.en else t.en
 
 
 def _pct(pd: float | None) -> str:
-    return "none" if pd is None else f"{_num(round(pd * 100, 6))}%"
+    return "none" if pd is None else f"{number_text(round(pd * 100, 6))}%"
 
 
 class _Collector:
@@ -104,7 +99,7 @@ def _ids(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 def _describe_factor(f: Factor) -> str:
-    return f"group {f.group}, weight {_num(f.weight)}, {method_of(f).summary(f)}"
+    return f"group {f.group}, weight {number_text(f.weight)}, {method_of(f).summary(f)}"
 
 
 # The YAML keys of every scoring method, in the registry's order: settings are compared in it.
@@ -123,12 +118,12 @@ def _factors(c: _Collector, old: Rulebook, new: Rulebook) -> None:
             continue
         ma, mb = method_of(fa), method_of(fb)
         c.field("factor", fid, "group", fa.group, fb.group, fa.at("group"), fb.at("group"))
-        c.field("factor", fid, "weight", fa.weight, fb.weight, fa.at("weight"), fb.at("weight"), _num)
+        c.field("factor", fid, "weight", fa.weight, fb.weight, fa.at("weight"), fb.at("weight"), number_text)
         # a kind is where its selecting key (`metric:`, `assessed:`, ...) is
         c.field("factor", fid, "kind", fa.kind, fb.kind, fa.at(mb.key), fb.at(mb.key))
         _settings(c, fid, fa, fb, ma.settings(fa), mb.settings(fb), None)
-        c.field("factor", fid, "missing score", fa.missing, fb.missing, fa.at("missing"), fb.at("missing"), _num)
-        _settings(c, fid, fa, fb, ma.scores(fa), mb.scores(fb), _num)
+        c.field("factor", fid, "missing score", fa.missing, fb.missing, fa.at("missing"), fb.at("missing"), number_text)
+        _settings(c, fid, fa, fb, ma.scores(fa), mb.scores(fb), number_text)
         pa = {p.label: p for p in ma.parts(fa)}
         pb = {p.label: p for p in mb.parts(fb)}
         for label in sorted(set(pa) | set(pb), key=lambda k: (pa.get(k) or pb[k]).order):
@@ -153,7 +148,7 @@ def _settings(c: _Collector, fid: str, fa: Factor, fb: Factor, xs: list[Setting]
 
 
 def _grade(g: Grade) -> str:
-    parts = [f"from {_num(g.lo)}" if g.lo is not None else "below the last cut-off", f"pd {_pct(g.pd)}"]
+    parts = [f"from {number_text(g.lo)}" if g.lo is not None else "below the last cut-off", f"pd {_pct(g.pd)}"]
     if g.coarse:
         parts.append(f"coarse {g.coarse}")
     return ", ".join(parts)
@@ -170,7 +165,7 @@ def _scale(c: _Collector, old: Scale | None, new: Scale | None) -> None:
         if ga is None and gb is not None:
             c.added("grade", name, _grade(gb), gb.loc)
         elif ga is not None and gb is not None:
-            c.field("grade", name, "cut-off", ga.lo, gb.lo, ga.loc, gb.loc, _num)
+            c.field("grade", name, "cut-off", ga.lo, gb.lo, ga.loc, gb.loc, number_text)
             c.field("grade", name, "pd", ga.pd, gb.pd, ga.loc, gb.loc, _pct)
             c.field("grade", name, "coarse", ga.coarse, gb.coarse, ga.loc, gb.loc, lambda v: v or "none")
             c.field("grade", name, "default", ga.default, gb.default, ga.loc, gb.loc,
@@ -218,11 +213,11 @@ def compare(old: Rulebook, new: Rulebook) -> list[Change]:
     for gid in _ids(ga, gb):
         gx, gy = ga.get(gid), gb.get(gid)
         if gx is None and gy is not None:
-            c.added("group", gid, f"weight {_num(gy.weight)}", gy.loc)
+            c.added("group", gid, f"weight {number_text(gy.weight)}", gy.loc)
         elif gy is None and gx is not None:
-            c.removed("group", gid, f"weight {_num(gx.weight)}", gx.loc)
+            c.removed("group", gid, f"weight {number_text(gx.weight)}", gx.loc)
         elif gx is not None and gy is not None:
-            c.field("group", gid, "weight", gx.weight, gy.weight, gx.loc, gy.loc, _num)
+            c.field("group", gid, "weight", gx.weight, gy.weight, gx.loc, gy.loc, number_text)
 
     _factors(c, old, new)
     _scale(c, old.scale, new.scale)

@@ -146,23 +146,31 @@ def binomial_tail(d: int, n: int, p: float) -> float:
     return max(0.0, 1.0 - _sum_from(d - 1, n, p, -1))  # 1 − P(X <= d − 1), terms shrinking downwards
 
 
-def _groups(scores: Sequence[float], bad: Sequence[bool]) -> list[tuple[float, int, int]]:
-    """(score, goods, bads) per distinct score, ascending."""
+_Groups = tuple[list[tuple[float, int, int]], int, int]
+
+
+def _groups(scores: Sequence[float], bad: Sequence[bool]) -> _Groups | None:
+    """(score, goods, bads) per distinct score, ascending, with the numbers of goods and bads; None
+    without both kinds of customer."""
     if len(scores) != len(bad):
         raise ValueError("scores and outcomes differ in length")
     counts: dict[float, list[int]] = {}
     for s, y in zip(scores, bad):
         counts.setdefault(s, [0, 0])[1 if y else 0] += 1
-    return [(s, c[0], c[1]) for s, c in sorted(counts.items())]
-
-
-def auc(scores: Sequence[float], bad: Sequence[bool]) -> float | None:
-    """P(a defaulter's score < a non-defaulter's) + ½·P(equal); None without both kinds of customer."""
-    groups = _groups(scores, bad)
+    groups = [(s, c[0], c[1]) for s, c in sorted(counts.items())]
     n_good = sum(g for _, g, _ in groups)
     n_bad = sum(b for _, _, b in groups)
     if n_good == 0 or n_bad == 0:
         return None
+    return groups, n_good, n_bad
+
+
+def auc(scores: Sequence[float], bad: Sequence[bool]) -> float | None:
+    """P(a defaulter's score < a non-defaulter's) + ½·P(equal); None without both kinds of customer."""
+    tally = _groups(scores, bad)
+    if tally is None:
+        return None
+    groups, n_good, n_bad = tally
     goods_above = n_good
     concordant2 = 0  # twice the count of concordant pairs plus ties, kept as integers: exact
     for _, g, b in groups:
@@ -173,11 +181,10 @@ def auc(scores: Sequence[float], bad: Sequence[bool]) -> float | None:
 
 def ks(scores: Sequence[float], bad: Sequence[bool]) -> float | None:
     """max over scores s of |F_bad(s) − F_good(s)| (empirical CDFs, ≤ s); None without both kinds."""
-    groups = _groups(scores, bad)
-    n_good = sum(g for _, g, _ in groups)
-    n_bad = sum(b for _, _, b in groups)
-    if n_good == 0 or n_bad == 0:
+    tally = _groups(scores, bad)
+    if tally is None:
         return None
+    groups, n_good, n_bad = tally
     cg = cb = 0
     best = 0
     for _, g, b in groups:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pingji.decisions.model import DecisionBook, Output
 from pingji.decisions.run import decide, jsonable
 from pingji.diagnostics import Diagnostic, error
-from pingji.errors import EvaluationError, FactsError, RulebookError
-from pingji.lang.factschema import check_facts
-from pingji.lang.source import load_yaml
 from pingji.numbers import money
+from pingji.rating.examples import run_example
 
 
 def _expected_matches(o: Output, want: Any, got: Any) -> bool:
@@ -26,26 +23,10 @@ def run_decision_examples(book: DecisionBook) -> list[Diagnostic]:
     """E170 for example facts that fail the schema, E171 for expectations that do not hold."""
     out: list[Diagnostic] = []
     for exm in book.examples:
-        if isinstance(exm.facts, str):
-            p = Path(book.file).parent / exm.facts
-            try:
-                doc = load_yaml(p, display_name=str(p))
-            except RulebookError as exc:
-                out.extend(exc.diagnostics)
-                continue
-            facts, locate, label = doc.data, doc.loc, doc.file
-        else:
-            facts, locate, label = exm.facts, None, exm.facts_label
-        problems = check_facts(facts, book.facts_schema, locate, label)
-        if problems:
-            out.append(error("E170", f"example '{exm.name}': facts do not match the facts schema "
-                                     f"({len(problems)} problem{'s' if len(problems) > 1 else ''}; first: {problems[0]})",
-                             exm.loc))
-            continue
-        try:
-            d = decide(book, facts, check_facts=False)
-        except (FactsError, EvaluationError) as exc:
-            out.append(error("E171", f"example '{exm.name}': run failed: {exc}", exm.loc))
+        d, problems = run_example(book.file, book.facts_schema, exm,
+                                  lambda facts: decide(book, facts, check_facts=False), "run failed")
+        if d is None:
+            out.extend(problems)
             continue
         for key, want in exm.expect.items():
             try:

@@ -35,7 +35,7 @@ from pingji.lang import expressions as ex
 from pingji.lang.conditions import satisfiable
 from pingji.lang.factschema import fact_types, find_schema, load_schema
 from pingji.lang.metrics import metric_order, parse_expr
-from pingji.lang.schemacheck import display_name, schema_diagnostics
+from pingji.lang.schemacheck import check_stages, display_name, schema_diagnostics
 from pingji.lang.source import Document, load_yaml
 from pingji.lang.text import parse_text
 from pingji.numbers import money, round_half_up
@@ -275,21 +275,8 @@ def _load(path: str | os.PathLike[str], diags: list[Diagnostic], kind: str | Non
 
 def check_decision(path: str | os.PathLike[str], *, run_examples: bool = True) -> list[Diagnostic]:
     """Every diagnostic of a decision rulebook (errors and warnings), sorted by location."""
-    diags: list[Diagnostic] = []
-    try:
-        book = _load(path, diags)
-    except RulebookError as exc:
-        diags.extend(exc.diagnostics)
-        book = None
-    if book is not None and not any(d.is_error for d in diags):
-        try:
-            compile_decision(book)
-        except RulebookError as exc:
-            diags.extend(exc.diagnostics)
-        else:
-            if run_examples:
-                diags.extend(run_decision_examples(book))
-    return sorted(set(diags), key=sort_key)
+    return check_stages(lambda diags: _load(path, diags), compile_decision,
+                        run_decision_examples if run_examples else None)
 
 
 def load_decision(path: str | os.PathLike[str], kind: str | None = None) -> DecisionBook:

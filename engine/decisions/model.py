@@ -41,7 +41,7 @@ from pingji.diagnostics import Location
 from pingji.lang import expressions as ex
 from pingji.lang.schemacheck import DECISION_KINDS as DECISION_KINDS
 from pingji.lang.text import Text
-from pingji.rating.model import Metric
+from pingji.rating.model import Metric, by_id
 
 DEFAULT_PRECISION = 4
 
@@ -129,13 +129,7 @@ class DecisionBook:
     loc: Location
 
     def output(self, oid: str) -> Output:
-        for o in self.outputs:
-            if o.id == oid:
-                return o
-        raise KeyError(oid)
+        return by_id(self.outputs, oid)
 
     def rule(self, rid: str) -> Rule:
-        for r in self.rules:
-            if r.id == rid:
-                return r
-        raise KeyError(rid)
+        return by_id(self.rules, rid)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,12 +10,11 @@ from typing import Any
 
 from pingji.decisions.compile import CompiledDecision, compiled_decision
 from pingji.decisions.model import DecisionBook, Output, Rule
-from pingji.diagnostics import Location, error
-from pingji.errors import EvaluationError, FactsError
+from pingji.errors import EvaluationError
 from pingji.lang import expressions as ex
 from pingji.lang.conditions import CompiledCondition
 from pingji.lang.env import FactsEnv
-from pingji.lang.factschema import require_valid
+from pingji.lang.factschema import facts_digest
 from pingji.numbers import money, round_float, round_half_up
 from pingji.runtime.spec import RuleSpec
 from pingji.runtime.ruleset import ruleset_for
@@ -223,15 +221,7 @@ def _canonical(facts: Any) -> str:
 def decide(book: DecisionBook, facts: Mapping[str, Any], *, locate: Any = None, label: str = "facts",
            check_facts: bool = True, subject_id: str | None = None) -> Decision:
     """Run a decision rulebook on one subject's facts (checked against its facts schema unless told not to)."""
-    if not isinstance(facts, Mapping):
-        raise FactsError([error("E501", f"facts must be a mapping; got {type(facts).__name__}", Location(label))])
-    try:
-        snapshot = _canonical(facts)
-    except ValueError:
-        snapshot = None
-    if check_facts or snapshot is None:
-        require_valid(facts, book.facts_schema, locate, label, finite=snapshot is not None)
-    assert snapshot is not None
+    facts_hash = facts_digest(facts, book.facts_schema, _canonical, locate, label, check_facts)
     c = compiled_decision(book)
     run = _Run(c, facts)
     run.compute_metrics()
@@ -241,5 +231,5 @@ def decide(book: DecisionBook, facts: Mapping[str, Any], *, locate: Any = None, 
         raise EvaluationError(f"the run ended without deciding {', '.join(missing)}", book.loc, "E603")
     run.fired.sort(key=lambda f: book.rule(f["rule"]).index)
     sid = subject_id if subject_id is not None else str(facts.get("id", ""))
-    return Decision(book, sid, hashlib.sha256(snapshot.encode("utf-8")).hexdigest(), run.metric_rows,
+    return Decision(book, sid, facts_hash, run.metric_rows,
                     {o.id: run.decided[o.id] for o in book.outputs}, run.fired, run.trace)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
+import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -258,3 +259,20 @@ def require_valid(facts: Any, schema: Mapping[str, Any], locate: Any = None, lab
     problems = v.problems(facts, locate, label)
     if problems:
         raise FactsError(problems)
+
+
+def facts_digest(facts: Any, schema: Mapping[str, Any], encode: Callable[[Any], str], locate: Any, label: str,
+                 check: bool) -> str:
+    """The SHA-256 (hex) of `facts` as `encode` writes them, once they pass what every run asks of
+    them: a mapping (E501), matching `schema` when `check` says so or when `encode` refuses them with
+    a ValueError (a NaN or an infinity somewhere: the full check names it)."""
+    if not isinstance(facts, Mapping):
+        raise FactsError([error("E501", f"facts must be a mapping; got {type(facts).__name__}", Location(label))])
+    try:
+        snapshot = encode(facts)
+    except ValueError:
+        snapshot = None
+    if check or snapshot is None:
+        require_valid(facts, schema, locate, label, finite=snapshot is not None)
+    assert snapshot is not None
+    return hashlib.sha256(snapshot.encode("utf-8")).hexdigest()

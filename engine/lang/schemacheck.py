@@ -1,17 +1,19 @@
-"""A rulebook document checked against its JSON Schema, as located diagnostics, and how files are named in them."""
+"""A rulebook document checked against its JSON Schema, as located diagnostics, and how files are named in them;
+`check_stages`, the order in which a rulebook of either format is checked."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import TypeVar
 
 import jsonschema
-from pingji.diagnostics import Diagnostic, error, suggest
+from pingji.diagnostics import Diagnostic, error, sort_key, suggest
 from pingji.errors import RulebookError
 from pingji.lang.source import Document, load_yaml
 
-__all__ = ["DECISION_KINDS", "RULEBOOK_KINDS", "display_name", "rulebook_kind", "schema_diagnostics"]
+__all__ = ["DECISION_KINDS", "RULEBOOK_KINDS", "check_stages", "display_name", "rulebook_kind", "schema_diagnostics"]
 
 DECISION_KINDS = ("classification", "provisioning", "policy", "monitoring")
 RULEBOOK_KINDS = ("rating", *DECISION_KINDS)
@@ -72,3 +74,28 @@ def schema_diagnostics(doc: Document, validator: jsonschema.protocols.Validator,
             msg = f"{leaf.instance!r} is not a valid id (lower-case letters, digits and '_', starting with a letter)"
         out.append(error("E101", f"{where}: {msg}" if where else msg, doc.loc(path)))
     return out
+
+
+_Book = TypeVar("_Book")
+
+
+def check_stages(load: Callable[[list[Diagnostic]], _Book | None], runnable: Callable[[_Book], object],
+                 examples: Callable[[_Book], list[Diagnostic]] | None) -> list[Diagnostic]:
+    """Every diagnostic of a rulebook, sorted by location: `load` (which adds its diagnostics to the list
+    and returns the book, or None) and, when that found no error, `runnable` (every engine limit, as
+    loading would refuse it) and then `examples`, when given, unless `runnable` refused the book."""
+    diags: list[Diagnostic] = []
+    try:
+        book = load(diags)
+    except RulebookError as exc:
+        diags.extend(exc.diagnostics)
+        book = None
+    if book is not None and not any(d.is_error for d in diags):
+        try:
+            runnable(book)
+        except RulebookError as exc:
+            diags.extend(exc.diagnostics)
+        else:
+            if examples is not None:
+                diags.extend(examples(book))
+    return sorted(set(diags), key=sort_key)

@@ -2,44 +2,70 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from pingji.diagnostics import Diagnostic, error
+from pingji.diagnostics import Diagnostic, Location, error
 from pingji.errors import EvaluationError, FactsError, RulebookError
 from pingji.lang.factschema import check_facts
-from pingji.rating.model import Example, Rulebook
-from pingji.rating.run import evaluate
 from pingji.lang.source import load_yaml
+from pingji.rating.model import Rulebook
+from pingji.rating.run import evaluate
 
 
-def _facts_of(rb: Rulebook, ex: Example) -> tuple[Any, Any, str]:
-    if isinstance(ex.facts, str):
-        path = (Path(rb.file).parent / ex.facts)
-        doc = load_yaml(path, display_name=str(path) if not path.is_absolute() else None)
-        return doc.data, doc.loc, doc.file
-    return ex.facts, None, ex.facts_label
+class _Example(Protocol):
+    """An example of either rulebook format: its name, its facts (inline, or a file named relative
+    to the rulebook) and where it stands."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def facts(self) -> Any: ...
+
+    @property
+    def facts_label(self) -> str: ...
+
+    @property
+    def loc(self) -> Location: ...
+
+
+_Result = TypeVar("_Result")
+
+
+def run_example(book_file: str, schema: Mapping[str, Any], ex: _Example, run: Callable[[Any], _Result],
+                failed: str) -> tuple[_Result | None, list[Diagnostic]]:
+    """`run` on the facts of the example `ex` of the rulebook at `book_file`, or None and the problems:
+    the file's diagnostics when it cannot be read, E170 when the facts do not match `schema`, E171
+    (`failed` and the error) when the run fails."""
+    facts, locate, label = ex.facts, None, ex.facts_label
+    if isinstance(facts, str):
+        path = Path(book_file).parent / facts
+        try:
+            doc = load_yaml(path, display_name=str(path))
+        except RulebookError as exc:
+            return None, list(exc.diagnostics)
+        facts, locate, label = doc.data, doc.loc, doc.file
+    problems = check_facts(facts, schema, locate, label)
+    if problems:
+        return None, [error("E170", f"example '{ex.name}': facts do not match the facts schema "
+                                    f"({len(problems)} problem{'s' if len(problems) > 1 else ''}; "
+                                    f"first: {problems[0]})", ex.loc)]
+    try:
+        return run(facts), []
+    except (FactsError, EvaluationError) as exc:
+        return None, [error("E171", f"example '{ex.name}': {failed}: {exc}", ex.loc)]
 
 
 def run_examples(rb: Rulebook) -> list[Diagnostic]:
     """E170 for example facts that fail the schema, E171 for expectations that do not hold."""
     out: list[Diagnostic] = []
     for ex in rb.examples:
-        try:
-            facts, locate, label = _facts_of(rb, ex)
-        except RulebookError as exc:
-            out.extend(exc.diagnostics)
-            continue
-        problems = check_facts(facts, rb.facts_schema, locate, label)
-        if problems:
-            out.append(error("E170", f"example '{ex.name}': facts do not match the facts schema "
-                                     f"({len(problems)} problem{'s' if len(problems) > 1 else ''}; first: {problems[0]})",
-                             ex.loc))
-            continue
-        try:
-            ev = evaluate(rb, facts, check_facts=False)
-        except (FactsError, EvaluationError) as exc:
-            out.append(error("E171", f"example '{ex.name}': evaluation failed: {exc}", ex.loc))
+        ev, problems = run_example(rb.file, rb.facts_schema, ex,
+                                   lambda facts: evaluate(rb, facts, check_facts=False), "evaluation failed")
+        if ev is None:
+            out.extend(problems)
             continue
         fired = sorted(a["id"] for a in ev.overrides)
         got = f"(total {ev.total:g}, model grade {ev.model_grade}, final grade {ev.final_grade}, " \

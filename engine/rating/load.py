@@ -24,7 +24,7 @@ from pingji.errors import ExpressionError, RulebookError
 from pingji.lang.factschema import fact_types, find_schema, load_schema
 from pingji.lang.metrics import metric_order as _metric_order
 from pingji.lang.metrics import parse_expr as _expr
-from pingji.lang.schemacheck import display_name, schema_diagnostics
+from pingji.lang.schemacheck import check_stages, display_name, schema_diagnostics
 from pingji.lang.text import parse_text as _text
 from pingji.rating.methods import METHODS, POINT_KEYS, REGISTRY, FactorMethod, foreign_keys, select
 from pingji.rating.methods.base import ParseContext
@@ -425,24 +425,14 @@ def check(path: str | os.PathLike[str], *, run_examples: bool = True) -> list[Di
     With `run_examples`, a rulebook without errors also runs its examples (E170, E171).
     `pingji.checking.check` checks a rulebook of any kind.
     """
-    diags: list[Diagnostic] = []
-    try:
-        rb = _load(path, diags)
-    except RulebookError as exc:
-        diags.extend(exc.diagnostics)
-        rb = None
-    except ExpressionError as exc:  # pragma: no cover - parse_checked converts these
-        diags.append(error(exc.code, exc.message, exc.location or Location(str(path))))
-        rb = None
-    if rb is not None and not any(d.is_error for d in diags):
+    def load(diags: list[Diagnostic]) -> Rulebook | None:
         try:
-            runnable(rb)  # every engine limit (E190), as load_rulebook would refuse it
-        except RulebookError as exc:
-            diags.extend(exc.diagnostics)
-        else:
-            if run_examples:
-                diags.extend(run_examples_of(rb))
-    return sorted(set(diags), key=sort_key)
+            return _load(path, diags)
+        except ExpressionError as exc:  # pragma: no cover - parse_checked converts these
+            diags.append(error(exc.code, exc.message, exc.location or Location(str(path))))
+            return None
+
+    return check_stages(load, runnable, run_examples_of if run_examples else None)  # runnable: E190
 
 
 def load_rulebook(path: str | os.PathLike[str]) -> Rulebook:

@@ -7,11 +7,28 @@ at the rulebook line that produced each point and each grade.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pingji.diagnostics import Location
 from pingji.lang.expressions import Expr
 from pingji.lang.text import Text as Text  # re-exported: the model's titles and reasons
+from pingji.numbers import number_text
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_Item = TypeVar("_Item", bound=_Identified)
+
+
+def by_id(items: tuple[_Item, ...], key: str) -> _Item:
+    """The item of `items` whose `id` is `key`; KeyError when there is none."""
+    for item in items:
+        if item.id == key:
+            return item
+    raise KeyError(key)
 
 
 @dataclass(frozen=True)
@@ -39,16 +56,10 @@ class Band:
         if self.lo is None and self.hi is None:
             return "any value"
         if self.lo is None:
-            return f"< {_num(self.hi)}"
+            return f"< {number_text(self.hi)}"
         if self.hi is None:
-            return f">= {_num(self.lo)}"
-        return f"{_num(self.lo)} <= x < {_num(self.hi)}"
-
-
-def _num(x: float | None) -> str:
-    if x is None:
-        return ""
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
+            return f">= {number_text(self.lo)}"
+        return f"{number_text(self.lo)} <= x < {number_text(self.hi)}"
 
 
 @dataclass(frozen=True)
@@ -224,13 +235,7 @@ class Rulebook:
     loc: Location = Location("<unknown>")
 
     def metric(self, mid: str) -> Metric:
-        for m in self.metrics:
-            if m.id == mid:
-                return m
-        raise KeyError(mid)
+        return by_id(self.metrics, mid)
 
     def group(self, gid: str) -> Group:
-        for g in self.groups:
-            if g.id == gid:
-                return g
-        raise KeyError(gid)
+        return by_id(self.groups, gid)

@@ -9,7 +9,6 @@ Rounding: see rating.rounding. Subtotals and contributions are shown to 4 places
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import partial
@@ -19,7 +18,7 @@ from pingji.diagnostics import Location, error
 from pingji.errors import EvaluationError, FactsError
 from pingji.lang import expressions as ex
 from pingji.lang.env import FactsEnv
-from pingji.lang.factschema import require_valid
+from pingji.lang.factschema import facts_digest
 from pingji.rating.compile import CompiledRulebook, compile_rulebook
 from pingji.rating.methods import method_of
 from pingji.rating.model import Rulebook
@@ -301,20 +300,18 @@ def _specialised(spec: RuleSpec, factor_weight: dict[str, Decimal]) -> Callable[
     return None
 
 
+def _facts_json(facts: Mapping[str, Any], label: str) -> str:
+    try:
+        return canonical_json(facts)
+    except TypeError as exc:
+        raise FactsError([error("E501", f"facts are not JSON data: {exc}", Location(label))]) from None
+
+
 def evaluate(rulebook: Rulebook, facts: Mapping[str, Any], *, locate: Any = None, label: str = "facts",
              check_facts: bool = True) -> Evaluation:
     """Rate one customer. `facts` must match the rulebook's facts schema (checked unless told not to)."""
-    if not isinstance(facts, Mapping):
-        raise FactsError([error("E501", f"facts must be a mapping; got {type(facts).__name__}", Location(label))])
-    try:
-        snapshot = canonical_json(facts)
-    except ValueError:  # NaN or an infinity somewhere: the full check names it
-        snapshot = None
-    except TypeError as exc:
-        raise FactsError([error("E501", f"facts are not JSON data: {exc}", Location(label))]) from None
-    if check_facts or snapshot is None:
-        require_valid(facts, rulebook.facts_schema, locate, label, finite=snapshot is not None)
-    assert snapshot is not None
+    facts_hash = facts_digest(facts, rulebook.facts_schema, lambda f: _facts_json(f, label), locate, label,
+                              check_facts)
     compiled = compiled_for(rulebook)
     run = _Run(compiled, facts, locate, label)
     run.compute_metrics()
@@ -329,7 +326,7 @@ def evaluate(rulebook: Rulebook, facts: Mapping[str, Any], *, locate: Any = None
     return Evaluation(
         rulebook=rulebook,
         customer_id=str(facts.get("id", "")),
-        facts_hash=hashlib.sha256(snapshot.encode("utf-8")).hexdigest(),
+        facts_hash=facts_hash,
         metrics=run.metric_rows,
         factors=[run.results[f.id] for f in rulebook.factors],
         groups=run.groups,

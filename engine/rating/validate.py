@@ -10,14 +10,11 @@ from __future__ import annotations
 from pingji.diagnostics import Diagnostic, error, suggest, warning
 from pingji.lang import expressions as ex
 from pingji.lang.conditions import jointly_satisfiable, satisfiable
+from pingji.numbers import number_text
 from pingji.rating.methods import method_of
 from pingji.rating.model import Rulebook, Scale
 
 WEIGHT_TOLERANCE = 1e-6
-
-
-def _n(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(x)
 
 
 def check_weights(rb: Rulebook) -> list[Diagnostic]:
@@ -26,8 +23,9 @@ def check_weights(rb: Rulebook) -> list[Diagnostic]:
         out.append(error("E133", "rulebook has no groups (and so no factors): nothing would be scored", rb.loc))
     total = sum(g.weight for g in rb.groups)
     if rb.groups and abs(total - 100) > WEIGHT_TOLERANCE:
-        parts = " + ".join(f"{g.id} {_n(g.weight)}" for g in rb.groups)
-        out.append(error("E130", f"group weights add up to {_n(round(total, 6))}, not 100 ({parts})", rb.groups[0].loc))
+        parts = " + ".join(f"{g.id} {number_text(g.weight)}" for g in rb.groups)
+        out.append(error("E130", f"group weights add up to {number_text(round(total, 6))}, not 100 ({parts})",
+                         rb.groups[0].loc))
     for g in rb.groups:
         members = [f for f in rb.factors if f.group == g.id]
         if not members:
@@ -35,9 +33,9 @@ def check_weights(rb: Rulebook) -> list[Diagnostic]:
             continue
         s = sum(f.weight for f in members)
         if abs(s - 100) > WEIGHT_TOLERANCE:
-            parts = " + ".join(f"{f.id} {_n(f.weight)}" for f in members)
-            out.append(error("E131", f"factor weights in group '{g.id}' add up to {_n(round(s, 6))}, not 100 ({parts})",
-                             g.loc))
+            parts = " + ".join(f"{f.id} {number_text(f.weight)}" for f in members)
+            out.append(error("E131", f"factor weights in group '{g.id}' add up to {number_text(round(s, 6))}, "
+                                     f"not 100 ({parts})", g.loc))
     return out
 
 
@@ -58,8 +56,9 @@ def check_scale(scale: Scale) -> list[Diagnostic]:
     cut = [(g, g.lo) for g in grades if g.lo is not None]
     for (a, alo), (b, blo) in zip(cut, cut[1:]):
         if blo is not None and alo is not None and blo >= alo:
-            out.append(error("E140", f"grade cut-offs must decrease from best to worst: '{b.grade}' from {_n(blo)} is not "
-                                     f"below '{a.grade}' from {_n(alo)}", b.loc))
+            out.append(error("E140", f"grade cut-offs must decrease from best to worst: '{b.grade}' from "
+                                     f"{number_text(blo)} is not "
+                                     f"below '{a.grade}' from {number_text(alo)}", b.loc))
     pds = [(g, g.pd) for g in grades if g.pd is not None]
     if pds and len(pds) != len(grades):
         missing = [g.grade for g in grades if g.pd is None]

@@ -80,6 +80,14 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], align: str = "") 
     return out
 
 
+def _listing(title: str, head: Sequence[str], rows: list[list[str]], lang: str) -> list[str]:
+    """A section listing customers: its heading, then their table, or "none" when there are none."""
+    out = [f"## {_t(title, lang)}", ""]
+    if not rows:
+        return [*out, _t("none", lang), ""]
+    return [*out, *_table([_t(h, lang) for h in head], rows, "l" * len(head)), ""]
+
+
 def render_portfolio_markdown(p: Portfolio, lang: str = "en") -> str:
     out = [f"# {_t('title', lang)} — {esc(p.as_of)}", ""]
     if p.sources:
@@ -145,27 +153,14 @@ def render_portfolio_markdown(p: Portfolio, lang: str = "en") -> str:
         out.append("")
 
     if p.watch is not None:
-        out += [f"## {_t('watch', lang)}", ""]
-        if not p.watch:
-            out += [_t("none", lang), ""]
-        else:
-            rows = []
-            for w in p.watch:
-                sig = "; ".join(f"{esc(s.get('title', s['rule']))} (`{s['rule']}`, {s['at']})" for s in w["signals"])
-                rows.append([esc(w["customer_id"]), esc(w["severity"]), esc(w["action"]), sig])
-            out += _table([_t("customer", lang), _t("severity", lang), _t("action", lang), _t("signals", lang)],
-                          rows, "llll")
-            out.append("")
-
+        rows = [[esc(w["customer_id"]), esc(w["severity"]), esc(w["action"]),
+                 "; ".join(f"{esc(s.get('title', s['rule']))} (`{s['rule']}`, {s['at']})" for s in w["signals"])]
+                for w in p.watch]
+        out += _listing("watch", ("customer", "severity", "action", "signals"), rows, lang)
     if p.rerate is not None:
-        out += [f"## {_t('rerate', lang)}", ""]
-        if not p.rerate:
-            out += [_t("none", lang), ""]
-        else:
-            rows = [[esc(r["customer_id"]), esc(r.get("grade", "")), esc(r.get("due", "")), esc(r.get("why", ""))]
-                    for r in p.rerate]
-            out += _table([_t("customer", lang), _t("grade", lang), _t("due", lang), _t("why", lang)], rows, "llll")
-            out.append("")
+        rows = [[esc(r["customer_id"]), esc(r.get("grade", "")), esc(r.get("due", "")), esc(r.get("why", ""))]
+                for r in p.rerate]
+        out += _listing("rerate", ("customer", "grade", "due", "why"), rows, lang)
     return "\n".join(out).rstrip("\n") + "\n"
 
 

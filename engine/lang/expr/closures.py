@@ -26,6 +26,7 @@ from pingji.lang.expr.tree import (
     Str,
     Unary,
     aggregate_array,
+    left_spine,
 )
 from pingji.lang.expr.values import (
     MISSING,
@@ -73,15 +74,11 @@ def _compile(node: Expr) -> Fn:
         return _c_name(node)
     if t is Binary:
         assert isinstance(node, Binary)
-        spine: list[Binary] = []
-        cur: Expr = node
-        while isinstance(cur, Binary):
-            spine.append(cur)
-            cur = cur.left
+        first, spine = left_spine(node)
         if len(spine) == 1:
             return _c_binary(node.op, _compile(node.left), _compile(node.right))
-        base = _compile(cur)
-        steps = tuple((_ARITH_FNS[b.op], _compile(b.right)) for b in reversed(spine))
+        base = _compile(first)
+        steps = tuple((_ARITH_FNS[b.op], _compile(b.right)) for b in spine)
 
         def chain(env: Any) -> Any:
             acc = base(env)

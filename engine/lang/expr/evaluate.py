@@ -22,6 +22,7 @@ from pingji.lang.expr.tree import (
     Str,
     Unary,
     aggregate_array,
+    left_spine,
 )
 from pingji.lang.expr.values import (
     MISSING,
@@ -61,13 +62,9 @@ def _eval(node: Expr, env: Env, item: Any) -> Any:
         return MISSING if item is _NO_ITEM else dig(item, node.item_path)
     if t is Binary:
         assert isinstance(node, Binary)
-        spine: list[Binary] = []
-        cur: Expr = node
-        while isinstance(cur, Binary):  # left-deep chains without recursion
-            spine.append(cur)
-            cur = cur.left
-        acc = _eval(cur, env, item)
-        for b in reversed(spine):
+        first, spine = left_spine(node)
+        acc = _eval(first, env, item)
+        for b in spine:
             acc = arith(b.op, acc, _eval(b.right, env, item))
         return acc
     if t is Unary:

@@ -37,6 +37,7 @@ __all__ = [
     "Str",
     "Unary",
     "aggregate_array",
+    "left_spine",
     "names",
     "unparse",
     "walk",
@@ -256,6 +257,18 @@ def _children(node: Expr) -> list[Expr]:
         elif isinstance(v, tuple):
             out.extend(v)
     return out
+
+
+def left_spine(node: Binary) -> tuple[Expr, list[Binary]]:
+    """A left-deep chain `((a op b) op c) ...`: its leftmost operand `a`, and its Binary nodes in the
+    order they apply (innermost first) -- walked without recursion, however long the chain."""
+    spine: list[Binary] = []
+    cur: Expr = node
+    while isinstance(cur, Binary):
+        spine.append(cur)
+        cur = cur.left
+    spine.reverse()
+    return cur, spine
 
 
 def walk(expr: Expr) -> Iterator[Expr]:

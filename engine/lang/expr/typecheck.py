@@ -11,7 +11,21 @@ from typing import Any
 from pingji.diagnostics import Diagnostic, Location, error, suggest
 from pingji.errors import ExpressionError
 from pingji.lang.expr.parse import parse
-from pingji.lang.expr.tree import And, Binary, Bool, Call, Compare, Expr, Name, Not, Num, Or, Str, Unary
+from pingji.lang.expr.tree import (
+    And,
+    Binary,
+    Bool,
+    Call,
+    Compare,
+    Expr,
+    Name,
+    Not,
+    Num,
+    Or,
+    Str,
+    Unary,
+    left_spine,
+)
 from pingji.lang.expr.values import parse_date
 
 __all__ = ["parse_checked", "typecheck"]
@@ -62,13 +76,9 @@ class _Typer:
             return found
         if t is Binary:
             assert isinstance(node, Binary)
-            spine: list[Binary] = []
-            cur: Expr = node
-            while isinstance(cur, Binary):
-                spine.append(cur)
-                cur = cur.left
-            self.need(self.check(cur), "number", f"'{spine[-1].op}' needs numbers", cur.pos)
-            for b in reversed(spine):
+            first, spine = left_spine(node)
+            self.need(self.check(first), "number", f"'{spine[0].op}' needs numbers", first.pos)
+            for b in spine:
                 self.need(self.check(b.right), "number", f"'{b.op}' needs numbers", b.right.pos)
             return "number"
         if t is Unary:

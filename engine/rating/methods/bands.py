@@ -16,6 +16,7 @@ from typing import Any
 
 from pingji.diagnostics import Diagnostic, error, suggest, warning
 from pingji.lang.expressions import MISSING, UNDEFINED
+from pingji.numbers import number_text
 from pingji.rating.methods.base import (
     Action,
     FactorMethod,
@@ -51,15 +52,10 @@ def band_basis(b: Band) -> str:
     return f"band {b.index + 1}: {b.describe()}{', interpolated' if isinstance(b.points, tuple) else ''}"
 
 
-def _n(x: float | None) -> str:
-    if x is None:
-        return "none"
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
-
-
 def _band_text(b: Band) -> str:
     p = b.points
-    return f"{b.describe()} points {f'[{_n(p[0])}, {_n(p[1])}]' if isinstance(p, tuple) else _n(p)}"
+    shown = f"[{number_text(p[0])}, {number_text(p[1])}]" if isinstance(p, tuple) else number_text(p)
+    return f"{b.describe()} points {shown}"
 
 
 class StepBands(FactorMethod):
@@ -173,25 +169,21 @@ class StepBands(FactorMethod):
                      (b.lo, b.hi, b.points), b.loc) for b in f.bands]
 
 
-def _ns(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(x)
-
-
 def check_bands(f: Factor) -> list[Diagnostic]:
     """The band table covers the real line once (E120, E121, E122) and follows its direction (W200, W202)."""
     out: list[Diagnostic] = []
     bands = list(f.bands)
     for b in bands:
         if b.lo is not None and b.hi is not None and b.lo >= b.hi:
-            out.append(error("E122", f"factor '{f.id}' band {b.index + 1}: 'from' {_ns(b.lo)} is not below "
-                                     f"'to' {_ns(b.hi)}", b.loc))
+            out.append(error("E122", f"factor '{f.id}' band {b.index + 1}: 'from' {number_text(b.lo)} is not below "
+                                     f"'to' {number_text(b.hi)}", b.loc))
     if out:
         return out
     ordered = sorted(bands, key=lambda b: -math.inf if b.lo is None else b.lo)
     first = ordered[0]
     if first.lo is not None:
-        out.append(error("E120", f"factor '{f.id}': no band covers values below {_ns(first.lo)} (negative values "
-                                 f"included); give the lowest band no 'from'", first.loc))
+        out.append(error("E120", f"factor '{f.id}': no band covers values below {number_text(first.lo)} "
+                                 f"(negative values included); give the lowest band no 'from'", first.loc))
     # Sweep from the lowest band up; `a` is the band reaching furthest so far (it may contain
     # several later bands, so comparing neighbours only would report gaps that are covered).
     a = first
@@ -200,18 +192,18 @@ def check_bands(f: Factor) -> list[Diagnostic]:
         b_lo = -math.inf if b.lo is None else b.lo
         b_hi = math.inf if b.hi is None else b.hi
         if a_hi < b_lo:
-            out.append(error("E120", f"factor '{f.id}': bands leave a gap between {_ns(a_hi)} and {_ns(b_lo)}",
-                             b.loc))
+            out.append(error("E120", f"factor '{f.id}': bands leave a gap between {number_text(a_hi)} and "
+                                     f"{number_text(b_lo)}", b.loc))
         elif a_hi > b_lo:
-            lo_text = "-inf" if b.lo is None else _ns(b_lo)
+            lo_text = "-inf" if b.lo is None else number_text(b_lo)
             first_i, second_i = sorted((a.index + 1, b.index + 1))
             out.append(error("E121", f"factor '{f.id}': bands {first_i} and {second_i} overlap "
-                                     f"(from {lo_text} to {_ns(min(a_hi, b_hi))})", b.loc))
+                                     f"(from {lo_text} to {number_text(min(a_hi, b_hi))})", b.loc))
         if b_hi > a_hi:
             a = b
     if not any(b.hi is None for b in bands):
         top = max(bands, key=lambda b: b.hi if b.hi is not None else math.inf)
-        out.append(error("E120", f"factor '{f.id}': no band covers values of {_ns(top.hi or 0)} and above; "
+        out.append(error("E120", f"factor '{f.id}': no band covers values of {number_text(top.hi or 0)} and above; "
                                  f"give the highest band no 'to'", top.loc))
     if out:
         return out
@@ -221,7 +213,7 @@ def check_bands(f: Factor) -> list[Diagnostic]:
         seq.extend(b.points if isinstance(b.points, tuple) else (b.points,))
     up = all(x <= y for x, y in itertools.pairwise(seq))
     down = all(x >= y for x, y in itertools.pairwise(seq))
-    shown = ", ".join(_ns(x) for x in seq)
+    shown = ", ".join(number_text(x) for x in seq)
     if f.direction == "increasing" and not up:
         out.append(warning("W200", f"factor '{f.id}' is declared increasing but a higher value scores fewer points "
                                    f"somewhere ({shown}); say direction: none if intended", f.at("bands")))

@@ -24,6 +24,7 @@ from typing import Any
 from pingji.diagnostics import Diagnostic, Location, error, suggest
 from pingji.errors import FactsError
 from pingji.lang.expressions import MISSING
+from pingji.numbers import number_text
 from pingji.rating.methods.base import (
     Action,
     FactorMethod,
@@ -64,12 +65,6 @@ class CategoricalScoring:
     categories: tuple[Category, ...]
     other: float | None
     method: str = "categories"
-
-
-def _n(x: float | None) -> str:
-    if x is None:
-        return "none"
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
 class Categorical(FactorMethod):
@@ -171,5 +166,5 @@ class Categorical(FactorMethod):
         return [Setting("other score", f.other, "other")]
 
     def parts(self, f: Factor) -> list[Part]:
-        return [Part((2, c.text), f"category {c.text}", f"category {c.text} points", f"points {_n(c.points)}",
-                     _n(c.points), c.points, c.loc) for c in f.categories]
+        return [Part((2, c.text), f"category {c.text}", f"category {c.text} points", f"points {number_text(c.points)}",
+                     number_text(c.points), c.points, c.loc) for c in f.categories]

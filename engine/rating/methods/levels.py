@@ -18,6 +18,7 @@ from typing import Any
 from pingji.diagnostics import Diagnostic, error
 from pingji.errors import FactsError
 from pingji.lang.expressions import MISSING
+from pingji.numbers import number_text
 from pingji.rating.methods.base import (
     Action,
     FactorMethod,
@@ -45,12 +46,6 @@ class LevelScoring:
     aggregate: str  # mean | median | worst
     levels: tuple[Level, ...]
     method: str = "levels"
-
-
-def _n(x: float | None) -> str:
-    if x is None:
-        return "none"
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
 def by_assessed(facts: Mapping[str, Any]) -> dict[Any, list[tuple[int, Any]]]:
@@ -155,8 +150,8 @@ class AssessedLevels(FactorMethod):
         return [Setting("assessed", f.assessed, "assessed"), Setting("aggregate", f.aggregate, "aggregate", default="mean")]
 
     def parts(self, f: Factor) -> list[Part]:
-        return [Part((1, str(lv.level)), f"level {lv.level}", f"level {lv.level} points", f"points {_n(lv.points)}",
-                     _n(lv.points), lv.points, lv.loc) for lv in f.levels]
+        return [Part((1, str(lv.level)), f"level {lv.level}", f"level {lv.level} points", f"points {number_text(lv.points)}",
+                     number_text(lv.points), lv.points, lv.loc) for lv in f.levels]
 
 
 def _level(spec: RuleSpec) -> Action:
