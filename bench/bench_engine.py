@@ -160,8 +160,8 @@ class _Recorder:
 def _replay_runner(rb: Any) -> tuple[Any, Any]:
     """engine-c: replay the C calls of pingji's evaluation of each customer (recorded on first sight)."""
     import pingji
-    from pingji.runtime import ruleset as runtime
     from pingji.rating.run import compiled_for
+    from pingji.runtime import ruleset as runtime
 
     dre = runtime._dre
     handle = runtime.ruleset_for(compiled_for(rb)).handle

@@ -14,8 +14,6 @@ from typing import Any
 import click
 
 import pingji
-from pingji.errors import PingjiError
-
 from pingji.cli.commands import assets, offers, validation, watch
 from pingji.cli.commands.diff import diff
 from pingji.cli.commands.rating import batch, rate
@@ -23,6 +21,7 @@ from pingji.cli.commands.review import history, override, report, trace
 from pingji.cli.commands.rulebooks import check, init, rulebooks_cmd, schema
 from pingji.cli.options import Failure, fail
 from pingji.cli.render import summary as render_summary
+from pingji.errors import PingjiError
 
 __all__ = ["Failure", "cli", "fail", "main", "render_summary"]
 

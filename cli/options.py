@@ -11,8 +11,8 @@ import click
 
 from pingji import codes
 from pingji.errors import PingjiError
-from pingji.store.records import format_id, parse_id
 from pingji.store.database import DEFAULT_DB, ENV_VAR, Store
+from pingji.store.records import format_id, parse_id
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -13,6 +13,10 @@ Decision rulebooks (classification, provisioning, policy, monitoring) run on the
     d = decide(book, loan_facts)                           # Decision: outputs, deciding rules, trace
 """
 
+from pingji.checking import check
+from pingji.decisions.load import load_decision
+from pingji.decisions.model import DecisionBook
+from pingji.decisions.run import Decision, decide
 from pingji.diagnostics import Diagnostic, Location, Severity
 from pingji.errors import (
     EngineLimitError,
@@ -24,10 +28,6 @@ from pingji.errors import (
     RulebookNotFound,
     RulebookSyntaxError,
 )
-from pingji.checking import check
-from pingji.decisions.load import load_decision
-from pingji.decisions.model import DecisionBook
-from pingji.decisions.run import Decision, decide
 from pingji.lang.facts import read_facts
 from pingji.rating.load import load_rulebook
 from pingji.rating.run import ENGINE_VERSION, Evaluation, evaluate

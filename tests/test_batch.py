@@ -18,13 +18,13 @@ from click.testing import CliRunner
 
 import pingji
 import pingji.store.records
-from pingji.cli.main import cli
 from pingji.batch.local import outcomes, run_batch
 from pingji.batch.sources import Raw, Source
+from pingji.batch.synthetic import generate_corporate, write_jsonl
+from pingji.cli.main import cli
 from pingji.errors import BatchError
 from pingji.lang.flatfacts import check_header, nest
 from pingji.store.database import Store
-from pingji.batch.synthetic import generate_corporate, write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOKS = Path(__file__).parent / "data" / "books"

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 import pingji
+from pingji.checking import rulebook_kind
 from pingji.decisions.examples import run_decision_examples
 from pingji.decisions.model import DECISION_KINDS
 from pingji.rating.examples import run_examples
 from pingji.rating.model import Example
-from pingji.checking import rulebook_kind
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOKS = sorted((ROOT / "rulebooks").glob("*.yaml"))

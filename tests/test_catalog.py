@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pingji.rating import catalog
 from pingji.errors import RulebookNotFound
+from pingji.rating import catalog
 
 
 def corporate(section: str, division: str = "") -> dict:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pingji
 import pytest
+
+import pingji
 from pingji.analysis.changes import compare
 from pingji.errors import FactsError
 

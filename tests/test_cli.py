@@ -16,8 +16,8 @@ from click.testing import CliRunner, Result
 
 import pingji.store.records
 from pingji.analysis.chains import UnknownFactor, factor_chain
-from pingji.store.database import Store
 from pingji.cli.main import COMMANDS, cli
+from pingji.store.database import Store
 
 BOOKS = Path(__file__).parent / "data" / "books"
 

@@ -22,17 +22,17 @@ from typing import Any
 import distributed  # the test extra installs it (it is the `dask` extra)
 import pytest
 from click.testing import CliRunner
+from test_batch import BOOKS, CSV, CSV_SUMMARY, ROOT
 
 import pingji.store.records
-from pingji.cli.main import cli
 from pingji.batch import cluster as engine_cluster
 from pingji.batch.local import outcomes, run_batch
 from pingji.batch.rater import LoadedRulebooks
 from pingji.batch.sources import Raw
+from pingji.batch.synthetic import generate_corporate, write_jsonl
+from pingji.cli.main import cli
 from pingji.errors import ClusterLost, ClusterUnavailable
 from pingji.store.database import Store
-from pingji.batch.synthetic import generate_corporate, write_jsonl
-from test_batch import BOOKS, CSV, CSV_SUMMARY, ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("fresh_engine_caches")]
 

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 import pingji
 import pingji.decisions.compile as dc
-from pingji.decisions.model import DecisionBook
 from pingji import EvaluationError, FactsError, RulebookError, check, decide, load_decision
+from pingji.decisions.model import DecisionBook
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path("tests/data/decisions")

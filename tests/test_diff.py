@@ -18,10 +18,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 import pingji
-from pingji.cli import options as cli_options
-from pingji.cli.main import cli
 from pingji.analysis.changes import compare, grade_mapping
 from pingji.analysis.diff import NotARatingRulebook, NothingToRerate, diff_rulebooks
+from pingji.cli import options as cli_options
+from pingji.cli.main import cli
 from pingji.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from factories import customer
 
 import pingji
-from factories import customer
 from pingji.errors import EvaluationError, FactsError, RulebookError
 
 BOOKS = Path(__file__).parent / "data" / "books"

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pingji.lang import expressions as ex
 from pingji.diagnostics import Location
 from pingji.errors import ExpressionError
+from pingji.lang import expressions as ex
 
 BASE = Location("rb.yaml", 14, 9)
 MISSING, UNDEFINED = ex.MISSING, ex.UNDEFINED

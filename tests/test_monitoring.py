@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 import pingji
 import pingji.store.records
-from pingji.cli.main import cli
 from pingji.analysis.monitoring import compare
+from pingji.cli.main import cli
 from pingji.decisions.monitoring import due_date, snapshot, subject, watch
 from pingji.decisions.snapshots import read_customer
 from pingji.store.database import Store

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pingji.lang import expressions as ex
 from pingji import numbers
+from pingji.lang import expressions as ex
 from pingji.numbers import money, round_half_up, to_decimal
 from pingji.rating import run
 

@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 
 import pytest
+from factories import customer
 
 import pingji
-from factories import customer
 from pingji.report.formats import fmt_money, fmt_number, fmt_percent
 from pingji.report.rating import render_html, render_markdown
 

@@ -12,12 +12,13 @@ import re
 import shutil
 from pathlib import Path
 
-import pingji
-import pingji.store.records
 import pytest
 import yaml
 from click.testing import CliRunner
 from factories import customer
+
+import pingji
+import pingji.store.records
 from pingji.cli.main import cli
 from pingji.lang.facts import read_facts
 from pingji.rating.load import check

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from pingji.rating.rounding import round_half_up
 from pingji.rating.rounding import round_half_up_exact as _round_half_up_exact
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import pingji
-from pingji.runtime import ruleset as runtime
 from pingji.errors import EngineLimitError, RulebookError
 from pingji.rating.run import compiled_for
+from pingji.runtime import ruleset as runtime
 
 BOOKS = Path(__file__).parent / "data" / "books"
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from pingji.lang import source
 from pingji.diagnostics import Location
 from pingji.errors import RulebookSyntaxError
+from pingji.lang import source
 from pingji.lang.source import MAX_BYTES, Document, load_yaml, load_yaml_text
 
 

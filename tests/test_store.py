@@ -17,9 +17,9 @@ import pytest
 
 import pingji
 from pingji.errors import RecordNotFound, ReviewError, StoreError
-from pingji.store.records import format_id, parse_id, prepare
 from pingji.rating.review import decide
 from pingji.store.database import Store
+from pingji.store.records import format_id, parse_id, prepare
 from pingji.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
 BOOKS = Path(__file__).parent / "data" / "books"

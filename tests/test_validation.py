@@ -21,12 +21,12 @@ from hypothesis import strategies as st
 
 import pingji
 import pingji.store.records
-from pingji.cli.main import cli
-from pingji.errors import BacktestError
 from pingji.analysis.outcomes import Outcome, read_outcomes
 from pingji.analysis.statistics import auc, betainc, binomial_tail, chi2_sf, gammainc_upper, ks
-from pingji.store.database import Store
 from pingji.analysis.validation import add_months, validate
+from pingji.cli.main import cli
+from pingji.errors import BacktestError
+from pingji.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = pingji.load_decision(ROOT / "rulebooks" / "validation.yaml", kind="policy")

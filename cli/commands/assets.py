@@ -9,14 +9,20 @@ from typing import Any
 import click
 
 import pingji
-from pingji.rating import catalog
-from pingji.decisions.classification import Classification, Loans, classify_portfolio, coarse_grades, read_loans, require_category
-from pingji.decisions.provisions import ROUNDING, Provisions, provide, require_outputs
-from pingji.decisions.model import DecisionBook
-from pingji.numbers import to_decimal
-from pingji.decisions.run import Decision
-
 from pingji.cli.options import json_option, lang_option, open_store, progress
+from pingji.decisions.classification import (
+    Classification,
+    Loans,
+    classify_portfolio,
+    coarse_grades,
+    read_loans,
+    require_category,
+)
+from pingji.decisions.model import DecisionBook
+from pingji.decisions.provisions import ROUNDING, Provisions, provide, require_outputs
+from pingji.decisions.run import Decision
+from pingji.numbers import to_decimal
+from pingji.rating import catalog
 
 COMMANDS: list[click.Command] = []
 

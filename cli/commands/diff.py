@@ -10,10 +10,9 @@ import click
 
 from pingji.analysis.diff import RulebookDiff, diff_rulebooks
 from pingji.analysis.impact import Impact
-from pingji.rating.model import Rulebook
-
 from pingji.cli.options import UsageFailure, json_option, progress
 from pingji.cli.render import table
+from pingji.rating.model import Rulebook
 
 
 def _num(x: float) -> str:

@@ -8,10 +8,10 @@ from typing import Any
 import click
 
 import pingji
-from pingji.rating import catalog
-from pingji.decisions.pricing import LIMIT, REVIEW, SPREAD, UNIT, Offer, offer_facts, price as price_offer
-
 from pingji.cli.options import EVAL_ID, db_option, json_option, lang_option, open_store
+from pingji.decisions.pricing import LIMIT, REVIEW, SPREAD, UNIT, Offer, offer_facts
+from pingji.decisions.pricing import price as price_offer
+from pingji.rating import catalog
 
 COMMANDS: list[click.Command] = []
 

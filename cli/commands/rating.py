@@ -10,16 +10,20 @@ from typing import Any
 import click
 
 import pingji
-from pingji.rating import catalog
+from pingji.batch.cluster import (  # imports distributed only to connect
+    DEFAULT_TIMEOUT,
+    Cluster,
+    check_address,
+    connect,
+)
 from pingji.batch.local import DEFAULT_COMMIT_EVERY, run_batch
-from pingji.batch.cluster import DEFAULT_TIMEOUT, Cluster, check_address, connect  # imports distributed only to connect
-from pingji.errors import ClusterUnavailable
-from pingji.rating.model import Rulebook
-from pingji.store.records import prepare
-from pingji.store.database import Store
-
 from pingji.cli import render
 from pingji.cli.options import UsageFailure, db_option, json_option, lang_option, rulebook_option
+from pingji.errors import ClusterUnavailable
+from pingji.rating import catalog
+from pingji.rating.model import Rulebook
+from pingji.store.database import Store
+from pingji.store.records import prepare
 
 FAILURES_SHOWN = 20
 

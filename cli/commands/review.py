@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from pingji.analysis.chains import UnknownFactor, factor_chain
-
 from pingji.cli import render
 from pingji.cli.options import EVAL_ID, Failure, db_option, json_option, lang_option, open_store
 from pingji.report.policy import policy_for

@@ -10,13 +10,12 @@ from pathlib import Path
 import click
 
 import pingji
-from pingji.rating import catalog
 from pingji.builtin import facts_dir, rulebooks_dir, schema_dir
+from pingji.cli.options import Failure, json_option
 from pingji.diagnostics import sort_key
 from pingji.errors import RulebookError
 from pingji.lang.source import load_yaml
-
-from pingji.cli.options import Failure, json_option
+from pingji.rating import catalog
 
 
 @click.command()

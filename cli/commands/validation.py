@@ -9,13 +9,12 @@ from pathlib import Path
 import click
 
 import pingji
-from pingji.rating import catalog
 from pingji.analysis.outcomes import read_outcomes
 from pingji.analysis.validation import validate as run_validation
-from pingji.report.validation import render_html, render_markdown, render_text
-
-from pingji.cli.options import db_option, json_option, open_store
 from pingji.cli.commands.watch import DATE
+from pingji.cli.options import db_option, json_option, open_store
+from pingji.rating import catalog
+from pingji.report.validation import render_html, render_markdown, render_text
 
 COMMANDS: list[click.Command] = []
 

@@ -15,14 +15,13 @@ import click
 import pingji
 from pingji.analysis.monitoring import compare
 from pingji.analysis.portfolio import build_portfolio
+from pingji.cli import render
+from pingji.cli.options import Failure, json_option, lang_option
 from pingji.decisions.monitoring import Monitoring
 from pingji.decisions.snapshots import read_customer, read_snapshots
 from pingji.rating import catalog
 from pingji.report.portfolio import render_portfolio_html, render_portfolio_markdown
 from pingji.store.database import DEFAULT_DB, ENV_VAR, Store
-
-from pingji.cli import render
-from pingji.cli.options import Failure, json_option, lang_option
 
 COMMANDS: list[click.Command] = []
 

@@ -22,8 +22,8 @@ from pingji.analysis.impact import Customer, Impact, customers_from_source, cust
 from pingji.batch.sources import open_source
 from pingji.diagnostics import Location
 from pingji.errors import PingjiError
-from pingji.rating import catalog
 from pingji.lang.schemacheck import rulebook_kind
+from pingji.rating import catalog
 from pingji.rating.load import load_rulebook
 from pingji.rating.model import Rulebook
 from pingji.store.database import Store

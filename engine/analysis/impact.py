@@ -19,8 +19,9 @@ from pingji.analysis.changes import GradeMapping
 from pingji.batch.sources import Raw, RecordFacts, Source, record_facts, where
 from pingji.diagnostics import Location
 from pingji.errors import PingjiError
+from pingji.numbers import to_decimal
+from pingji.numbers import to_float as quantize
 from pingji.rating.model import Rulebook
-from pingji.numbers import to_decimal, to_float as quantize
 from pingji.rating.run import Evaluation, evaluate
 
 __all__ = ["Customer", "Impact", "customers_from_source", "customers_from_store", "simulate"]

@@ -52,14 +52,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pingji.analysis.migration import migration
+from pingji.analysis.outcomes import Outcome
+from pingji.analysis.statistics import auc, betainc, binomial_tail, chi2_sf, ks
 from pingji.decisions.model import DecisionBook
 from pingji.decisions.run import Decision, decide
 from pingji.diagnostics import Location
 from pingji.errors import BacktestError
-from pingji.analysis.migration import migration
-from pingji.analysis.outcomes import Outcome
 from pingji.store.records import parse_id
-from pingji.analysis.statistics import auc, betainc, binomial_tail, chi2_sf, ks
 
 __all__ = ["Backtest", "GradeResult", "Validation", "add_months", "require_outputs", "validate"]
 

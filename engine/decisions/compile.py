@@ -16,15 +16,20 @@ from pingji.diagnostics import error
 from pingji.errors import EngineLimitError
 from pingji.lang import expressions as ex
 from pingji.lang.conditions import CompiledCondition, compile_condition
+from pingji.rating.model import Metric
 from pingji.runtime.limits import (
     DECISION_RULES_PER_FACT as RULES_PER_FACT,
+)
+from pingji.runtime.limits import (
     DECISION_TERMS_PER_FACT as MAX_TERMS_PER_FACT,
+)
+from pingji.runtime.limits import (
     MAX_DECISION_OUTPUTS as MAX_OUTPUTS,
+)
+from pingji.runtime.limits import (
     MAX_DECISION_RULES as MAX_RULES,
 )
 from pingji.runtime.spec import SESSION_PATTERN, SESSION_RULE, RuleSpec
-from pingji.rating.model import Metric
-
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+
 from pingji.builtin import schema_dir
 from pingji.decisions.compile import compile_decision, compiled_decision
 from pingji.decisions.examples import run_decision_examples

@@ -16,8 +16,8 @@ from pingji.lang.conditions import CompiledCondition
 from pingji.lang.env import FactsEnv
 from pingji.lang.factschema import facts_digest
 from pingji.numbers import money, round_float, round_half_up
-from pingji.runtime.spec import RuleSpec
 from pingji.runtime.ruleset import ruleset_for
+from pingji.runtime.spec import RuleSpec
 
 MISSING, UNDEFINED = ex.MISSING, ex.UNDEFINED
 

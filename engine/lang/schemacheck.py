@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import jsonschema
+
 from pingji.diagnostics import Diagnostic, error, sort_key, suggest
 from pingji.errors import RulebookError
 from pingji.lang.source import Document, load_yaml

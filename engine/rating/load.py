@@ -17,23 +17,23 @@ from typing import Any
 
 import jsonschema
 
-from pingji.lang import expressions as ex
 from pingji.builtin import rulebooks_dir, schema_dir
 from pingji.diagnostics import Diagnostic, Location, error, sort_key, suggest
 from pingji.errors import ExpressionError, RulebookError
+from pingji.lang import expressions as ex
 from pingji.lang.factschema import fact_types, find_schema, load_schema
 from pingji.lang.metrics import metric_order as _metric_order
 from pingji.lang.metrics import parse_expr as _expr
 from pingji.lang.schemacheck import check_stages, display_name, schema_diagnostics
+from pingji.lang.source import Document, load_yaml
 from pingji.lang.text import parse_text as _text
+from pingji.rating.examples import run_examples as run_examples_of
 from pingji.rating.methods import METHODS, POINT_KEYS, REGISTRY, FactorMethod, foreign_keys, select
 from pingji.rating.methods.base import ParseContext
 from pingji.rating.model import Example, Factor, Grade, Group, Metric, Override, Rulebook, Scale
 from pingji.rating.report_section import parse_report
-from pingji.rating.examples import run_examples as run_examples_of
 from pingji.rating.run import runnable
 from pingji.rating.validate import validate
-from pingji.lang.source import Document, load_yaml
 
 SECTIONS = ("metrics", "groups", "factors")
 DEFAULT_PRECISION = 4

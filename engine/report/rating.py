@@ -21,11 +21,11 @@ made from the Markdown by the `markdown` package cannot carry markup from the da
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import markdown as _markdown
-from dataclasses import dataclass
 
 from pingji.rating.model import ReportPolicy, Scale, Text
 from pingji.report.cells import (

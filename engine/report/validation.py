@@ -7,6 +7,7 @@ names the rule of the validation rulebook that decided it, with its file:line.
 from __future__ import annotations
 
 import markdown as _markdown
+
 from pingji.analysis.validation import GRADE_OUTPUT, Backtest, Validation
 from pingji.decisions.run import Decision
 from pingji.report.formats import esc

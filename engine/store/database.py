@@ -21,10 +21,9 @@ from typing import Any
 from pingji.diagnostics import Location
 from pingji.errors import RecordNotFound
 from pingji.rating.review import decide
-from pingji.store.connection import DEFAULT_DB, ENV_VAR, Connection, default_path
 from pingji.store import records as _records  # _records.now(), which tests pin
+from pingji.store.connection import DEFAULT_DB, ENV_VAR, Connection, default_path
 from pingji.store.records import Prepared, RulebookInfo, assemble, dumps, format_id, parse_id, trace_row
-
 
 __all__ = ["DEFAULT_DB", "ENV_VAR", "Outcome", "Store", "default_path"]
 

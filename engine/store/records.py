@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pingji.lang.facts import industry_of
-from pingji.rating.run import ENGINE_VERSION, Evaluation, canonical_json
 from pingji.rating.model import Rulebook
 from pingji.rating.review import allowance_of
+from pingji.rating.run import ENGINE_VERSION, Evaluation, canonical_json
 
 ID_PREFIX = "E"
 ID_DIGITS = 6
