@@ -133,7 +133,9 @@ def _c_name(node: Name) -> Fn:
             if v is None:
                 return MISSING
             tv = type(v)
-            return finite(v) if tv is float or tv is int else v
+            if tv is float:  # values.finite, inlined: this runs for every name of every metric
+                return v if v - v == 0.0 else UNDEFINED
+            return finite(v) if tv is int else v
 
         return name
     parts = tuple(node.item_path.split(".")) if node.item_path else ()
@@ -213,7 +215,7 @@ def _c_binary(op: str, left: Fn, right: Fn) -> Fn:
                     r = a / b
                 except ArithmeticError:
                     return UNDEFINED
-                return finite(r)
+                return r if r - r == 0.0 else UNDEFINED  # a true quotient is a float: values.finite, inlined
             return arith("/", a, b)
         return div
     fn = _ARITH_FNS[op]
