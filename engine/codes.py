@@ -189,6 +189,8 @@ _TABLE: tuple[Code, ...] = (
          "Facts, loans and snapshots"),
     Code("E600", "something went wrong while a rulebook ran",
          "Running a rulebook"),
+    Code("E524", "snapshots were asked for (`--snapshots`) and none was found there",
+         "Facts, loans and snapshots"),
     Code("E601", "a rule's action failed (the rulebook line is named)",
          "Running a rulebook"),
     Code("E602", "rules keep firing: the rulebook loops",

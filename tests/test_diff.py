@@ -441,3 +441,10 @@ def test_an_unreadable_fact_file_fails_under_both_without_a_crash(books: Path) -
     assert r.exit_code == 0, r.output
     impact = json.loads(r.stdout)["impact"]
     assert (impact["customers"], impact["rated"], impact["failed_both"]) == (9, 8, 1)
+
+
+def test_issue12_diff_between_rulebooks_for_different_customer_types_says_so():
+    r = CliRunner().invoke(cli, ["diff", "manufacturing", "individual"])
+    assert r.exit_code == 0, r.output
+    assert ("note: OLD rates corporate customers and NEW individual customers: these are two scorecards, not a "
+            "change of one, and the changes below are the differences between them") in r.output.splitlines()

@@ -76,3 +76,10 @@ def test_json(db: str) -> None:
     assert d["provisions"]["totals"]["reserves"] == "2778100.00"
     assert [x["customer_id"] for x in d["rerate_due"]] == ["C-E-0001", "C-E-0004"]
     assert [x["customer_id"] for x in d["ratings"]] == ["C-C-0001", "C-E-0001", "C-E-0004"]
+
+
+def test_issue12_snapshots_asked_for_and_none_found_is_an_error(db: str, tmp_path: Path) -> None:
+    (tmp_path / "none").mkdir()
+    r = cmd("portfolio", "--db", db, "--snapshots", str(tmp_path / "none"))
+    assert r.exit_code == 1
+    assert r.stderr == f"{tmp_path / 'none'}: error[E524]: no snapshots in {tmp_path / 'none'}: nothing to compare\n"

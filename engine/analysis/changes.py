@@ -291,6 +291,10 @@ def grade_mapping(old: Rulebook, new: Rulebook) -> GradeMapping:
 
 def notes(old: Rulebook, new: Rulebook, mapping: GradeMapping) -> list[str]:
     out = [mapping.note] if mapping.note else []
+    ta, tb = old.applies_to.get("customer_type"), new.applies_to.get("customer_type")
+    if ta and tb and ta != tb:  # issue 12.24: not a change of one scorecard
+        out.append(f"OLD rates {ta} customers and NEW {tb} customers: these are two scorecards, not a change "
+                   f"of one, and the changes below are the differences between them")
     a, b = Path(old.facts_schema_path).name, Path(new.facts_schema_path).name
     if a != b:
         out.append(

@@ -25,6 +25,8 @@ from pingji.decisions.load import load_decision
 from pingji.decisions.monitoring import rating_of, watch, watch_list
 from pingji.decisions.provisions import Provisions, provide
 from pingji.decisions.snapshots import read_snapshots
+from pingji.diagnostics import Location, error
+from pingji.errors import FactsError
 from pingji.rating import catalog
 from pingji.store.database import Store
 
@@ -73,6 +75,9 @@ def build_portfolio(store: Store | None, *, loans: str | None = None, snapshots:
         sources.append(f"loans {lf.file}")
     when = as_of or (cl.as_of if cl else None) or (today or _dt.date.today()).isoformat()
     docs = read_snapshots(snapshots)
+    if snapshots and not docs:  # issue 12.24: asked for snapshots and found none is not a portfolio without them
+        raise FactsError([error("E524", f"no snapshots in {', '.join(str(s) for s in snapshots)}: nothing to compare",
+                                Location(str(snapshots[0])))])
     results = compare(book, docs, store=store).results if docs else []
     if docs:
         sources.append(f"{len(docs)} snapshot{'s' if len(docs) != 1 else ''}")
