@@ -154,13 +154,24 @@ def history(customer_id: str, rows: Sequence[Mapping[str, Any]]) -> str:
         f"{n_over} expert override{'s' if n_over != 1 else ''}"
     )
     out = [head, ""]
+    # One id and version with two contents: the rulebook changed without a new version; the hash tells them apart.
+    hashes: dict[tuple[Any, Any], set[Any]] = {}
+    for r in rows:
+        hashes.setdefault((r["rulebook_id"], r["rulebook_version"]), set()).add(r.get("rulebook_hash"))
+
+    def label(r: Mapping[str, Any]) -> str:
+        text = f"{r['rulebook_id']} {r['rulebook_version']}"
+        if len(hashes[(r["rulebook_id"], r["rulebook_version"])]) > 1:
+            text += f" #{str(r.get('rulebook_hash') or '')[:8]}"
+        return text
+
     lines = table(
         ["evaluation", "evaluated at (UTC)", "rulebook", "total", "model", "final", "now"],
         [
             [
                 r["evaluation_id"],
                 r["evaluated_at"],
-                f"{r['rulebook_id']} {r['rulebook_version']}",
+                label(r),
                 f"{r['total']:.2f}",
                 r["model_grade"],
                 r["final_grade"],

@@ -650,3 +650,6 @@ def test_issue12_a_changed_rulebook_under_the_same_version_is_warned_about(ws):
     assert r.stderr.startswith("warning: rulebook mini 1 (sha256 ") and r.stderr.endswith(
         "give the changed rulebook a new version\n")
     assert "differs from what this store already holds under the same id and version" in r.stderr
+    rows = run("history", "c1").stdout.splitlines()[3:5]
+    assert [row.split()[3] for row in rows] == ["1", "1"] and rows[0].split()[4] != rows[1].split()[4]
+    assert all(row.split()[4].startswith("#") and len(row.split()[4]) == 9 for row in rows)
