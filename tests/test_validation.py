@@ -156,13 +156,16 @@ def test_hand_computed_sample() -> None:
     # The verdicts are rules of rulebooks/validation.yaml.
     verdict = {g: (rows[g].decision.outputs["calibration"].value, rows[g].decision.outputs["calibration"].rules)
                for g in rows}  # type: ignore[union-attr]
-    assert verdict == {"A": ("green", ["grade-within-pd"]), "B": ("amber", ["grade-amber"]),
-                       "C": ("green", ["grade-green"])}
+    # Issue 12.17: grades of one or two customers are too few to judge (min_grade_customers, 20).
+    assert verdict == {"A": ("green", ["grade-within-pd"]), "B": ("insufficient_sample", ["grade-insufficient"]),
+                       "C": ("insufficient_sample", ["grade-insufficient"])}
     d = t.decision
     assert d is not None
     assert {o: (d.outputs[o].value, d.outputs[o].rules) for o in t.outputs()} == {
-        "discrimination": ("green", ["gini-green"]), "overall_calibration": ("green", ["hl-green"]),
-        "concentration": ("red", ["hhi-red"]), "overrides": ("amber", ["overrides-amber"])}
+        "discrimination": ("green", ["gini-green"]),
+        # Issue 12.17: 7 customers are fewer than min_customers (30): too few to judge calibration or spread
+        "overall_calibration": ("insufficient_sample", ["hl-insufficient"]),
+        "concentration": ("insufficient_sample", ["hhi-insufficient"]), "overrides": ("amber", ["overrides-amber"])}
 
 
 def test_default_dates_before_the_rating_and_after_the_window() -> None:
@@ -234,14 +237,18 @@ def test_validate_prints_grades_figures_and_verdicts_with_their_rules(db: str, t
            "defaulted)" in lines
     # C-E-0001 was rated A and overridden to B; C-E-0004 is C by a knock-out (more than 90 days overdue).
     # B: Jeffreys I_0.03(½, 3/2); C: binomial P(X >= 1 | 1, 0.2) = 0.2, Jeffreys I_0.2(3/2, ½) < 0.05.
-    assert f"B      1  0  0.0000  0.0300      1.0000      0.2194  green         grade-within-pd " \
+    # Issue 12.17: one customer is too few to judge a grade or a portfolio; the verdict says so.
+    assert f"B      1  0  0.0000  0.0300      1.0000      0.2194  green                grade-within-pd " \
            f"({at('grade-within-pd')})" in lines
-    assert f"C      1  1  1.0000  0.2000      0.2000      0.0405  red           grade-red ({at('grade-red')})" in lines
+    assert (f"C      1  1  1.0000  0.2000      0.2000      0.0405  insufficient_sample  grade-insufficient "
+            f"({at('grade-insufficient')})") in lines
+    assert (f"overall_calibration  insufficient_sample  hl-insufficient ({at('hl-insufficient')})") in lines
+    assert (f"concentration        insufficient_sample  hhi-insufficient ({at('hhi-insufficient')})") in lines
     assert "overrides 2 (rate 1.0000): 0 up, 2 down (1 by an expert); default rate overridden 0.5000, " \
            "not overridden -" in lines
     assert "AUC 1.0000  Gini 1.0000  KS 1.0000  (total score; by grade: AUC 1.0000, Gini 1.0000)" in lines
-    assert f"discrimination       green         gini-green ({at('gini-green')})" in lines
-    assert f"overrides            red           overrides-red ({at('overrides-red')})" in lines
+    assert f"discrimination       green                gini-green ({at('gini-green')})" in lines
+    assert f"overrides            red                  overrides-red ({at('overrides-red')})" in lines
     assert lines[-1] == ("warning: 1 customer(s) of the outcomes file not rated by 2026-04-30 in the store, "
                          "left out: C-Z-9999")
 
@@ -454,6 +461,6 @@ def test_validate_from_an_earlier_date(db: str, tmp_path: Path, monkeypatch: pyt
     assert cons["migration"]["psi"] == 0.0 and cons["verdicts"]["stability"]["rules"] == ["psi-stable"]
     text = cmd("validate", out, "--db", db, "--from", "2026-04-30", "--as-of", "2026-11-15").output
     assert "migration 2026-04-30 -> 2026-11-15 (2 customers rated at both): diagonal " in text
-    assert f"stability            green         psi-stable ({at('psi-stable')})" in text
+    assert f"stability            green                psi-stable ({at('psi-stable')})" in text
     r = cmd("validate", out, "--db", db, "--from", "2026-11-15", "--as-of", "2026-11-15")
     assert r.exit_code == 2 and "--from 2026-11-15 must be before --as-of 2026-11-15" in r.output

@@ -136,6 +136,7 @@ class Backtest:
 
     def facts(self) -> dict[str, Any]:
         f: dict[str, Any] = {"id": self.rulebook_id, "scope": "portfolio", "customers": self.counts["sample"],
+                             "grades": len(self.grades),
                              "defaults": self.counts["defaults"]}
         for k in ("auc", "gini", "ks", "brier", "hl_p", "hhi", "override_rate"):
             if self.figures.get(k) is not None:

@@ -104,9 +104,10 @@ def render_text(v: Validation) -> str:
             w = [max(len(r[i]) for r in table) for i in range(len(head))]
             out += ["  ".join([r[0].ljust(w[0])] + [c.rjust(x) for c, x in zip(r[1:], w[1:])]).rstrip()
                     for r in table] + [""]
-        for o in t.outputs():
-            verdict, why = _why(t.decision, o)
-            out.append(f"{o:<20} {verdict:<13} {why}".rstrip())
+        verdicts = [(o, *_why(t.decision, o)) for o in t.outputs()]
+        width = max([len("not_assessed"), *(len(v) for _, v, _ in verdicts)]) + 1
+        for o, verdict, why in verdicts:
+            out.append(f"{o:<20} {verdict:<{width}} {why}".rstrip())
         out += [f"note: {n}" for n in t.notes]
     if v.unknown_customers:
         shown = ", ".join(v.unknown_customers[:5]) + (", ..." if len(v.unknown_customers) > 5 else "")
