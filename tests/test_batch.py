@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 import pingji
@@ -406,3 +407,21 @@ def test_issue12_a_batch_with_nothing_to_rate_fails(tmp_path, make):
     r = CliRunner().invoke(cli, ["batch", str(path), "--db", str(tmp_path / "b.db")])
     assert r.exit_code == 1
     assert r.stderr == f"error[E904]: input '{path}' has no records: nothing to rate\n"
+
+
+def test_issue12_a_folder_batch_skips_a_facts_schema_and_a_missing_customer_type_is_named(tmp_path):
+    folder = tmp_path / "f"
+    folder.mkdir()
+    shutil.copy(ROOT / "facts" / "examples" / "machinery-a.yaml", folder)
+    shutil.copy(ROOT / "facts" / "corporate.schema.json", folder)
+    r = CliRunner().invoke(cli, ["batch", str(folder), "--db", str(tmp_path / "b.db")])
+    assert r.exit_code == 0, r.output
+    assert "failed" not in r.output.split("this run:")[1].split("\n")[0].replace("0 failed", "")
+    facts = {k: v for k, v in yaml.safe_load((ROOT / "facts/examples/machinery-a.yaml").read_text("utf-8")).items()
+             if k != "customer_type"}
+    (tmp_path / "n.jsonl").write_text(json.dumps(facts) + "\n", encoding="utf-8")
+    r = CliRunner().invoke(cli, ["batch", str(tmp_path / "n.jsonl"), "--db", str(tmp_path / "b.db")])
+    assert r.exit_code == 1
+    assert (f"  {tmp_path / 'n.jsonl'}:1: error[E700]: the facts have no customer_type, so no rating rulebook can "
+            f"be chosen for them; add customer_type (corporate, individual, small_business) or name a rulebook "
+            f"with --rulebook") in r.output.splitlines()

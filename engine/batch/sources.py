@@ -121,7 +121,8 @@ class Source:
 
     def _files(self) -> Iterator[Path]:
         for p in sorted(self.path.rglob("*"), key=lambda q: q.relative_to(self.path).as_posix()):
-            if p.is_file() and p.suffix.lower() in FACT_SUFFIXES:
+            # a facts schema kept beside the facts (*.schema.json) is not a customer (issue 12.15)
+            if p.is_file() and p.suffix.lower() in FACT_SUFFIXES and not p.name.lower().endswith(".schema.json"):
                 yield p
 
     def digest(self) -> str:

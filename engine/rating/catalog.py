@@ -81,7 +81,8 @@ def select(facts: dict[str, Any], folder: Path | None = None, entries: list[Entr
     section = str(industry.get("section") or "")
     division = str(industry.get("division") or "")
     best: tuple[int, str, Path] | None = None
-    for e in entries if entries is not None else catalog(folder):
+    entries = entries if entries is not None else catalog(folder)
+    for e in entries:
         if e.kind != "rating" or e.customer_type != ctype:
             continue
         if section and division and f"{section}{division}" in e.industries:
@@ -95,6 +96,10 @@ def select(facts: dict[str, Any], folder: Path | None = None, entries: list[Entr
         if best is None or rank > best[0]:  # ties: the first id in order wins
             best = (rank, e.id, e.path)
     if best is None:
+        if ctype is None:  # issue 12.15: say what is missing, not "customer_type 'None'"
+            kinds = sorted({str(e.customer_type) for e in entries if e.kind == "rating" and e.customer_type})
+            raise RulebookNotFound(f"the facts have no customer_type, so no rating rulebook can be chosen for "
+                                   f"them; add customer_type ({', '.join(kinds)}) or name a rulebook with --rulebook")
         what = f"customer_type '{ctype}'"
         if section:
             what += f", industry {section}{division}"
