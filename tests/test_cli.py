@@ -152,7 +152,8 @@ def test_rate_picks_the_rulebook_from_the_customer():
         ),
         pytest.param(
             ["rate", "good.yaml"],
-            "error[E700]: no rating rulebook applies to customer_type 'None'; name one with --rulebook\n",
+            "error[E700]: the facts have no customer_type, so no rating rulebook can be chosen for them; add "
+            "customer_type (corporate, individual, small_business) or name a rulebook with --rulebook\n",
             id="no-rulebook-applies",
         ),
         pytest.param(
