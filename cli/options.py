@@ -93,9 +93,9 @@ class EvaluationId(click.ParamType):
 EVAL_ID = EvaluationId()
 
 
-def open_store(path: str, *, create: bool = False) -> Store:
-    """The store for a command; reading commands do not create one."""
-    return Store.open(path, create=create)
+def open_store(path: str, *, create: bool = False, readonly: bool = False) -> Store:
+    """The store for a command; reading commands do not create one, and with `readonly` open it read-only."""
+    return Store.open(path, create=create, readonly=readonly)
 
 
 PROGRESS_FROM = 2000  # loans or customers; smaller runs take a moment and show no bar

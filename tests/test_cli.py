@@ -654,3 +654,23 @@ def test_issue12_a_changed_rulebook_under_the_same_version_is_warned_about(ws):
     rows = run("history", "c1").stdout.splitlines()[3:5]
     assert [row.split()[3] for row in rows] == ["1", "1"] and rows[0].split()[4] != rows[1].split()[4]
     assert all(row.split()[4].startswith("#") and len(row.split()[4]) == 9 for row in rows)
+
+
+def test_issue12_reading_commands_open_the_store_read_only(rated):
+    """history, trace, report, price and validate read; the store's files stay byte for byte as they were."""
+    import hashlib
+
+    def state() -> dict[str, str]:
+        # SQLite may leave an empty -wal and a -shm index beside a WAL database it read: no data
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in rated.glob("pingji.db*")
+                if not p.name.endswith("-shm") and p.stat().st_size > 0}
+
+    (rated / "out.csv").write_text("customer_id,defaulted\nc1,false\n", encoding="utf-8")
+    before = state()
+    for args in (["history", "c1"], ["trace", "E1"], ["report", "E1"], ["price", "E1"],
+                 ["validate", "out.csv"]):
+        r = run(*args)
+        assert r.exit_code in (0, 1), (args, r.output)
+    assert state() == before
+    with sqlite3.connect(f"{(rated / 'pingji.db').as_uri()}?mode=ro", uri=True) as db:
+        assert db.execute("SELECT count(*) FROM evaluations").fetchone() == (1,)

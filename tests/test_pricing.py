@@ -314,7 +314,10 @@ def test_price_errors(db: str, tmp_path: Path) -> None:
     empty = tmp_path / "empty.db"
     empty.touch()
     r = cmd("price", "E000001", "--db", str(empty))
-    assert (r.exit_code, r.output) == (1, f"{empty}: error[E801]: no evaluation E000001 in this store\n")
+    # issue 12.13: a reading command leaves an empty file as it was (it used to become a 90 KB store)
+    assert (r.exit_code, r.output) == (1, f"{empty}: error[E800]: not a pingji store: the file is empty or holds "
+                                          f"no pingji tables; nothing was changed\n")
+    assert empty.stat().st_size == 0
 
 
 def test_a_policy_rulebook_of_ones_own_prints_its_outputs(db: str, tmp_path: Path) -> None:

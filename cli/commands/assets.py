@@ -62,7 +62,7 @@ def _grades(db_path: str | None) -> dict[str, str]:
     """customer id → coarse grade of its latest evaluation, expert overrides included."""
     if not db_path:
         return {}
-    with open_store(db_path) as store:
+    with open_store(db_path, readonly=True) as store:
         return coarse_grades(store.latest_ratings())
 
 

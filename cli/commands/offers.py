@@ -40,7 +40,7 @@ def price(evaluation_id: str, rulebook: str, db_path: str, as_json: bool, lang: 
         pingji price E000001
     """
     book = pingji.load_decision(catalog.find(rulebook), kind="policy")
-    with open_store(db_path) as store:
+    with open_store(db_path, readonly=True) as store:
         record = store.record(evaluation_id)
     offer = price_offer(book, offer_facts(record))
     if as_json:

@@ -30,7 +30,7 @@ def trace(evaluation: str, factor: str | None, db_path: str, as_json: bool) -> N
 
         pingji trace E000001 --factor current_ratio
     """
-    with open_store(db_path) as store:
+    with open_store(db_path, readonly=True) as store:
         record = store.record(evaluation)
     try:
         rows = factor_chain(record, factor) if factor else record["trace"]
@@ -87,7 +87,7 @@ def report(evaluation: str, fmt: str, lang: str, output: str | None, db_path: st
     """
     if as_json and fmt not in ("md", "json"):  # md is the default: --json alone means JSON
         raise click.UsageError(f"--json writes the stored record as JSON; it cannot be combined with --format {fmt}")
-    with open_store(db_path) as store:
+    with open_store(db_path, readonly=True) as store:
         record = store.record(evaluation)
     if as_json:
         fmt = "json"
@@ -166,7 +166,7 @@ def history(customer_id: str, db_path: str, as_json: bool) -> None:
 
         pingji history C-C-0001
     """
-    with open_store(db_path) as store:
+    with open_store(db_path, readonly=True) as store:
         rows = store.history(customer_id)
     if as_json:
         click.echo(

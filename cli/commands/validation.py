@@ -75,7 +75,7 @@ def validate(outcomes: str, as_of: str | None, from_date: str | None, horizon: i
     rows = read_outcomes(outcomes)
     if from_date is not None and from_date >= when:
         raise click.UsageError(f"--from {from_date} must be before --as-of {when}")
-    with open_store(db_path) as store:
+    with open_store(db_path, readonly=True) as store:
         ratings = store.ratings_as_of(when)
         earlier = store.ratings_as_of(from_date) if from_date else None
         scales = store.scales()

@@ -50,7 +50,7 @@ def _opened(db_path: str, required: bool, otherwise: str = "--previous") -> Iter
                           f"give {otherwise}")
         yield None
         return
-    store = Store.open(db_path, create=False)
+    store = Store.open(db_path, create=False, readonly=True)
     try:
         yield store
     finally:

@@ -38,15 +38,22 @@ class Connection:
 
     # -- opening ----------------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None, *, create: bool = True) -> Self:
-        """Open the store at `path` (default: $PINGJI_DB or pingji.db); with `create`, create or migrate it."""
+    def open(cls, path: str | os.PathLike[str] | None = None, *, create: bool = True,
+             readonly: bool = False) -> Self:
+        """Open the store at `path` (default: $PINGJI_DB or pingji.db); with `create`, create or migrate it.
+
+        `readonly` (for commands that only read): the file is opened read-only and never created,
+        migrated or changed, so it works in a read-only folder and an empty or foreign file stays as
+        it was (issue 12.13/22)."""
         name = str(path) if path is not None else default_path()
         loc = Location(name)
         p = Path(name)
         if p.is_dir():
             raise StoreError("is a directory, not a pingji store", loc)
-        if not p.exists() and not create:
+        if not p.exists() and (not create or readonly):
             raise StoreError("no store here: nothing has been rated into it yet", loc)
+        if readonly:
+            return cls._open_readonly(name, p)
         try:
             conn = sqlite3.connect(
                 name, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
@@ -62,6 +69,53 @@ class Connection:
             conn.close()
             raise
         return store
+
+    @classmethod
+    def _open_readonly(cls, name: str, p: Path) -> Self:
+        loc = Location(name)
+        uri = p.resolve().as_uri()
+        last: sqlite3.Error | None = None
+        # mode=ro first; a WAL store in a folder nobody may write needs immutable=1 (no -shm can be made)
+        for query in ("?mode=ro", "?mode=ro&immutable=1"):
+            try:
+                conn = sqlite3.connect(uri + query, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                                       check_same_thread=False)
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.Error as exc:
+                last = exc
+                continue
+            store = cls(name, conn)
+            try:
+                with store._guard():
+                    store._check_readonly()
+            except BaseException:
+                conn.close()
+                raise
+            return store
+        text = str(last)
+        if "not a database" in text or "malformed" in text or "encrypted" in text:
+            raise StoreError(f"not a usable pingji store: the file is corrupt or not SQLite ({text})", loc)
+        raise StoreError(f"cannot open the store to read it: {text}", loc)
+
+    def _check_readonly(self) -> None:
+        """A pingji store of this schema, checked without writing anything."""
+        app_id = self.conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = self._tables()
+        if app_id != APPLICATION_ID:
+            if app_id != 0 or tables:
+                shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+                raise StoreError(f"not a pingji store: another program's SQLite database (tables: {shown or 'none'})",
+                                 Location(self.path))
+            raise StoreError("not a pingji store: the file is empty or holds no pingji tables; nothing was changed",
+                             Location(self.path))
+        version = self._version()
+        if version != SCHEMA_VERSION:
+            newer = version > SCHEMA_VERSION
+            raise StoreError(
+                f"written by a {'newer' if newer else 'older'} pingji (store schema {version}; this pingji knows "
+                f"{SCHEMA_VERSION}){'' if newer else ': a command that writes (pingji rate, batch or override) migrates it'}",
+                Location(self.path))
+        self.conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
 
     def close(self) -> None:
         self.conn.close()
