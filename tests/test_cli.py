@@ -674,3 +674,26 @@ def test_issue12_reading_commands_open_the_store_read_only(rated):
     assert state() == before
     with sqlite3.connect(f"{(rated / 'pingji.db').as_uri()}?mode=ro", uri=True) as db:
         assert db.execute("SELECT count(*) FROM evaluations").fetchone() == (1,)
+
+
+def test_issue12_the_progress_estimate_follows_the_recent_rate_not_the_start_up():
+    """A batch whose first 100 records took 10 s (workers starting) and then runs at 100 records a second:
+    the estimate soon follows 100/s, where the average since the start still says hours."""
+    import io
+
+    from pingji.cli.options import Progress
+
+    now = [0.0]
+    out = io.StringIO()
+    with Progress(100_000, "rating p.jsonl", file=out, clock=lambda: now[0]) as bar:
+        now[0] = 10.0
+        bar.update(100)  # start-up: 10 records a second
+        for _ in range(60):  # then one minute at 100 a second
+            now[0] += 1.0
+            bar.update(100)
+        eta = bar.eta()
+        assert eta is not None and abs(eta - (100_000 - 6_100) / 100) / ((100_000 - 6_100) / 100) < 0.02
+        assert bar.pos / now[0] < 90  # the average since the start is still well under the real rate
+        assert bar.line() == ("rating p.jsonl  [#-----------------------------]  6,100/100,000  6%  100/s"
+                              "  0:15:39 left")
+    assert out.getvalue() == "rating p.jsonl\n"  # not a terminal: the label once, as before

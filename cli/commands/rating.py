@@ -18,7 +18,7 @@ from pingji.batch.cluster import (  # imports distributed only to connect
 )
 from pingji.batch.local import DEFAULT_COMMIT_EVERY, run_batch
 from pingji.cli import render
-from pingji.cli.options import UsageFailure, db_option, json_option, lang_option, rulebook_option
+from pingji.cli.options import Progress, UsageFailure, db_option, json_option, lang_option, rulebook_option
 from pingji.errors import ClusterUnavailable
 from pingji.rating import catalog
 from pingji.rating.model import Rulebook
@@ -171,11 +171,7 @@ def batch(
 
         def start(run: Any) -> None:
             nonlocal bar
-            bar = stack.enter_context(
-                click.progressbar(
-                    length=run.records, label=f"rating {run.input}", file=sys.stderr, show_pos=True
-                )
-            )
+            bar = stack.enter_context(Progress(run.records, f"rating {run.input}"))
 
         def advance(n: int) -> None:
             if bar is not None:
