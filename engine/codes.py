@@ -117,6 +117,8 @@ _TABLE: tuple[Code, ...] = (
          "Rating rulebooks"),
     Code("E180", "facts schema not found",
          "Rating rulebooks"),
+    Code("E181", "the facts schema a rulebook names is not a usable JSON Schema (not JSON, not an object, or invalid)",
+         "Rating rulebooks"),
     Code("E190", "rulebook exceeds an engine limit",
          "Rating rulebooks"),
     Code("W200", "non-monotonic bands against the declared direction",

@@ -475,3 +475,19 @@ def test_issue12_an_integer_literal_beyond_the_float_range_is_e307(tmp_path):
     assert [str(d) for d in pingji.check(tmp_path / "big.yaml")] == [
         f"{tmp_path / 'big.yaml'}:18:28: error[E307]: number out of range: 100000000000000000000... "
         f"(numbers must be finite and at most 1e15 in size)"]
+
+
+@pytest.mark.parametrize("text, message", [
+    pytest.param('{"type": "object", ', "bad.schema.json:1:20: error[E181]: facts schema is not JSON: Expecting "
+                 "property name enclosed in double quotes", id="not-json"),
+    pytest.param('{"type": 12}', "bad.schema.json: error[E181]: facts schema is not a valid JSON Schema at type: "
+                 "12 is not valid under any of the given schemas", id="not-a-schema"),
+    pytest.param('[1, 2]', "bad.schema.json: error[E181]: facts schema must be a JSON object; got list", id="a-list"),
+])
+def test_issue12_a_bad_facts_schema_is_a_located_error_not_a_crash(tmp_path, monkeypatch, text, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.schema.json").write_text(text, encoding="utf-8")
+    book = (BOOKS / "mini.yaml").read_text(encoding="utf-8").replace("facts: mini.schema.json",
+                                                                     "facts: bad.schema.json")
+    (tmp_path / "b.yaml").write_text(book, encoding="utf-8")
+    assert [str(d) for d in pingji.check(tmp_path / "b.yaml")] == [message]

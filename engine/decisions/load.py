@@ -75,7 +75,7 @@ def _build(doc: Document, path: Path, diags: list[Diagnostic]) -> DecisionBook |
                            else f"facts schema '{schema_name}' not found (no file "
                                 f"{display_name(path.parent / schema_name)})", doc.loc(("facts",))))
         return None
-    facts_schema = load_schema(schema_path)
+    facts_schema = load_schema(schema_path, display_name(schema_path))
     types = fact_types(facts_schema)
     precision = int(data.get("precision", DEFAULT_PRECISION))
 

@@ -22,7 +22,8 @@ import jsonschema
 
 from pingji.builtin import facts_dir
 from pingji.diagnostics import Diagnostic, Location, error
-from pingji.errors import FactsError
+from pingji.errors import FactsError, RulebookError
+from pingji.lang.source import read_bytes
 
 
 def find_schema(name: str, rulebook_dir: Path) -> Path | None:
@@ -38,15 +39,37 @@ def find_schema(name: str, rulebook_dir: Path) -> Path | None:
 
 
 @lru_cache(maxsize=64)
-def _load(path: str, mtime: float) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
-    jsonschema.Draft202012Validator.check_schema(data)
-    return data  # type: ignore[no-any-return]
+def _load(path: str, mtime: float, name: str) -> dict[str, Any]:
+    raw = read_bytes(path, name)  # E001 unreadable, E002 too large: the limits of a rulebook
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RulebookError([error("E181", f"facts schema is not UTF-8 text (byte {exc.start})", Location(name))]) \
+            from None
+    except json.JSONDecodeError as exc:
+        raise RulebookError([error("E181", f"facts schema is not JSON: {exc.msg}",
+                                   Location(name, exc.lineno, exc.colno))]) from None
+    if not isinstance(data, dict):
+        raise RulebookError([error("E181", f"facts schema must be a JSON object; got {type(data).__name__}",
+                                   Location(name))])
+    try:
+        jsonschema.Draft202012Validator.check_schema(data)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "the top"
+        raise RulebookError([error("E181", f"facts schema is not a valid JSON Schema at {where}: {exc.message}",
+                                   Location(name))]) from None
+    return data
 
 
-def load_schema(path: Path) -> dict[str, Any]:
-    return _load(str(path), path.stat().st_mtime)
+def load_schema(path: Path, name: str | None = None) -> dict[str, Any]:
+    """A facts schema (cached by path and modification time); RulebookError E181, located, when the
+    file is not a usable JSON Schema (`name` is how diagnostics name the file)."""
+    try:
+        mtime = path.stat().st_mtime
+    except OSError as exc:
+        raise RulebookError([error("E001", f"cannot read file: {exc.strerror or exc}", Location(name or str(path)))]) \
+            from None
+    return _load(str(path), mtime, name or str(path))
 
 
 def _types_of(node: Mapping[str, Any], root: Mapping[str, Any]) -> set[str]:

@@ -234,7 +234,7 @@ def _build(res: Resolved, path: Path, diags: list[Diagnostic], broken_groups: se
         diags.append(error("E180", f"facts schema '{schema_name}' not found ({looked})",
                            top_loc.get("facts", leaf.loc(()))))
         return None
-    facts_schema = load_schema(schema_path)
+    facts_schema = load_schema(schema_path, display_name(schema_path))
     types = fact_types(facts_schema)
     precision = int(top.get("precision", DEFAULT_PRECISION))
 
