@@ -176,7 +176,8 @@ def run_batch(
     if scheduler is not None and workers is not None:
         raise ValueError("run_batch: give workers (local processes) or scheduler (a Dask cluster), not both")
     source = open_source(input_path)
-    if source.count() == 0:  # before the store hears of a batch: nothing done is not a success
+    total = source.count()  # one pass over the input: _run uses it too
+    if total == 0:  # before the store hears of a batch: nothing done is not a success
         raise BatchError(f"input '{source.display}' has no records: nothing to rate", None, "E904")
     rb: Rulebook | None = None
     if rulebook is not None:
@@ -192,7 +193,7 @@ def run_batch(
         cluster = scheduler
     try:
         loaded = LoadedRulebooks.load(rb) if cluster is not None else None
-        return _run(source, store, rulebook, rb_key, rb_label, workers, cluster, loaded, commit_every,
+        return _run(source, total, store, rulebook, rb_key, rb_label, workers, cluster, loaded, commit_every,
                     failures_shown, progress, on_start)
     finally:
         if cluster is not None and cluster is not scheduler:
@@ -201,6 +202,7 @@ def run_batch(
 
 def _run(
     source: Source,
+    total: int,
     store: Store,
     rulebook: str | None,
     rb_key: str,
@@ -216,7 +218,6 @@ def _run(
     """The body of run_batch, once the rulebook is loaded and the cluster (if any) connected."""
     input_hash = source.digest()
     batch_id = "B" + hashlib.sha256(f"{input_hash}\n{rb_key}".encode()).hexdigest()[:12]
-    total = source.count()
     if cluster is not None:
         workers = cluster.workers
     elif workers is None:
