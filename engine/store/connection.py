@@ -99,13 +99,7 @@ class Connection:
 
     def _check_readonly(self) -> None:
         """A pingji store of this schema, checked without writing anything."""
-        app_id = self.conn.execute("PRAGMA application_id").fetchone()[0]
-        tables = self._tables()
-        if app_id != APPLICATION_ID:
-            if app_id != 0 or tables:
-                shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
-                raise StoreError(f"not a pingji store: another program's SQLite database (tables: {shown or 'none'})",
-                                 Location(self.path))
+        if not self._check_owner():
             raise StoreError("not a pingji store: the file is empty or holds no pingji tables; nothing was changed",
                              Location(self.path))
         version = self._version()
@@ -168,17 +162,21 @@ class Connection:
     def _prepare_connection(self) -> None:
         conn = self.conn
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        if app_id != APPLICATION_ID:
-            tables = self._tables()
-            if app_id != 0 or tables:
-                shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
-                raise StoreError(
-                    f"not a pingji store: another program's SQLite database (tables: {shown or 'none'})",
-                    Location(self.path),
-                )
+        self._check_owner()  # an empty file becomes a new store below
         self._use_wal()
         conn.execute("PRAGMA foreign_keys = ON")
+
+    def _check_owner(self) -> bool:
+        """True for a pingji store, False for an empty SQLite file; StoreError for another program's database."""
+        app_id = self.conn.execute("PRAGMA application_id").fetchone()[0]
+        if app_id == APPLICATION_ID:
+            return True
+        tables = self._tables()
+        if app_id != 0 or tables:
+            shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+            raise StoreError(f"not a pingji store: another program's SQLite database (tables: {shown or 'none'})",
+                             Location(self.path))
+        return False
 
     def _use_wal(self) -> None:
         """Switch the file to WAL mode. Changing the journal mode does not wait on SQLite's busy
