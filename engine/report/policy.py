@@ -57,13 +57,21 @@ def _same_version(record: Mapping[str, Any]) -> Rulebook | None:
         candidates.append(rulebooks_dir() / f"{rid}.yaml")
     for path in candidates:
         if digest and path.is_file():
-            try:
-                rulebook = load_rulebook(path)
-            except PingjiError:
-                continue
-            if rulebook.content_hash == digest:
+            rulebook = _version_at(str(path), path.stat().st_mtime_ns, digest)
+            if rulebook is not None:
                 return rulebook
     return None
+
+
+@functools.lru_cache(maxsize=16)
+def _version_at(path: str, mtime_ns: int, digest: str) -> Rulebook | None:
+    """The rulebook at `path` if it is the version `digest`; loaded once per file state, as a report
+    asks for its policy and, after an expert override, for its grade scale."""
+    try:
+        rulebook = load_rulebook(path)
+    except PingjiError:
+        return None
+    return rulebook if rulebook.content_hash == digest else None
 
 
 def policy_for(record: Mapping[str, Any]) -> ReportPolicy:
