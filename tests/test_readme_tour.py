@@ -37,6 +37,22 @@ def tour_commands() -> list[str]:
     return commands
 
 
+def setup_rating() -> str:
+    """The part of the first set-up command that rates the example (the tour's E000001)."""
+    setup = _section(README.read_text("utf-8"), "<!-- setup:begin -->", "<!-- setup:end -->")
+    first = re.findall(r"```sh\n(.*?)\n```", setup, re.S)[0]
+    [rating] = [part.strip() for part in first.split("&&") if part.strip().startswith(".venv/bin/pingji rate")]
+    return rating
+
+
+def test_no_tour_override_is_of_a_superseded_evaluation(tmp_path):
+    """The tour's overrides are of E000001, so nothing before them may store another evaluation of
+    the customer: they would warn, and count for nothing in price, history and portfolio."""
+    commands = tour_commands()
+    first_override = next(i for i, c in enumerate(commands) if " override " in c)
+    assert all("--no-store" in c for c in commands[:first_override] if " rate " in c)
+
+
 def python_example() -> str:
     tour = _section(README.read_text("utf-8"), "## A tour", "## Command reference")
     blocks = re.findall(r"```python\n(.*?)```", tour, re.S)
@@ -57,11 +73,13 @@ def test_every_tour_command_works_as_written(tmp_path):
     for data in ("rulebooks", "facts"):
         (tmp_path / data).symlink_to(ROOT / data)
     env = {k: v for k, v in os.environ.items() if k not in ("PINGJI_DB", "PYTHONPATH")}
-    for command in tour_commands():
+    for command in [setup_rating(), *tour_commands()]:  # the tour starts where the set-up left off
         r = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
                            timeout=600, check=False)
         assert r.returncode == 0, f"{command}\nexit {r.returncode}\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
         assert "Traceback" not in r.stderr, f"{command}\n{r.stderr}"
+        if " override " in command:  # an override of the customer's latest evaluation: nothing to warn about
+            assert r.stderr == "", f"{command}\n{r.stderr}"
     r = subprocess.run([str(tmp_path / ".venv" / "bin" / "python"), "-c", python_example()], cwd=tmp_path,
                        env=env, capture_output=True, text=True, timeout=300, check=False)
     assert r.returncode == 0, r.stderr
