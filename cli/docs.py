@@ -1,5 +1,5 @@
-"""The generated docs: docs/cli.md and the README's command table from --help, docs/errors.md from the
-code registry (`pingji.codes`).
+"""The generated files: docs/cli.md and the README's command table from --help, docs/errors.md from the
+code registry (`pingji.codes`), and the built-in rulebooks' index (rulebooks/index.json, `pingji.rating.index`).
 
 python -m pingji.cli.docs           # rewrite both
 python -m pingji.cli.docs --check   # exit 1 if either differs from what --help says now (CI, tests)
@@ -14,7 +14,9 @@ from pathlib import Path
 import click
 
 from pingji import codes
-from pingji.cli.main import COMMANDS, cli
+from pingji.builtin import rulebooks_dir
+from pingji.cli.main import cli, commands
+from pingji.rating import index
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI_MD = ROOT / "docs" / "cli.md"
@@ -62,14 +64,14 @@ versions (with the text of every source file) and batches are only ever added.
 
 def cli_md() -> str:
     parts = [INTRO, "## pingji", "", "```text", help_text().rstrip(), "```"]
-    for c in COMMANDS:
+    for c in commands():
         parts += ["", f"## pingji {c.name}", "", "```text", help_text(c).rstrip(), "```"]
     return "\n".join(parts) + "\n"
 
 
 def readme_table() -> str:
     rows = ["| command | what it does |", "|---|---|"]
-    for c in COMMANDS:
+    for c in commands():
         rows.append(
             f"| [`pingji {c.name}`](docs/cli.md#pingji-{c.name}) | {c.get_short_help_str(limit=200)} |"
         )
@@ -85,19 +87,24 @@ def readme(text: str) -> str:
     return f"{head}{BEGIN}\n{readme_table()}\n{END}{tail}"
 
 
+def _shown(p: Path) -> str:
+    return str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else str(p)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pingji.cli.docs", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if the files are out of date")
     args = parser.parse_args(argv)
-    wanted = {CLI_MD: cli_md(), ERRORS_MD: codes.markdown(), README: readme(README.read_text(encoding="utf-8"))}
+    wanted = {CLI_MD: cli_md(), ERRORS_MD: codes.markdown(), README: readme(README.read_text(encoding="utf-8")),
+              rulebooks_dir() / index.INDEX_NAME: index.build(rulebooks_dir())}
     stale = [p for p, text in wanted.items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
     if args.check:
         for p in stale:
-            print(f"{p.relative_to(ROOT)} is out of date: run python -m pingji.cli.docs", file=sys.stderr)
+            print(f"{_shown(p)} is out of date: run python -m pingji.cli.docs", file=sys.stderr)
         return 1 if stale else 0
     for p in stale:
         p.write_text(wanted[p], encoding="utf-8")
-        print(f"wrote {p.relative_to(ROOT)}")
+        print(f"wrote {_shown(p)}")
     return 0
 
 

@@ -7,6 +7,7 @@ unexpected prints one line naming it (exit 1) — never a Python traceback (PING
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import Any
@@ -14,19 +15,61 @@ from typing import Any
 import click
 
 import pingji
-from pingji.cli.commands import assets, offers, validation, watch
-from pingji.cli.commands.diff import diff
-from pingji.cli.commands.rating import batch, rate
-from pingji.cli.commands.review import history, override, report, trace
-from pingji.cli.commands.rulebooks import check, init, rulebooks_cmd, schema
 from pingji.cli.options import Failure, fail
-from pingji.cli.render import summary as render_summary
 from pingji.errors import PingjiError
 
-__all__ = ["Failure", "cli", "fail", "main", "render_summary"]
+__all__ = ["Failure", "cli", "commands", "fail", "main"]
 
-COMMANDS = [rate, batch, trace, report, override, history, *offers.COMMANDS, *assets.COMMANDS, *watch.COMMANDS,
-            *validation.COMMANDS, check, diff, rulebooks_cmd, schema, init]
+# Every command in the order of a day's work (not alphabetical): its name, the module under
+# pingji.cli.commands that defines it, the function's name there, and the first paragraph of its help. A command's
+# module is imported only when that command runs, so `pingji --help` and `pingji rate` do not import
+# every library (issue 11.4); tests/test_cli.py checks this table against the commands themselves.
+TABLE: tuple[tuple[str, str, str, str], ...] = (
+    ("rate", "rating", "rate", "Rate one customer from a YAML or JSON facts file, and store the evaluation."),
+    ("batch", "rating", "batch", "Rate a portfolio: a CSV file, a JSONL file or a folder of fact files."),
+    ("trace", "review", "trace", "The rules that fired for a stored evaluation, in order."),
+    ("report", "review", "report", "The justification report of a stored evaluation."),
+    ("override", "review", "override",
+     "Override the grade of a stored evaluation (an expert decision, with a reason)."),
+    ("history", "review", "history", "Every evaluation and expert override of a customer, oldest first."),
+    ("price", "offers", "price",
+     "The offer for a rated customer: interest rate, credit limit, approval and re-rating."),
+    ("classify", "assets", "classify",
+     "Classify loans into the five categories (正常/关注/次级/可疑/损失) by the 2023 measures."),
+    ("provisions", "assets", "provisions",
+     "Loan-loss reserves and IFRS 9 expected credit loss for a portfolio of loans."),
+    ("monitor", "watch", "monitor",
+     "Early-warning signals and re-ratings due, comparing customers' new facts with earlier ones."),
+    ("portfolio", "watch", "portfolio",
+     "The portfolio report (Markdown or HTML): ratings by industry, asset quality, provisions and coverage, "
+     "the watch list and the re-ratings due."),
+    ("validate", "validation", "validate",
+     "Back-test the rating system: stored grades against the defaults observed afterwards."),
+    ("check", "rulebooks", "check", "Check rulebooks and run their examples; print every problem; exit 1 on any error."),
+    ("diff", "diff", "diff",
+     "What a rulebook change does: the changes between OLD and NEW, and their impact on a portfolio."),
+    ("rulebooks", "rulebooks", "rulebooks_cmd",
+     "List the built-in rulebooks: rating rulebooks and what they apply to, then the classification, "
+     "provisioning, policy and monitoring rulebooks used after the grade."),
+    ("schema", "rulebooks", "schema", "Print a JSON Schema: a rulebook format, or a facts schema (for editors)."),
+    ("init", "rulebooks", "init",
+     "Create a workspace: copies of the built-in rulebooks, fact schemas and example facts."),
+)
+
+
+def load_command(name: str) -> click.Command | None:
+    """The command called `name`, its module imported now; None for an unknown name."""
+    for cname, module, attr, _ in TABLE:
+        if cname == name:
+            command = getattr(importlib.import_module(f"pingji.cli.commands.{module}"), attr)
+            assert isinstance(command, click.Command)
+            return command
+    return None
+
+
+def commands() -> list[click.Command]:
+    """Every command, loaded (for the docs and the tests), in TABLE's order."""
+    return [c for c in (load_command(name) for name, *_ in TABLE) if c is not None]
 
 
 class PingjiGroup(click.Group):
@@ -47,7 +90,17 @@ class PingjiGroup(click.Group):
             ) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [c.name for c in COMMANDS if c.name]  # in the order of a day's work, not alphabetical
+        return [name for name, *_ in TABLE]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return load_command(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of `pingji --help` from TABLE, without importing any command."""
+        limit = formatter.width - 6 - max(len(name) for name, *_ in TABLE)  # as click.Group does
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, click.Command(name, help=first).get_short_help_str(limit))
+                                for name, _, _, first in TABLE])
 
 
 @click.group(
@@ -64,10 +117,6 @@ def cli() -> None:
 
         pingji rate facts/examples/machinery-a.yaml
     """
-
-
-for _command in COMMANDS:
-    cli.add_command(_command)
 
 
 def main() -> None:

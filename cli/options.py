@@ -6,14 +6,16 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from pingji import codes
+from pingji import codes, store
 from pingji.errors import PingjiError
-from pingji.store.database import DEFAULT_DB, ENV_VAR, Store
-from pingji.store.records import format_id, parse_id
+from pingji.store.ids import DEFAULT_DB, ENV_VAR, format_id, parse_id
+
+if TYPE_CHECKING:
+    from pingji.store.database import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,8 +97,10 @@ EVAL_ID = EvaluationId()
 
 
 def open_store(path: str, *, create: bool = False, readonly: bool = False) -> Store:
-    """The store for a command; reading commands do not create one, and with `readonly` open it read-only."""
-    return Store.open(path, create=create, readonly=readonly)
+    """The store for a command; reading commands do not create one, and with `readonly` open it read-only.
+
+    The store's module (SQLite, the rating engine) loads here, not when the options are declared."""
+    return store.Store.open(path, create=create, readonly=readonly)
 
 
 PROGRESS_FROM = 2000  # loans or customers; smaller runs take a moment and show no bar

@@ -11,28 +11,74 @@ Decision rulebooks (classification, provisioning, policy, monitoring) run on the
 
     book = load_decision("rulebooks/five-category.yaml", kind="classification")
     d = decide(book, loan_facts)                           # Decision: outputs, deciding rules, trace
+
+Names load on first use (PEP 562), so that `import pingji` and a command line that needs one part do
+not import the rules engine, JSON Schema and SQLite libraries all at once (issue 11.4).
 """
 
-from pingji.checking import check
-from pingji.decisions.load import load_decision
-from pingji.decisions.model import DecisionBook
-from pingji.decisions.run import Decision, decide
-from pingji.diagnostics import Diagnostic, Location, Severity
-from pingji.errors import (
-    EngineLimitError,
-    EvaluationError,
-    ExpressionError,
-    FactsError,
-    PingjiError,
-    RulebookError,
-    RulebookNotFound,
-    RulebookSyntaxError,
-)
-from pingji.lang.facts import read_facts
-from pingji.rating.load import load_rulebook
-from pingji.rating.run import ENGINE_VERSION, Evaluation, evaluate
+from __future__ import annotations
 
-__version__ = ENGINE_VERSION
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from pingji.version import __version__
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
+    from pingji.checking import check
+    from pingji.decisions.load import load_decision
+    from pingji.decisions.model import DecisionBook
+    from pingji.decisions.run import Decision, decide
+    from pingji.diagnostics import Diagnostic, Location, Severity
+    from pingji.errors import (
+        EngineLimitError,
+        EvaluationError,
+        ExpressionError,
+        FactsError,
+        PingjiError,
+        RulebookError,
+        RulebookNotFound,
+        RulebookSyntaxError,
+    )
+    from pingji.lang.facts import read_facts
+    from pingji.rating.load import load_rulebook
+    from pingji.rating.run import Evaluation, evaluate
+
+# public name -> the module that defines it
+_LAZY = {
+    "check": "pingji.checking",
+    "load_decision": "pingji.decisions.load",
+    "DecisionBook": "pingji.decisions.model",
+    "Decision": "pingji.decisions.run",
+    "decide": "pingji.decisions.run",
+    "Diagnostic": "pingji.diagnostics",
+    "Location": "pingji.diagnostics",
+    "Severity": "pingji.diagnostics",
+    "EngineLimitError": "pingji.errors",
+    "EvaluationError": "pingji.errors",
+    "ExpressionError": "pingji.errors",
+    "FactsError": "pingji.errors",
+    "PingjiError": "pingji.errors",
+    "RulebookError": "pingji.errors",
+    "RulebookNotFound": "pingji.errors",
+    "RulebookSyntaxError": "pingji.errors",
+    "read_facts": "pingji.lang.facts",
+    "load_rulebook": "pingji.rating.load",
+    "Evaluation": "pingji.rating.run",
+    "evaluate": "pingji.rating.run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pingji' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 __all__ = [
     "Decision",

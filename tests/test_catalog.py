@@ -53,3 +53,47 @@ def test_catalog_lists_every_built_in_rulebook_with_inherited_applies_to():
     assert entries["manufacturing"].extends == "corporate"
     assert entries["manufacturing"].customer_type == "corporate"
     assert entries["manufacturing"].industries == ("C",)
+
+
+# -- the built-in index (issue 11.4): a cache of each file's top-level keys, never the truth ---------------
+def test_the_index_gives_the_same_catalog_as_parsing_every_file(tmp_path):
+    from pingji.builtin import rulebooks_dir
+    from pingji.rating import index
+
+    assert set(index.read(rulebooks_dir())) == {p.name for p in rulebooks_dir().glob("*.yaml")}
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    for p in rulebooks_dir().glob("*.yaml"):
+        (plain / p.name).write_bytes(p.read_bytes())
+    with_index = [(e.id, e.path.name, e.title, e.customer_type, e.industries, e.kind, e.extends)
+                  for e in catalog.catalog()]
+    parsed = [(e.id, e.path.name, e.title, e.customer_type, e.industries, e.kind, e.extends)
+              for e in catalog.catalog(plain)]
+    assert with_index == parsed and len(parsed) == len(list(plain.glob("*.yaml")))
+
+
+def test_a_file_changed_since_the_index_was_made_is_parsed_not_taken_from_the_index(tmp_path):
+    import shutil
+
+    from pingji.builtin import rulebooks_dir
+
+    books = tmp_path / "books"
+    shutil.copytree(rulebooks_dir(), books)
+    text = (books / "agriculture.yaml").read_text(encoding="utf-8")
+    changed = text.replace("applies_to: {customer_type: corporate, industry: [A]}",
+                           "applies_to: {customer_type: corporate, industry: [A, B]}")
+    assert changed != text
+    (books / "agriculture.yaml").write_text(changed, encoding="utf-8")
+    entry = {e.id: e for e in catalog.catalog(books)}["agriculture"]
+    assert entry.industries == ("A", "B")
+    assert catalog.select(corporate("B", "06"), books).stem == "agriculture"
+
+
+def test_the_version_is_the_one_in_pyproject():
+    import tomllib
+    from pathlib import Path
+
+    import pingji
+
+    meta = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pingji.__version__ == meta["project"]["version"]

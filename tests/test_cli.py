@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from click.testing import CliRunner, Result
 
 import pingji.store.records
 from pingji.analysis.chains import UnknownFactor, factor_chain
-from pingji.cli.main import COMMANDS, cli
+from pingji.cli.main import cli, commands
 from pingji.store.database import Store
 
 BOOKS = Path(__file__).parent / "data" / "books"
@@ -568,7 +570,7 @@ def test_init_refuses_a_non_empty_folder(ws):
 
 
 # -- every command: help with an example, no tracebacks ------------------------------------------------
-@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name)
+@pytest.mark.parametrize("command", commands(), ids=lambda c: c.name)
 def test_every_command_has_help_with_an_example(command):
     r = run(command.name, "--help")
     assert r.exit_code == 0
@@ -576,10 +578,32 @@ def test_every_command_has_help_with_an_example(command):
 
 
 @pytest.mark.parametrize(
-    "command", [c for c in COMMANDS if c.name not in ("schema", "init")], ids=lambda c: c.name
+    "command", [c for c in commands() if c.name not in ("schema", "init")], ids=lambda c: c.name
 )
 def test_every_command_but_raw_output_has_json(command):
     assert "--json" in run(command.name, "--help").stdout
+
+
+def test_the_command_table_matches_the_commands():
+    """`pingji --help` lists commands from cli/main.py's TABLE without importing them (issue 11.4): the
+    table's first paragraph of help and function names must be the commands' own."""
+    import inspect
+
+    from pingji.cli.main import TABLE
+
+    for (name, _, _, first), command in zip(TABLE, commands(), strict=True):
+        assert command.name == name
+        assert first == inspect.cleandoc(command.help or "").split("\n\n")[0].replace("\n", " "), name
+
+
+def test_help_and_one_command_import_only_what_they_use():
+    """`pingji --help` imports no command and no heavy library; `pingji history` does not load the engine."""
+    code = ("import sys; from pingji.cli.main import cli\n"
+            "try:\n    cli(['--help'], prog_name='pingji')\nexcept SystemExit:\n    pass\n"
+            "heavy = ('durable_rules', 'jsonschema', 'sqlite_utils', 'yaml', 'markdown', 'pingji.cli.commands.rating')\n"
+            "print(sorted(m for m in heavy if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.splitlines()[-1] == "[]"
 
 
 def test_an_unexpected_error_is_one_line_not_a_traceback(ws, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from pingji.builtin import rulebooks_dir
 from pingji.diagnostics import did_you_mean
 from pingji.errors import RulebookError, RulebookNotFound
 from pingji.lang.source import load_yaml
+from pingji.rating import index
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,11 @@ def _applies(data: dict[str, Any], by_id: dict[str, dict[str, Any]], seen: int =
 def catalog(folder: Path | None = None) -> list[Entry]:
     """Every rulebook in `folder` (the built-in ones by default), sorted by id. Broken files are skipped."""
     folder = folder or rulebooks_dir()
+    known = index.read(folder)
     raw: dict[str, tuple[Path, dict[str, Any]]] = {}
     for path in sorted(folder.glob("*.yaml")):
         try:
-            data = load_yaml(path, display_name=path.name).data
+            data = _head(path, known.get(path.name))
         except RulebookError:
             continue
         if isinstance(data.get("rulebook"), str):
@@ -54,6 +57,17 @@ def catalog(folder: Path | None = None) -> list[Entry]:
         out.append(Entry(rid, path, title, applies.get("customer_type"), tuple(applies.get("industry") or ()),
                          str(data.get("kind", "rating")), data.get("extends")))
     return out
+
+
+def _head(path: Path, indexed: tuple[str, dict[str, Any]] | None) -> dict[str, Any]:
+    """The rulebook's top-level keys: from the index when the file's bytes are the ones indexed, else parsed."""
+    if indexed is not None:
+        try:
+            if hashlib.sha256(path.read_bytes()).hexdigest() == indexed[0]:
+                return indexed[1]
+        except OSError:
+            pass
+    return load_yaml(path, display_name=path.name).data
 
 
 def find(name: str, folder: Path | None = None) -> Path:

@@ -11,10 +11,11 @@ from pingji.rating.methods import method_of
 from pingji.rating.model import Factor, Rulebook
 from pingji.rating.rounding import round_half_up
 from pingji.runtime.ruleset import DURABLE_RULES_VERSION
+from pingji.version import __version__
 
 __all__ = ["ENGINE_VERSION", "Evaluation", "FactorResult", "canonical_json", "jsonable"]
 
-ENGINE_VERSION = "0.1.0"
+ENGINE_VERSION = __version__
 
 
 _canonical = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode

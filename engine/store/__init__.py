@@ -3,9 +3,36 @@
     from pingji.store import Store, prepare
     with Store.open("pingji.db") as store:
         eid = store.add(prepare(evaluation, facts))
+
+Names load on first use (PEP 562): `pingji.store.ids` is importable without SQLite or the engine.
 """
 
-from pingji.store.database import DEFAULT_DB, ENV_VAR, Outcome, Store, default_path
-from pingji.store.records import Prepared, prepare
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pingji.store.database import Outcome, Store
+    from pingji.store.ids import DEFAULT_DB, ENV_VAR, default_path
+    from pingji.store.records import Prepared, prepare
+
+_LAZY = {
+    "DEFAULT_DB": "pingji.store.ids",
+    "ENV_VAR": "pingji.store.ids",
+    "default_path": "pingji.store.ids",
+    "Outcome": "pingji.store.database",
+    "Store": "pingji.store.database",
+    "Prepared": "pingji.store.records",
+    "prepare": "pingji.store.records",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pingji.store' has no attribute '{name}'")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = ["DEFAULT_DB", "ENV_VAR", "Outcome", "Prepared", "Store", "default_path", "prepare"]

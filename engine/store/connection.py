@@ -16,15 +16,10 @@ import sqlite_utils
 from pingji.diagnostics import Location
 from pingji.errors import StoreError
 from pingji.store import records as _records  # _records.now(), which tests pin
+from pingji.store.ids import DEFAULT_DB, ENV_VAR, default_path
 from pingji.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
-DEFAULT_DB = "pingji.db"
-ENV_VAR = "PINGJI_DB"
 BUSY_TIMEOUT_S = 30.0
-
-
-def default_path() -> str:
-    return os.environ.get(ENV_VAR) or DEFAULT_DB
 
 
 class Connection:

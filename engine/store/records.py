@@ -19,30 +19,13 @@ from pingji.lang.facts import industry_of
 from pingji.rating.model import Rulebook
 from pingji.rating.review import allowance_of
 from pingji.rating.run import ENGINE_VERSION, Evaluation, canonical_json
-
-ID_PREFIX = "E"
-ID_DIGITS = 6
+from pingji.store.ids import ID_DIGITS, ID_PREFIX, format_id, parse_id
 
 
 def now() -> str:
     """The current UTC time, ISO-8601 with milliseconds: 2026-04-15T08:30:00.123Z."""
     t = _dt.datetime.now(_dt.UTC)
     return f"{t:%Y-%m-%dT%H:%M:%S}.{t.microsecond // 1000:03d}Z"
-
-
-def format_id(n: int) -> str:
-    """Evaluation ids are the row number, zero-padded: E000001 (more digits past a million)."""
-    return f"{ID_PREFIX}{n:0{ID_DIGITS}d}"
-
-
-def parse_id(text: str) -> int | None:
-    """E000012, e12 or 12 → 12; anything else → None."""
-    t = text.strip()
-    if t[:1] in ("E", "e"):
-        t = t[1:]
-    if not t.isdigit() or not t.isascii() or int(t) <= 0:
-        return None
-    return int(t)
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
