@@ -43,6 +43,9 @@ TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("portfolio", "watch", "portfolio",
      "The portfolio report (Markdown or HTML): ratings by industry, asset quality, provisions and coverage, "
      "the watch list and the re-ratings due."),
+    ("list", "listing", "list_cmd",
+     "List stored evaluations, oldest first, with the grade that stands after expert overrides."),
+    ("export", "listing", "export", "Export stored ratings with every factor's points: CSV, JSON Lines or Excel."),
     ("validate", "validation", "validate",
      "Back-test the rating system: stored grades against the defaults observed afterwards."),
     ("check", "rulebooks", "check", "Check rulebooks and run their examples; print every problem; exit 1 on any error."),

@@ -239,6 +239,10 @@ _TABLE: tuple[Code, ...] = (
          "The store and expert overrides"),
     Code("E810", "expert override refused: unknown grade, no change, beyond the allowance without a second person",
          "The store and expert overrides"),
+    Code("E830", "`list`/`export`: options that cannot be used together (--json with --csv, --from after --to, "
+                 "xlsx without -o)", "The store and expert overrides", USAGE),
+    Code("E831", "`export --format xlsx` without the `xlsx` extra (openpyxl) installed",
+         "The store and expert overrides", USAGE),
     Code("E900", "a batch input cannot be read at all: missing, unsupported kind, no or bad CSV header, not UTF-8",
          "Batches"),
     Code("E901", "a JSONL line is not JSON (`batch`, `monitor`, `classify`, `provisions`)",

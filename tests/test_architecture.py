@@ -29,7 +29,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ["base", "lang", "runtime", "rating", "decisions", "store", "batch", "analysis", "report", "api", "cli"]
 BASE = {"numbers", "diagnostics", "errors", "codes", "builtin", "schema", "version"}
-OPTIONAL = {"distributed", "dask", "zen"}  # optional extras: imported where they are used
+OPTIONAL = {"distributed", "dask", "zen", "openpyxl"}  # optional extras: imported where they are used
 MAX_LINES = 600
 
 
