@@ -46,6 +46,8 @@ TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("list", "listing", "list_cmd",
      "List stored evaluations, oldest first, with the grade that stands after expert overrides."),
     ("export", "listing", "export", "Export stored ratings with every factor's points: CSV, JSON Lines or Excel."),
+    ("verify", "integrity", "verify",
+     "Check that the store holds what pingji wrote: walk its hash chain and its overrides."),
     ("validate", "validation", "validate",
      "Back-test the rating system: stored grades against the defaults observed afterwards."),
     ("check", "rulebooks", "check", "Check rulebooks and run their examples; print every problem; exit 1 on any error."),

@@ -243,6 +243,10 @@ _TABLE: tuple[Code, ...] = (
                  "xlsx without -o)", "The store and expert overrides", USAGE),
     Code("E831", "`export --format xlsx` without the `xlsx` extra (openpyxl) installed",
          "The store and expert overrides", USAGE),
+    Code("E832", "the store was changed outside pingji (an append-only trigger gone, its head not at the end of its "
+                 "ledger): nothing is written to it", "The store and expert overrides"),
+    Code("E833", "`pingji verify` found rows changed, deleted or inserted outside pingji, a broken ledger link or "
+                 "an override that bypassed its approval", "The store and expert overrides"),
     Code("E900", "a batch input cannot be read at all: missing, unsupported kind, no or bad CSV header, not UTF-8",
          "Batches"),
     Code("E901", "a JSONL line is not JSON (`batch`, `monitor`, `classify`, `provisions`)",

@@ -19,8 +19,9 @@ import pingji
 from pingji.errors import RecordNotFound, ReviewError, StoreError
 from pingji.rating.review import decide
 from pingji.store.database import Store
-from pingji.store.records import format_id, parse_id, prepare
-from pingji.store.schema import APPLICATION_ID, SCHEMA_VERSION
+from pingji.store.ids import format_id, parse_id
+from pingji.store.records import prepare
+from pingji.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 BOOKS = Path(__file__).parent / "data" / "books"
 
@@ -131,7 +132,8 @@ def test_connection_settings(store):
     assert db.execute("PRAGMA foreign_keys").fetchone() == (1,)
     assert db.execute("PRAGMA busy_timeout").fetchone() == (30000,)
     assert db.execute("PRAGMA application_id").fetchone() == (APPLICATION_ID,)
-    assert db.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
+    assert db.execute("SELECT version FROM schema_version ORDER BY version").fetchall() == [(1,), (2,)] == [
+        (m.version,) for m in MIGRATIONS]
     assert store.schema_version() == SCHEMA_VERSION
 
 
@@ -143,7 +145,7 @@ def test_foreign_keys_hold(store):
 def test_reopening_does_not_migrate_again(tmp_path):
     Store.open(tmp_path / "s.db").close()
     with Store.open(tmp_path / "s.db") as s:
-        assert s.conn.execute("SELECT count(*) FROM schema_version").fetchone() == (1,)
+        assert s.conn.execute("SELECT count(*) FROM schema_version").fetchone() == (len(MIGRATIONS),)
 
 
 def test_a_store_from_a_newer_pingji_is_refused(tmp_path):

@@ -59,7 +59,7 @@ from pingji.decisions.model import DecisionBook
 from pingji.decisions.run import Decision, decide
 from pingji.diagnostics import Location
 from pingji.errors import BacktestError
-from pingji.store.records import parse_id
+from pingji.store.ids import parse_id
 
 __all__ = ["Backtest", "GradeResult", "Validation", "add_months", "require_outputs", "validate"]
 

@@ -9,14 +9,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import sqlite_utils
 
 from pingji.diagnostics import Location
 from pingji.errors import StoreError
+from pingji.store import ledger
 from pingji.store import records as _records  # _records.now(), which tests pin
-from pingji.store.ids import DEFAULT_DB, ENV_VAR, default_path
+from pingji.store.ids import default_path
 from pingji.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 
 BUSY_TIMEOUT_S = 30.0
@@ -30,6 +31,7 @@ class Connection:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
         self._rulebooks: set[str] = set()
+        self._tip: tuple[int, str] | None = None  # the ledger's last (seq, chain) in this write transaction
 
     # -- opening ----------------------------------------------------------------------------------
     @classmethod
@@ -60,6 +62,7 @@ class Connection:
             with store._guard():
                 store._prepare_connection()
                 store._migrate()
+                store._check_chain()
         except BaseException:
             conn.close()
             raise
@@ -142,14 +145,57 @@ class Connection:
         """One write transaction, taking the write lock up front (no deadlock between two writers)."""
         with self._guard():
             self.conn.execute("BEGIN IMMEDIATE")
+            self._tip = None
             try:
                 yield
+                if self._tip is not None:
+                    self.conn.execute("UPDATE store_head SET seq = ?, chain = ?, at = ? WHERE id = 1",
+                                      (*self._tip, _records.now()))
             except BaseException:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 self._rulebooks.clear()
+                self._tip = None
                 raise
+            self._tip = None
             self.conn.execute("COMMIT")
+
+    def _append(self, table: str, *key: Any) -> None:
+        """Chain the row just inserted into the ledger (inside the write transaction; issue 11.2)."""
+        if self._tip is None:
+            last = self.conn.execute("SELECT seq, chain FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+            self._tip = (int(last[0]), str(last[1])) if last else (0, ledger.GENESIS)
+        digest = ledger.row_hash(self.conn, table, key)
+        assert digest is not None, (table, key)
+        text = ledger.key_text(key)
+        seq, chain = self._tip[0] + 1, ledger.chain_hash(self._tip[1], table, text, digest)
+        self.conn.execute("INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?)", (seq, table, text, digest, chain,
+                                                                            _records.now()))
+        self._tip = (seq, chain)
+
+    def _check_chain(self) -> None:
+        """Refuse to write to a store whose append-only triggers are gone, whose head does not match its
+        ledger, or whose tables hold more or fewer rows than its ledger chains (a quick look at every
+        open for writing; `pingji verify` re-hashes everything)."""
+        triggers = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        missing = sorted(ledger.expected_triggers() - triggers)
+        problem = f"the trigger {missing[0]} is missing" if missing else None
+        if problem is None:
+            last = self.conn.execute("SELECT seq, chain FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+            head = self.conn.execute("SELECT seq, chain FROM store_head WHERE id = 1").fetchone()
+            if tuple(last or (0, ledger.GENESIS)) != tuple(head or ()):
+                problem = "its head does not match the end of its ledger"
+        if problem is None:
+            chained = dict(self.conn.execute("SELECT tbl, count(*) FROM ledger GROUP BY tbl").fetchall())
+            for table in ledger.CHAINED:
+                rows = self.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                if rows != chained.get(table, 0):
+                    problem = f"{table} has {rows} rows and its ledger {chained.get(table, 0)}"
+                    break
+        if problem is not None:
+            raise StoreError(f"the store was changed outside pingji ({problem}); nothing was written. "
+                             f"Run pingji verify --db {self.path} to see what changed, or start a new store",
+                             Location(self.path), code="E832")
 
     def _tables(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]

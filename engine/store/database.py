@@ -22,8 +22,9 @@ from pingji.diagnostics import Location
 from pingji.errors import RecordNotFound
 from pingji.rating.review import decide
 from pingji.store import records as _records  # _records.now(), which tests pin
-from pingji.store.connection import DEFAULT_DB, ENV_VAR, Connection, default_path
-from pingji.store.records import Prepared, RulebookInfo, assemble, dumps, format_id, parse_id, trace_row
+from pingji.store.connection import Connection
+from pingji.store.ids import DEFAULT_DB, ENV_VAR, default_path, format_id, parse_id
+from pingji.store.records import Prepared, RulebookInfo, assemble, dumps, trace_row
 
 __all__ = ["DEFAULT_DB", "ENV_VAR", "Outcome", "Store", "default_path"]
 
@@ -91,6 +92,7 @@ class Store(Connection):
                     _records.now(),
                 ),
             )
+            self._append("rulebook_versions", info.hash)
         self._rulebooks.add(info.hash)
 
     def _insert(self, p: Prepared, batch_id: str | None = None, batch_key: str | None = None) -> int:
@@ -123,6 +125,7 @@ class Store(Connection):
         assert eid is not None
         self.conn.executemany(_INSERT_FACTOR, [(eid, *f) for f in p.factors])
         self.conn.executemany(_INSERT_TRACE, [(eid, *t) for t in p.trace])
+        self._append("evaluations", eid)
         return eid
 
     def add(self, prepared: Prepared) -> str:
@@ -160,19 +163,22 @@ class Store(Connection):
                         _records.now(),
                     ),
                 )
-            self.conn.execute(
+                self._append("batches", batch_id)
+            cur = self.conn.execute(
                 "INSERT INTO batch_events (batch_id, event, at, workers) VALUES (?, 'started', ?, ?)",
                 (batch_id, _records.now(), workers),
             )
+            self._append("batch_events", cur.lastrowid)
         return new
 
     def finish_batch(self, batch_id: str, *, rated: int, failed: int, skipped: int) -> None:
         with self._write():
-            self.conn.execute(
+            cur = self.conn.execute(
                 "INSERT INTO batch_events (batch_id, event, at, rated, failed, skipped) "
                 "VALUES (?, 'finished', ?, ?, ?, ?)",
                 (batch_id, _records.now(), rated, failed, skipped),
             )
+            self._append("batch_events", cur.lastrowid)
 
     def batch_has(self, batch_id: str, key: str) -> bool:
         """Is this record of the batch already stored (rated or failed)?"""
@@ -211,6 +217,7 @@ class Store(Connection):
                         "INSERT INTO batch_failures VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (batch_id, o.key, o.line, o.customer_id, o.code, o.reason, _records.now()),
                     )
+                    self._append("batch_failures", batch_id, o.key)
                     failed += 1
         return rated, failed
 
@@ -355,6 +362,7 @@ class Store(Connection):
                     at,
                 ),
             )
+            self._append("overrides", cur.lastrowid)
             latest = self.conn.execute("SELECT max(id) FROM evaluations WHERE customer_id = ?",
                                        (row["customer_id"],)).fetchone()[0]
         return {

@@ -19,7 +19,7 @@ from pingji.lang.facts import industry_of
 from pingji.rating.model import Rulebook
 from pingji.rating.review import allowance_of
 from pingji.rating.run import ENGINE_VERSION, Evaluation, canonical_json
-from pingji.store.ids import ID_DIGITS, ID_PREFIX, format_id, parse_id
+from pingji.store.ids import format_id
 
 
 def now() -> str:

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from pingji.store import ledger
+from pingji.store import records as _records  # _records.now(), which tests pin
+
 APPLICATION_ID = 0x504A4931  # "PJI1" in the SQLite header: this file is a pingji store
 
 
@@ -200,7 +203,36 @@ def _v1(db: sqlite_utils.Database) -> None:
         _append_only(db, table)
 
 
+def _chain(db: sqlite_utils.Database) -> None:
+    """The ledger and its head (issue 11.2); the rows already stored are chained in table order."""
+    db.create_table(
+        "ledger",
+        {"seq": int, "tbl": str, "row_key": str, "row_hash": str, "chain": str, "at": str},
+        pk="seq",
+        not_null=["tbl", "row_key", "row_hash", "chain", "at"],
+    )
+    db.execute("CREATE UNIQUE INDEX ledger_by_row ON ledger (tbl, row_key)")
+    _append_only(db, "ledger")
+    # One row, moved forward by every write (the only row pingji ever updates): the last entry.
+    db.execute("CREATE TABLE store_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, "
+               "chain TEXT NOT NULL, at TEXT NOT NULL)")
+    order = {"rulebook_versions": "stored_at, hash", "batches": "created_at, id", "batch_events": "id",
+             "evaluations": "id", "batch_failures": "at, batch_id, record_key", "overrides": "id"}
+    conn = db.conn
+    seq, chain = 0, ledger.GENESIS
+    at = _records.now()
+    for table, cols in ledger.CHAINED.items():
+        for key in [tuple(r) for r in conn.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order[table]}")]:
+            digest = ledger.row_hash(conn, table, key)
+            assert digest is not None
+            text = ledger.key_text(key)
+            seq, chain = seq + 1, ledger.chain_hash(chain, table, text, digest)
+            conn.execute("INSERT INTO ledger VALUES (?, ?, ?, ?, ?, ?)", (seq, table, text, digest, chain, at))
+    conn.execute("INSERT INTO store_head VALUES (1, ?, ?, ?)", (seq, chain, at))
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "evaluations, factor scores, trace, expert overrides, rulebook versions, batches", _v1),
+    Migration(2, "tamper evidence: a ledger chaining every appended row, and its head", _chain),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,48 @@
+"""`pingji verify`: is the store what pingji wrote? (issue 11.2)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from pingji.cli.options import Failure, db_option, json_option, open_store
+from pingji.store.integrity import verify_store
+
+
+@click.command()
+@db_option
+@json_option
+def verify(db_path: str, as_json: bool) -> None:
+    """Check that the store holds what pingji wrote: walk its hash chain and its overrides.
+
+    Every row pingji appends (rulebook versions, batches, evaluations with their factor scores and
+    trace, expert overrides) is chained in a ledger by SHA-256. verify re-hashes each row, follows the
+    chain, checks that the append-only triggers are all there and that every override had the
+    approval its rulebook requires. It lists what differs, first broken link first, and exits 1
+    (E833); pingji also refuses to write to a store whose triggers or head are broken (E832). Nothing
+    is written. Keep the printed head hash somewhere else: it pins everything stored before it.
+
+    Example:
+
+        pingji verify --db book.db
+    """
+    with open_store(db_path, readonly=True) as store:
+        report = verify_store(store)
+    head = report.head
+    if as_json:
+        click.echo(json.dumps({"intact": report.intact, "problems": [{"where": p.where, "what": p.what}
+                                                                      for p in report.problems],
+                               "head": head, "counts": report.counts}, sort_keys=True, ensure_ascii=False, indent=2))
+    else:
+        c = report.counts
+        click.echo(f"{db_path}: {c['evaluations']} evaluations, {c['overrides']} expert overrides, {c['batches']} "
+                   f"batches, {c['rulebook_versions']} rulebook versions; ledger of {c['ledger']} entries")
+        for p in report.problems:
+            click.echo(f"  {p}")
+        if report.intact:
+            click.echo(f"intact: head entry {head.get('seq', 0)}, chain sha256 {head.get('chain', '')}")
+    if not report.intact:
+        n = len(report.problems)
+        raise Failure(f"error[E833]: the store was changed outside pingji: {n} problem{'s' if n != 1 else ''} "
+                      f"(the first: {report.problems[0]})")
