@@ -181,3 +181,37 @@ def test_a_store_made_before_the_ledger_is_chained_when_opened_for_writing(made:
         assert records == [s.record(i) for i in (1, 2, 3)]
     r = run("verify", "--db", str(old))
     assert r.exit_code == 0 and r.stdout.splitlines()[1].startswith("intact: head entry 11, ")
+
+
+def test_replay_rates_every_evaluation_again_and_finds_them_identical(db: Path) -> None:
+    r = run("verify", "--db", str(db), "--replay")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[1].endswith("; 3 evaluations replayed, all identical")
+    assert r.stderr == "replaying 3 evaluations\n"
+
+
+def test_replay_finds_points_edited_in_place(db: Path) -> None:
+    sql(db, "DROP TRIGGER factor_scores_no_update",
+        "UPDATE factor_scores SET points = 100.0 WHERE evaluation_id = 2 AND factor = 'net_margin'",
+        "CREATE TRIGGER factor_scores_no_update BEFORE UPDATE ON factor_scores BEGIN SELECT RAISE(ABORT, 'x'); END")
+    r = run("verify", "--db", str(db), "--replay")
+    assert r.exit_code == 1
+    assert r.stdout.splitlines()[1:] == [
+        "  evaluation E000002: changed after it was written (its grades, scores, result, factor scores or trace "
+        "differ from what was hashed)",
+        "  evaluation E000002: rated again from its stored facts and rulebook, it differs in: factor scores",
+    ]
+
+
+@pytest.mark.slow
+def test_replay_of_a_batch_of_2000_in_two_processes(tmp_path: Path) -> None:
+    from pingji.batch.synthetic import main as synthetic
+
+    portfolio = tmp_path / "p.jsonl"
+    assert synthetic(["corporate", "-n", "2000", "--seed", "11", "-o", str(portfolio)]) in (0, None)
+    db = tmp_path / "b.db"
+    r = run("batch", str(portfolio), "--db", str(db), "--workers", "2")
+    assert r.exit_code == 0, r.output
+    r = run("verify", "--db", str(db), "--replay", "--workers", "2")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.splitlines()[1].endswith("; 2000 evaluations replayed, all identical")

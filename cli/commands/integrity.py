@@ -6,14 +6,20 @@ import json
 
 import click
 
-from pingji.cli.options import Failure, db_option, json_option, open_store
+from pingji.cli.options import Failure, Progress, db_option, json_option, open_store
 from pingji.store.integrity import verify_store
+from pingji.store.replay import replay as replay_store
 
 
 @click.command()
 @db_option
+@click.option("--replay", is_flag=True,
+              help="Also rate every stored evaluation again from its stored facts and rulebook sources, and "
+                   "compare it with what is stored.")
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+              help="Processes for --replay.")
 @json_option
-def verify(db_path: str, as_json: bool) -> None:
+def verify(db_path: str, replay: bool, workers: int, as_json: bool) -> None:
     """Check that the store holds what pingji wrote: walk its hash chain and its overrides.
 
     Every row pingji appends (rulebook versions, batches, evaluations with their factor scores and
@@ -23,12 +29,19 @@ def verify(db_path: str, as_json: bool) -> None:
     (E833); pingji also refuses to write to a store whose triggers or head are broken (E832). Nothing
     is written. Keep the printed head hash somewhere else: it pins everything stored before it.
 
+    --replay rates every evaluation again (in parallel with --workers, with progress on stderr)
+    and reports any whose grades, scores, result, factor scores or trace come out different.
+
     Example:
 
-        pingji verify --db book.db
+        pingji verify --db book.db --replay --workers 2
     """
     with open_store(db_path, readonly=True) as store:
         report = verify_store(store)
+        total = report.counts["evaluations"]
+    if replay:
+        with Progress(total, f"replaying {total} evaluations") as bar:
+            report.problems += replay_store(db_path, workers=workers, progress=bar.update)
     head = report.head
     if as_json:
         click.echo(json.dumps({"intact": report.intact, "problems": [{"where": p.where, "what": p.what}
@@ -41,7 +54,8 @@ def verify(db_path: str, as_json: bool) -> None:
         for p in report.problems:
             click.echo(f"  {p}")
         if report.intact:
-            click.echo(f"intact: head entry {head.get('seq', 0)}, chain sha256 {head.get('chain', '')}")
+            replayed = f"; {report.counts['evaluations']} evaluations replayed, all identical" if replay else ""
+            click.echo(f"intact: head entry {head.get('seq', 0)}, chain sha256 {head.get('chain', '')}{replayed}")
     if not report.intact:
         n = len(report.problems)
         raise Failure(f"error[E833]: the store was changed outside pingji: {n} problem{'s' if n != 1 else ''} "
