@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 from typing import Any
 
@@ -85,6 +86,8 @@ class PingjiGroup(click.Group):
             return super().invoke(ctx)
         except PingjiError as exc:
             raise fail(exc) from None
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated): what was done is committed
+            raise Interrupted(143 if isinstance(exc, Terminated) else 130) from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
             raise
         except Exception as exc:
@@ -124,11 +127,28 @@ def cli() -> None:
     """
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: stop as Ctrl-C does (a batch commits what it rated and stops its workers), exit 143."""
+
+
+class Interrupted(Failure):
+    """The command was stopped by Ctrl-C (exit 130) or SIGTERM (exit 143); a batch resumes when run again."""
+
+    def __init__(self, exit_code: int):
+        super().__init__("interrupted; run the same command again to resume")
+        self.exit_code = exit_code
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         cli(prog_name="pingji")
-    except KeyboardInterrupt:  # pragma: no cover - interactive
-        click.echo("interrupted", err=True)
+    except KeyboardInterrupt:  # pragma: no cover - before or after a command runs
+        click.echo("interrupted; run the same command again to resume", err=True)
         sys.exit(130)
     except BrokenPipeError:  # pragma: no cover - `pingji trace E1 | head`
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -491,3 +491,18 @@ def test_issue12_a_bad_facts_schema_is_a_located_error_not_a_crash(tmp_path, mon
                                                                      "facts: bad.schema.json")
     (tmp_path / "b.yaml").write_text(book, encoding="utf-8")
     assert [str(d) for d in pingji.check(tmp_path / "b.yaml")] == [message]
+
+
+def test_issue11_a_keyboard_interrupt_inside_an_action_is_the_users_not_a_failed_rule(mini, monkeypatch):
+    """Ctrl-C while a rule's action runs stops the run (a batch keeps what it committed); it is never
+    stored as a record that failed with E601."""
+    from pingji.rating import run as evaluation
+
+    def interrupted(self, spec, matched):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(evaluation._HANDLERS, "total", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pingji.evaluate(mini, customer())
+    monkeypatch.undo()
+    assert pingji.evaluate(mini, customer()).final_grade == "A"  # the agenda was drained, the engine is fine

@@ -179,8 +179,8 @@ class Ruleset:
         else:
             raise EvaluationError(f"rules still firing after {MAX_WAVES} waves; the rulebook loops", None, "E602")
         if failure is not None:
-            if isinstance(failure, EvaluationError):
-                raise failure
+            if isinstance(failure, EvaluationError) or not isinstance(failure, Exception):
+                raise failure  # KeyboardInterrupt, SystemExit: the user's, never a rule's failure (issue 11.6)
             assert failed_rule is not None
             spec = rules[failed_rule]
             raise EvaluationError(
