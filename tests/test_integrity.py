@@ -65,7 +65,7 @@ def test_a_store_pingji_wrote_verifies(db: Path) -> None:
     r = run("verify", "--db", str(db))
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
-    assert lines[0] == (f"{db}: 3 evaluations, 1 expert overrides, 1 batches, 3 rulebook versions; "
+    assert lines[0] == (f"{db}: 3 evaluations, 1 expert override, 1 batch, 3 rulebook versions; "
                         f"ledger of 11 entries")
     assert lines[1].startswith("intact: head entry 11, chain sha256 ") and len(lines) == 2
     tables = dict(sqlite3.connect(db).execute("SELECT tbl, count(*) FROM ledger GROUP BY tbl").fetchall())

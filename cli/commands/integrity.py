@@ -11,6 +11,10 @@ from pingji.store.integrity import verify_store
 from pingji.store.replay import replay as replay_store
 
 
+def _n(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 @click.command()
 @db_option
 @click.option("--replay", is_flag=True,
@@ -49,8 +53,9 @@ def verify(db_path: str, replay: bool, workers: int, as_json: bool) -> None:
                                "head": head, "counts": report.counts}, sort_keys=True, ensure_ascii=False, indent=2))
     else:
         c = report.counts
-        click.echo(f"{db_path}: {c['evaluations']} evaluations, {c['overrides']} expert overrides, {c['batches']} "
-                   f"batches, {c['rulebook_versions']} rulebook versions; ledger of {c['ledger']} entries")
+        click.echo(f"{db_path}: {_n(c['evaluations'], 'evaluation')}, {_n(c['overrides'], 'expert override')}, "
+                   f"{_n(c['batches'], 'batch', 'batches')}, {_n(c['rulebook_versions'], 'rulebook version')}; "
+                   f"ledger of {_n(c['ledger'], 'entry', 'entries')}")
         for p in report.problems:
             click.echo(f"  {p}")
         if report.intact:
