@@ -180,7 +180,7 @@ def history(customer_id: str, rows: Sequence[Mapping[str, Any]]) -> str:
             ]
             for r in rows
         ],
-        right=[3],
+        right=[4],
     )
     out.append(lines[0])
     for r, line in zip(rows, lines[1:]):

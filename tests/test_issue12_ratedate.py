@@ -270,3 +270,20 @@ def test_issue12_2_a_schema_1_store_migrates_with_rating_dates(tmp_path: Path) -
             assert again.conn.execute("SELECT count(*) FROM schema_version").fetchone() == (2,)
     with Store.open(db, readonly=True) as store:
         assert store.history("OLD-2")[0]["rated_on"] == "2026-05-02"
+
+
+# -- the README tour's outcomes ------------------------------------------------------------------------------
+def test_issue12_2_the_tours_outcomes_are_the_generators(tmp_path: Path) -> None:
+    """facts/outcomes/defaults-2026.csv is what `--outcomes` writes for the tour's portfolio, and every
+    default is dated after its customer's rating date (the facts' as_of) and within a year of it."""
+    assert synthetic(["corporate", "-n", "5000", "--seed", "7", "-o", str(tmp_path / "p.jsonl"),
+                      "--outcomes", str(tmp_path / "d.csv")]) == 0
+    shipped = ROOT / "facts" / "outcomes" / "defaults-2026.csv"
+    assert shipped.read_bytes() == (tmp_path / "d.csv").read_bytes()
+    as_of = {r["id"]: r["as_of"] for r in map(json.loads, (tmp_path / "p.jsonl").read_text("utf-8").splitlines())}
+    with open(shipped, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    dated = [(as_of[r["customer_id"]], r["default_date"]) for r in rows if r["defaulted"] == "true"]
+    assert len(rows) == 5000 and len(dated) == 115
+    assert all(rated < when <= f"{int(rated[:4]) + 1}{rated[4:]}" for rated, when in dated)
+    assert max(rated for rated in as_of.values()) <= "2026-06-30"  # the tour's --as-of takes every rating
