@@ -166,10 +166,11 @@ def history(customer_id: str, rows: Sequence[Mapping[str, Any]]) -> str:
         return text
 
     lines = table(
-        ["evaluation", "evaluated at (UTC)", "rulebook", "total", "model", "final", "now"],
+        ["evaluation", "rated on", "evaluated at (UTC)", "rulebook", "total", "model", "final", "now"],
         [
             [
                 r["evaluation_id"],
+                r["rated_on"],
                 r["evaluated_at"],
                 label(r),
                 f"{r['total']:.2f}",
@@ -179,7 +180,7 @@ def history(customer_id: str, rows: Sequence[Mapping[str, Any]]) -> str:
             ]
             for r in rows
         ],
-        right=[3],
+        right=[4],
     )
     out.append(lines[0])
     for r, line in zip(rows, lines[1:]):
@@ -202,6 +203,7 @@ def batch(run: Mapping[str, Any]) -> str:
             f"({run['records']} record{'s' if run['records'] != 1 else ''}), rulebook {rb}, "
             f"{run['workers']}{' Dask' if run.get('scheduler') else ''} worker{'s' if run['workers'] != 1 else ''}"
             f"{' at ' + run['scheduler'] if run.get('scheduler') else ''}"
+            f"{', rated on ' + run['rated_on'] if run.get('rated_on') else ''}"
         ),
         f"this run: {this['rated']} rated, {this['failed']} failed, {this['skipped']} already stored",
         "",

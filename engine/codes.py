@@ -227,6 +227,12 @@ _TABLE: tuple[Code, ...] = (
          "Rulebook selection and back-testing"),
     Code("E713", "`validate --policy`: the rulebook does not decide every judgement of a back-test",
          "Rulebook selection and back-testing"),
+    Code("E730", "`validate`: nothing left to back-test: every outcome of a rated customer was dropped (defaults dated "
+                 "on or before the rating date, customers already in default) — check the rating dates",
+         "Rulebook selection and back-testing"),
+    Code("W730", "`validate`: more of the outcomes or defaults dropped than the validation rulebook's "
+                 "`max_dropped_share` (defaults before the rating date, customers not rated by `--as-of`)",
+         "Rulebook selection and back-testing"),
     Code("E720", "`diff`: `--db` and `--input` both given (the customers come from one of them)",
          "Rulebook changes (`pingji diff`)", USAGE),
     Code("E721", "`diff`: nothing to re-rate: no customer in the store rated by OLD's rulebook id, or an empty input",

@@ -106,7 +106,8 @@ class RulebookNotFound(PingjiError):
 
 class BacktestError(PingjiError):
     """`pingji validate` cannot back-test: an OUTCOMES file that cannot be read or has a bad row
-    (located to its line), or nothing in the store to validate (codes E701 to E713)."""
+    (located to its line), or nothing in the store to validate (codes E701 to E713), or nothing left
+    once the outcomes that cannot be used are dropped (E730)."""
 
     code = "E701"
 

@@ -107,7 +107,8 @@ def test_rate_json_is_the_evaluation_plus_its_id_and_time(ws):
     d = json.loads(r.stdout)
     assert (d["evaluation_id"], d["evaluated_at"], d["final_grade"], d["total"]) == ("E000001", T0, "A", 97.6)
     plain = json.loads(run("rate", "good.yaml", "-r", "books/mini.yaml", "--json", "--no-store").stdout)
-    assert {k: v for k, v in d.items() if k not in ("evaluation_id", "evaluated_at")} == plain
+    assert d["rated_on"] == "2026-06-30"  # the facts' as_of (issue 12.2)
+    assert {k: v for k, v in d.items() if k not in ("evaluation_id", "evaluated_at", "rated_on")} == plain
 
 
 def test_rate_picks_the_rulebook_from_the_customer():
@@ -410,11 +411,11 @@ def test_history(rated):
         f"""\
 customer c1: 2 evaluations, 2 expert overrides
 
-evaluation  evaluated at (UTC)        rulebook  total  model  final  now
-E000001     {T0}  mini 1    97.60  A      A      C
+evaluation  rated on    evaluated at (UTC)        rulebook  total  model  final  now
+E000001     2026-06-30  {T0}  mini 1    97.60  A      A      C
     override 1 at {T0}: A -> B by Li: thin order book
     override 2 at {T0}: B -> C by Li, approved by Wang: and worse
-E000002     {T0}  mini 1    97.60  A      A      A
+E000002     2026-06-30  {T0}  mini 1    97.60  A      A      A
 """,
     )
     d = json.loads(run("history", "c1", "--json").stdout)
@@ -676,8 +677,8 @@ def test_issue12_a_changed_rulebook_under_the_same_version_is_warned_about(ws):
         "give the changed rulebook a new version\n")
     assert "differs from what this store already holds under the same id and version" in r.stderr
     rows = run("history", "c1").stdout.splitlines()[3:5]
-    assert [row.split()[3] for row in rows] == ["1", "1"] and rows[0].split()[4] != rows[1].split()[4]
-    assert all(row.split()[4].startswith("#") and len(row.split()[4]) == 9 for row in rows)
+    assert [row.split()[4] for row in rows] == ["1", "1"] and rows[0].split()[5] != rows[1].split()[5]
+    assert all(row.split()[5].startswith("#") and len(row.split()[5]) == 9 for row in rows)
 
 
 def test_issue12_reading_commands_open_the_store_read_only(rated):

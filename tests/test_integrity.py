@@ -169,13 +169,13 @@ def test_verify_json(db: Path) -> None:
 
 
 def test_a_store_made_before_the_ledger_is_chained_when_opened_for_writing(made: Path, tmp_path: Path) -> None:
-    """v1 -> v2: the same store without its ledger (what the release before this one wrote) gets one, and
-    every evaluation reads back exactly as before."""
+    """v2 -> v3: the same store without its ledger gets one, and every evaluation reads back exactly as
+    before (tests/test_issue12_ratedate.py migrates a schema-1 store made by the release before)."""
     old = tmp_path / "v1.db"
     shutil.copy(made, old)
-    sql(old, "DROP TABLE ledger", "DROP TABLE store_head", "DELETE FROM schema_version WHERE version = 2")
+    sql(old, "DROP TABLE ledger", "DROP TABLE store_head", "DELETE FROM schema_version WHERE version = 3")
     with Store.open(old, create=False, readonly=False) as s:
-        assert s.schema_version() == 2
+        assert s.schema_version() == 3
         records = [s.record(i) for i in (1, 2, 3)]
     with Store.open(made, create=False, readonly=True) as s:
         assert records == [s.record(i) for i in (1, 2, 3)]

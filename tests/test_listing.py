@@ -45,11 +45,11 @@ def test_list_shows_every_evaluation_with_the_grade_that_stands(store: Path) -> 
     r = run("list", "--db", str(store))
     assert (r.exit_code, r.stdout) == (0, """\
 evaluation  customer  rated on    rulebook              total  model  final  now  overrides
-E000001     C-C-0001  2026-06-30  manufacturing 2026.1  88.20  M2     M2     M2           0
-E000002     C-I-0001  2026-06-30  it_services 2026.1    89.28  A      A      A            0
-E000003     C-H-0002  2026-06-30  corporate 2026.1      55.00  B      B      A            1
-E000004     C-B-0003  2026-06-30  corporate 2026.1      28.00  C      C      C            0
-E000005     C-C-0001  2026-06-30  manufacturing 2026.1  88.20  M2     M2     M2           0
+E000001     C-C-0001  2026-04-15  manufacturing 2026.1  88.20  M2     M2     M2           0
+E000002     C-I-0001  2026-04-17  it_services 2026.1    89.28  A      A      A            0
+E000003     C-H-0002  2026-04-30  corporate 2026.1      55.00  B      B      A            1
+E000004     C-B-0003  2026-03-31  corporate 2026.1      28.00  C      C      C            0
+E000005     C-C-0001  2026-04-15  manufacturing 2026.1  88.20  M2     M2     M2           0
 """)
     assert r.stderr == "5 evaluations\n"
 
@@ -63,9 +63,9 @@ E000005     C-C-0001  2026-06-30  manufacturing 2026.1  88.20  M2     M2     M2 
     (["--grade", "B"], []),
     (["--overridden"], ["E000003"]),
     (["--not-overridden", "--rulebook", "corporate"], ["E000004"]),
-    (["--from", "2026-06-30", "--to", "2026-06-30"], ["E000001", "E000002", "E000003", "E000004", "E000005"]),
-    (["--from", "2026-07-01"], []),
-    (["--to", "2026-06-29"], []),
+    (["--from", "2026-04-15", "--to", "2026-04-17"], ["E000001", "E000002", "E000005"]),  # the facts' as_of
+    (["--from", "2026-05-01"], []),
+    (["--to", "2026-03-31"], ["E000004"]),
     (["--limit", "2"], ["E000001", "E000002"]),
 ])
 def test_list_filters(store: Path, args: list[str], ids: list[str]) -> None:

@@ -255,8 +255,8 @@ def test_monitor_against_the_store(ws: Path) -> None:
         "problem customers: 1",
         "  customer C-C-0001: 1 evaluation, 0 expert overrides",
         "",
-        "  evaluation  evaluated at (UTC)        rulebook              total  model  final  now",
-        "  E000001     2026-04-16T09:00:00.000Z  manufacturing 2026.1  88.20  M2     M2     M2",
+        "  evaluation  rated on    evaluated at (UTC)        rulebook              total  model  final  now",
+        "  E000001     2026-04-15  2026-04-16T09:00:00.000Z  manufacturing 2026.1  88.20  M2     M2     M2",
     ]
 
 
@@ -287,7 +287,7 @@ def test_monitor_json_round_trip(ws: Path) -> None:
     assert got["problem_customers"][0]["history"][0]["evaluation_id"] == "E000001"
     assert got["decisions"][0]["subject"] == "C-C-0001"
     assert got["watch_list"][0]["rating"] == {"grade": "M2", "coarse_grade": "A", "evaluation_id": "E000001",
-                                              "evaluated_at": "2026-04-16", "overridden": False}
+                                              "evaluated_at": "2026-04-15", "overridden": False}  # rating date
 
 
 def _jsonl_portfolio(ws: Path) -> Path:
@@ -337,19 +337,19 @@ def test_monitor_a_portfolio_from_jsonl(ws: Path) -> None:
         "re-ratings due: 3",
         f"  C-E-0004  grade B  due now (2026-10-26)  overdue-severe ({line_of('overdue-severe')})",
         f"  C-C-0001  grade M2  due now (2026-10-31)  external-downgrade ({line_of('external-downgrade')})",
-        f"  S-0002  grade B  due 2026-10-16  rerate-b ({line_of('rerate-b')})",
+        f"  S-0002  grade B  due 2026-10-19  rerate-b ({line_of('rerate-b')})",  # rated on 2026-04-19 + 6 months
         "",
         "problem customers: 2",
         "  customer C-E-0004: 1 evaluation, 1 expert override",
         "",
-        "  evaluation  evaluated at (UTC)        rulebook             total  model  final  now",
-        "  E000003     2026-04-16T09:00:00.000Z  construction 2026.1  60.34  B      C      B",
+        "  evaluation  rated on    evaluated at (UTC)        rulebook             total  model  final  now",
+        "  E000003     2026-04-26  2026-04-16T09:00:00.000Z  construction 2026.1  60.34  B      C      B",
         "      override 1 at 2026-04-16T09:00:00.000Z: C -> B by Li: arrears cleared",
         "",
         "  customer C-C-0001: 1 evaluation, 0 expert overrides",
         "",
-        "  evaluation  evaluated at (UTC)        rulebook              total  model  final  now",
-        "  E000001     2026-04-16T09:00:00.000Z  manufacturing 2026.1  88.20  M2     M2     M2",
+        "  evaluation  rated on    evaluated at (UTC)        rulebook              total  model  final  now",
+        "  E000001     2026-04-15  2026-04-16T09:00:00.000Z  manufacturing 2026.1  88.20  M2     M2     M2",
         "",
         "not compared (no stored evaluation and no --previous): P-0001",
     ]

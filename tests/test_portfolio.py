@@ -47,8 +47,9 @@ def test_markdown_report_has_every_section(db: str) -> None:
     assert "| Coverage ratio | 43.07% | below\\_range | `coverage-below` (rulebooks/provision-adequacy.yaml:53) |" in md
     assert "| C-C-0001 | high | rerate\\_now | Revenue down more than 30% (`revenue-drop`, " in md
     assert "| C-C-0001 | M2 | now | external-downgrade (rulebooks/early-warning.yaml:129) |" in md
-    assert "| C-E-0001 | B | 2026-10-16 | rerate-b (rulebooks/early-warning.yaml:145) |" in md  # the override's grade
-    assert "| C-E-0004 | C | 2026-07-16 | rerate-c (rulebooks/early-warning.yaml:150) |" in md
+    # due from each rating date, the facts' as_of (2026-04-14 and 2026-04-26), not from when stored (issue 12.2)
+    assert "| C-E-0001 | B | 2026-10-14 | rerate-b (rulebooks/early-warning.yaml:145) |" in md  # the override's grade
+    assert "| C-E-0004 | C | 2026-07-26 | rerate-c (rulebooks/early-warning.yaml:150) |" in md
 
 
 def test_html_report_is_one_page_written_to_a_file(db: str, tmp_path: Path) -> None:

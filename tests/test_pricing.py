@@ -147,6 +147,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(pingji.store.records, "now", lambda: T0)
     path = str(tmp_path / "p.db")
+    # stored at T0, rated on the facts' as_of, 2026-04-15 (issue 12.2): offers date the rating by it
     r = CliRunner().invoke(cli, ["rate", "facts/examples/machinery-a.yaml", "--db", path])
     assert r.exit_code == 0, r.output
     return path
@@ -158,7 +159,7 @@ def cmd(*args: str) -> Any:
 
 A_OFFER = [
     "offer for C-C-0001, evaluation E000001 (rulebook pricing 2026.1, rulebooks/pricing.yaml)",
-    "grade        M2 (coarse A), rated 2026-04-16 by manufacturing",
+    "grade        M2 (coarse A), rated 2026-04-15 by manufacturing",
     "decision     approve — approve-a (rulebooks/pricing.yaml:170): grade A is approved on standard terms",
     "rate         3.30% = reference 3.00% + 30 bp",
     "             spread-a                +60  (rulebooks/pricing.yaml:94): grade A base spread 60 bp",
@@ -168,7 +169,7 @@ A_OFFER = [
     "less debt carried",
     "approval     regional for 60,000 requested — approval-regional (rulebooks/pricing.yaml:196): above the "
     "branch's authority",
-    "re-rating    every 12 months, next by 2027-04-16 — review-a (rulebooks/pricing.yaml:226): grade A re-rated yearly",
+    "re-rating    every 12 months, next by 2027-04-15 — review-a (rulebooks/pricing.yaml:226): grade A re-rated yearly",
 ]
 
 
@@ -183,7 +184,7 @@ def b_offer(evaluation: str, grade_line: str, decision_lines: list[str], approva
         "limit        26,500 (CNY thousands), less than the 60,000 requested — limit-ebitda-b "
         "(rulebooks/pricing.yaml:156): grade B up to 2.5 × EBITDA less debt carried",
         approval_line,
-        "re-rating    every 6 months, next by 2026-10-16 — review-b (rulebooks/pricing.yaml:230): grade B re-rated "
+        "re-rating    every 6 months, next by 2026-10-15 — review-b (rulebooks/pricing.yaml:230): grade B re-rated "
         "every 6 months",
     ]
 
@@ -197,7 +198,7 @@ def test_the_a_rated_manufacturer_gets_a_lower_rate_and_a_larger_limit_than_rate
     r = cmd("price", "E1", "--db", db)
     assert r.exit_code == 0, r.output
     assert r.output.splitlines() == b_offer(
-        "E000001", "grade        M5 (coarse B), expert override, rated 2026-04-16 by manufacturing",
+        "E000001", "grade        M5 (coarse B), expert override, rated 2026-04-15 by manufacturing",
         ["decision     approve_with_conditions — conditions-b (rulebooks/pricing.yaml:174): grade B needs eligible "
          "collateral and financial covenants; conditions-overridden (rulebooks/pricing.yaml:178): an "
          "expert-overridden grade is approved with conditions"],
@@ -214,7 +215,7 @@ def test_the_same_company_rated_b_by_its_facts_gets_the_b_offer(db: str) -> None
     r = cmd("price", "E000002", "--db", db)
     assert r.exit_code == 0, r.output
     assert r.output.splitlines() == b_offer(
-        "E000002", "grade        M5 (coarse B), rated 2026-04-16 by manufacturing",
+        "E000002", "grade        M5 (coarse B), rated 2026-04-15 by manufacturing",
         ["decision     approve_with_conditions — conditions-b (rulebooks/pricing.yaml:174): grade B needs eligible "
          "collateral and financial covenants"],
         "approval     regional for 60,000 requested — approval-regional (rulebooks/pricing.yaml:196): above the "
@@ -229,13 +230,13 @@ def test_offer_facts_from_a_stored_record(db: str) -> None:
     # eligible collateral: 95,000 × (1 − 0.3) + 40,000 × (1 − 0.5) = 66,500 + 20,000
     assert facts == {"id": "C-C-0001", "grade": "M2", "overridden": False, "coarse_grade": "A",
                      "customer_type": "corporate", "industry": "C34", "industry_section": "C",
-                     "rulebook": "manufacturing", "pd": 0.0005, "total": 88.2, "evaluated_at": "2026-04-16",
+                     "rulebook": "manufacturing", "pd": 0.0005, "total": 88.2, "evaluated_at": "2026-04-15",
                      "as_of": "2026-04-15", "revenue": 360000, "ebitda": 49000, "total_debt": 96000,
                      "collateral": [{"type": "real_estate", "value": 95000, "haircut": 0.3},
                                     {"type": "equipment", "value": 40000, "haircut": 0.5}],
                      "collateral_value": 86500, "secured_by": "real_estate", "request_amount": 60000}
     offer = price(BOOK, facts)
-    assert (offer.rate(), offer.next_rating()) == (Decimal("0.0330"), "2027-04-16")
+    assert (offer.rate(), offer.next_rating()) == (Decimal("0.0330"), "2027-04-15")
 
 
 def test_offer_facts_from_an_evaluation_that_is_not_stored() -> None:
@@ -283,7 +284,7 @@ def test_price_json_round_trips(db: str) -> None:
     assert d == {**json.loads(json.dumps(want)), "evaluation_id": "E000001"}
     assert r.output == json.dumps(d, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
     assert (d["rate"], d["reference_rate"], d["grade"], d["amount_unit"], d["next_rating"]) == (
-        "0.0330", "0.03", "M2", "CNY thousands", "2027-04-16")
+        "0.0330", "0.03", "M2", "CNY thousands", "2027-04-15")
     assert d["offer"] == {"spread_bp": 30, "limit": 75500, "decision": "approve", "approval": "regional",
                           "review_months": 12}
     assert d["decision"]["outputs"]["limit"] == {
@@ -346,7 +347,7 @@ examples:
     assert r.exit_code == 0, r.output
     assert r.output.splitlines() == [
         f"offer for C-C-0001, evaluation E000001 (rulebook mini-policy, {book})",
-        "grade        M2 (coarse A), rated 2026-04-16 by manufacturing",
+        "grade        M2 (coarse A), rated 2026-04-15 by manufacturing",
         "limit        1,000 (CNY thousands), less than the 60,000 requested — small-limit "
         f"({book}:8): a flat limit for A",
         f"channel      branch — big-ticket ({book}:12): large amounts at a branch",
@@ -382,7 +383,7 @@ def test_price_in_chinese(db: str) -> None:
     assert r.exit_code == 0
     lines = r.output.splitlines()
     assert lines[2] == "decision     approve — approve-a (rulebooks/pricing.yaml:170): A级客户按正常条件授信"
-    assert lines[-1] == "re-rating    every 12 months, next by 2027-04-16 — review-a (rulebooks/pricing.yaml:226): A级每年重评"
+    assert lines[-1] == "re-rating    every 12 months, next by 2027-04-15 — review-a (rulebooks/pricing.yaml:226): A级每年重评"
 
 
 def test_an_expert_override_to_b_prices_through_the_store(db: str) -> None:
@@ -397,7 +398,7 @@ def test_an_expert_override_to_b_prices_through_the_store(db: str) -> None:
     assert (after.rate(), after.value("limit"), after.facts["overridden"]) == (
         Decimal("0.0430"), Decimal(26500), True)
     assert after.rate() > before.rate() and after.value("limit") < before.value("limit")
-    assert (after.facts["grade"], after.facts["coarse_grade"], after.next_rating()) == ("M5", "B", "2026-10-16")
+    assert (after.facts["grade"], after.facts["coarse_grade"], after.next_rating()) == ("M5", "B", "2026-10-15")
     assert after.decision.outputs["approval"].rules == ["approval-regional", "approval-overridden"]
     assert "pd" not in after.facts  # the PD belongs to the rulebook's grade, not the override's
 

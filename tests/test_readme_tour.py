@@ -80,6 +80,10 @@ def test_every_tour_command_works_as_written(tmp_path):
         assert "Traceback" not in r.stderr, f"{command}\n{r.stderr}"
         if " override " in command:  # an override of the customer's latest evaluation: nothing to warn about
             assert r.stderr == "", f"{command}\n{r.stderr}"
+        if " validate " in command:  # issue 12.2: the shipped outcomes fit the ratings: no default is lost
+            books = [ln for ln in r.stdout.splitlines() if ln.startswith("rulebook ")]
+            assert books and all("0 defaulted before the rating" in ln for ln in books), r.stdout
+            assert r.stderr == "", f"{command}\n{r.stderr}"
     r = subprocess.run([str(tmp_path / ".venv" / "bin" / "python"), "-c", python_example()], cwd=tmp_path,
                        env=env, capture_output=True, text=True, timeout=300, check=False)
     assert r.returncode == 0, r.stderr

@@ -37,6 +37,10 @@ def at(rule: str) -> str:
     return f"rulebooks/validation.yaml:{BOOK.rule(rule).loc.line}"
 
 
+MAX_DROPPED_AT = "rulebooks/validation.yaml:" + str(next(p.loc.line for p in BOOK.parameters
+                                                         if p.id == "max_dropped_share"))
+
+
 def cmd(*args: str) -> Any:
     return CliRunner().invoke(cli, list(args))
 
@@ -229,7 +233,12 @@ def test_validate_prints_grades_figures_and_verdicts_with_their_rules(db: str, t
                               "C-E-0004,true,2026-09-30\nC-C-0002,1,2026-10-01\nC-Z-9999,false,\n")
     r = cmd("validate", out, "--db", db, "--as-of", "2026-04-30")
     assert r.exit_code == 0, r.output
-    lines = r.output.splitlines()
+    # one row of five is of a customer not rated: more than the 5% max_dropped_share (issue 12.2)
+    assert r.stderr == ("warning[W730]: 1 of 5 outcomes and 0 of 2 defaults dropped from the back-test, more than "
+                        f"5% (max_dropped_share, {MAX_DROPPED_AT}): 0 defaulted on or before the rating "
+                        "date, 1 not rated by 2026-04-30; check the rating dates "
+                        "(pingji history, --rated-on) and --as-of\n")
+    lines = r.stdout.splitlines()
     assert lines[0] == ("back-test of the ratings as of 2026-04-30: defaults up to 2027-04-30 (12 months); "
                         "judged by validation 2026.1 (rulebooks/validation.yaml)")
     assert "rulebook construction: 2 rated, 2 in the sample with 1 default (left out: 0 without an outcome, " \
@@ -290,11 +299,13 @@ def test_as_of_takes_the_ratings_and_overrides_made_by_then(db: str, tmp_path: P
     with Store.open(db) as store:
         before = {r["customer_id"]: r["effective_grade"] for r in store.ratings_as_of("2026-04-30")}
         after = {r["customer_id"]: r["effective_grade"] for r in store.ratings_as_of("2026-06-30")}
-        assert store.ratings_as_of("2026-04-15") == []
+        # issue 12.2: rated on their facts' as_of (the first 2026-04-14), though stored on 2026-04-16
+        assert [r["rated_on"] for r in store.ratings_as_of("2026-04-14")] == ["2026-04-14"]
+        assert store.ratings_as_of("2026-04-13") == []
     assert (before["C-E-0001"], after["C-E-0001"]) == ("B", "C")
     out = _outcomes(tmp_path, "customer_id,defaulted\nC-C-0001,false\n")
-    r = cmd("validate", out, "--db", db, "--as-of", "2026-04-15")
-    assert (r.exit_code, r.output) == (1, "error[E710]: no ratings in the store on or before 2026-04-15: "
+    r = cmd("validate", out, "--db", db, "--as-of", "2026-04-13")
+    assert (r.exit_code, r.output) == (1, "error[E710]: no ratings in the store on or before 2026-04-13: "
                                           "nothing to validate\n")
 
 
@@ -373,7 +384,8 @@ def portfolio(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
         mp.chdir(ROOT)
         mp.setattr(pingji.store.records, "now", lambda: "2025-12-15T10:00:00.000Z")
         synthetic(["corporate", "-n", "150", "--seed", "11", "-o", str(tmp / "p.jsonl")])
-        r = cmd("batch", str(tmp / "p.jsonl"), "--db", str(tmp / "p.db"))
+        # the synthetic facts are dated 2026: rated on 2025-12-15 by --rated-on (issue 12.2)
+        r = cmd("batch", str(tmp / "p.jsonl"), "--db", str(tmp / "p.db"), "--rated-on", "2025-12-15")
         assert r.exit_code == 0, r.output
     rng = random.Random(5)
     with Store.open(tmp / "p.db") as store:

@@ -18,6 +18,7 @@ from pingji.batch.cluster import (  # imports distributed only to connect
 )
 from pingji.batch.local import DEFAULT_COMMIT_EVERY, run_batch
 from pingji.cli import render
+from pingji.cli.commands.watch import DATE
 from pingji.cli.options import Progress, UsageFailure, db_option, json_option, lang_option, rulebook_option
 from pingji.errors import ClusterUnavailable
 from pingji.rating import catalog
@@ -26,6 +27,13 @@ from pingji.store.database import Store
 from pingji.store.records import prepare
 
 FAILURES_SHOWN = 20
+
+
+def rated_on_option(f: Any) -> Any:
+    return click.option(
+        "--rated-on", "rated_on", type=DATE, metavar="DATE",
+        help="The rating date (YYYY-MM-DD) stored with the evaluation, which validate, history, --as-of and "
+             "the portfolio read (default: the facts' as_of, else today).")(f)
 
 
 def _scheduler_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -47,32 +55,38 @@ def load_for(rulebook: str | None, facts: dict[str, Any]) -> Rulebook:
 @rulebook_option
 @db_option
 @click.option("--no-store", is_flag=True, help="Do not store the evaluation.")
+@rated_on_option
 @json_option
 @lang_option
-def rate(facts: str, rulebook: str | None, db_path: str, no_store: bool, as_json: bool, lang: str) -> None:
+def rate(facts: str, rulebook: str | None, db_path: str, no_store: bool, rated_on: str | None, as_json: bool,
+         lang: str) -> None:
     """Rate one customer from a YAML or JSON facts file, and store the evaluation.
 
     Prints the evaluation id, grade, total score, factor points, overrides and reason codes;
-    --json prints the full evaluation with its trace.
+    --json prints the full evaluation with its trace. The evaluation is stored with its rating
+    date (--rated-on, else the facts' as_of), apart from the time it was stored.
 
     Example:
 
         pingji rate facts/examples/machinery-a.yaml --rulebook manufacturing
+
+        pingji rate old-facts.yaml --rated-on 2024-12-31
     """
     doc = pingji.read_facts(facts)
     rb = load_for(rulebook, doc.data)
     ev = pingji.evaluate(rb, doc.data, locate=doc.locate, label=doc.file)
-    eid = at = None
+    eid = None
+    prepared = prepare(ev, doc.data, rated_on=rated_on)
     if not no_store:
-        prepared = prepare(ev, doc.data)
         with Store.open(db_path) as store:
-            eid, at = store.add(prepared), prepared.evaluated_at
+            eid = store.add(prepared)
             for r in store.relabelled(hashes=[rb.content_hash]):
                 warn_relabelled(r)
     if as_json:
         d = ev.to_dict()
         if eid is not None:
-            d["evaluation_id"], d["evaluated_at"] = eid, at
+            d["evaluation_id"], d["evaluated_at"] = eid, prepared.evaluated_at
+            d["rated_on"] = prepared.rated_on
         click.echo(json.dumps(d, sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False))
         return
     shown = f"{eid} (stored in {db_path})" if eid is not None else "not stored"
@@ -121,6 +135,7 @@ def warn_relabelled(r: dict[str, Any]) -> None:
     metavar="SECONDS",
     help="How long to wait for the scheduler to answer, and for a worker.",
 )
+@rated_on_option
 def batch(
     input_path: str,
     rulebook: str | None,
@@ -130,6 +145,7 @@ def batch(
     commit_every: int,
     scheduler: str | None,
     scheduler_timeout: float,
+    rated_on: str | None,
 ) -> None:
     """Rate a portfolio: a CSV file, a JSONL file or a folder of fact files.
 
@@ -148,11 +164,16 @@ def batch(
     and stores nothing; if the cluster fails during the batch, what was stored is kept: run the
     command again to resume.
 
+    Each evaluation is stored with its rating date: --rated-on for every record, else the record's
+    as_of. Re-rating a historical book keeps its date, so a back-test finds its defaults.
+
     Example:
 
         pingji batch portfolio.csv --workers 4
 
         pingji batch portfolio.jsonl --scheduler tcp://10.0.0.5:8786
+
+        pingji batch book-2024.csv --rated-on 2024-12-31
     """
     if scheduler is not None and workers is not None:
         raise click.UsageError(
@@ -187,6 +208,7 @@ def batch(
             failures_shown=None if as_json else FAILURES_SHOWN,
             progress=advance,
             on_start=start,
+            rated_on=rated_on,
         )
         relabelled = store.relabelled(batch_id=run.batch_id)
     for r in relabelled:

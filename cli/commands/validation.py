@@ -10,6 +10,7 @@ import click
 
 import pingji
 from pingji.analysis.outcomes import read_outcomes
+from pingji.analysis.validation import dropped_warning
 from pingji.analysis.validation import validate as run_validation
 from pingji.cli.commands.watch import DATE
 from pingji.cli.options import db_option, json_option, open_store
@@ -46,10 +47,13 @@ def validate(outcomes: str, as_of: str | None, from_date: str | None, horizon: i
     OUTCOMES is a CSV file with a header row: customer_id, defaulted (true/false, yes/no, 1/0) and
     optionally default_date (YYYY-MM-DD; a default without a date counts as inside the window),
     one row per customer. Each customer's latest rating on or
-    before --as-of is taken from the store with its effective grade (expert overrides included).
-    Left out and counted: rated customers without an outcome row, customers already in a default
-    grade, defaults dated on or before the rating; outcome rows of customers the store has not
-    rated are listed as a warning. Each rating rulebook is back-tested on its own.
+    before --as-of is taken from the store with its effective grade (expert overrides included);
+    ratings are dated by their rating date (the facts' as_of, or --rated-on of rate and batch), not
+    by when they were stored. Left out and counted: rated customers without an outcome row,
+    customers already in a default grade, defaults dated on or before the rating; outcome rows of
+    customers the store has not rated are listed as a warning. When more of the outcome rows or of
+    the defaults are left out than the rulebook's max_dropped_share (5%), a warning on stderr says
+    so; when nothing is left, it is an error. Each rating rulebook is back-tested on its own.
 
     Prints per grade N, defaults D, the observed default rate, the grade's PD, the binomial test
     p = P(X >= D | N, PD) and the Jeffreys test p = BetaCDF(PD; D+1/2, N-D+1/2); then AUC, Gini
@@ -70,7 +74,7 @@ def validate(outcomes: str, as_of: str | None, from_date: str | None, horizon: i
         C-C-0001,false,
         C-E-0004,true,2026-09-30
     """
-    when = as_of or _dt.datetime.now(_dt.UTC).date().isoformat()
+    when = as_of or _dt.date.today().isoformat()  # a business date, like the stored rating dates
     book = pingji.load_decision(catalog.find(policy), kind="policy")
     rows = read_outcomes(outcomes)
     if from_date is not None and from_date >= when:
@@ -81,6 +85,9 @@ def validate(outcomes: str, as_of: str | None, from_date: str | None, horizon: i
         scales = store.scales()
     result = run_validation(ratings, scales, rows, book=book, as_of=when, horizon_months=horizon,
                             rulebook=rulebook, outcomes_file=outcomes, earlier=earlier, from_date=from_date)
+    warning = dropped_warning(result)
+    if warning:
+        click.echo(warning, err=True)
     if as_json:
         text = json.dumps(result.to_dict(), sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False)
     elif fmt == "md":

@@ -32,10 +32,13 @@ class IsoDate(click.ParamType):
     name = "DATE"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        try:
-            return _dt.date.fromisoformat(str(value)).isoformat()
+        text = str(value)
+        try:  # exactly YYYY-MM-DD: fromisoformat alone would also take 20241231 and 2024-W01-1
+            if len(text) == 10 and text[4] == "-" and text[7] == "-":
+                return _dt.date.fromisoformat(text).isoformat()
         except ValueError:
-            self.fail(f"'{value}' is not a date YYYY-MM-DD", param, ctx)
+            pass
+        self.fail(f"'{value}' is not a date YYYY-MM-DD", param, ctx)
 
 
 DATE = IsoDate()

@@ -61,12 +61,14 @@ from pingji.diagnostics import Location
 from pingji.errors import BacktestError
 from pingji.store.ids import parse_id
 
-__all__ = ["Backtest", "GradeResult", "Validation", "add_months", "require_outputs", "validate"]
+__all__ = ["Backtest", "Dropped", "GradeResult", "Validation", "add_months", "dropped_warning", "rating_date",
+           "require_outputs", "validate"]
 
 PLACES = 6
 PORTFOLIO_OUTPUTS = ("discrimination", "overall_calibration", "concentration", "overrides")
 GRADE_OUTPUT = "calibration"
 STABILITY = "stability"
+MAX_DROPPED = "max_dropped_share"  # the validation rulebook's parameter: above it, the dropped rows are warned of
 
 
 def require_outputs(book: DecisionBook) -> None:
@@ -88,6 +90,71 @@ def add_months(date: str, months: int) -> str:
     m = d.month - 1 + months
     y, m = d.year + m // 12, m % 12 + 1
     return _dt.date(y, m, min(d.day, calendar.monthrange(y, m)[1])).isoformat()
+
+
+def rating_date(row: Mapping[str, Any]) -> str:
+    """A stored rating's date (`rated_on`, YYYY-MM-DD); a row without one: the day it was stored."""
+    return str(row.get("rated_on") or row["evaluated_at"])[:10]
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """The outcome rows a back-test could not use, of those it read (issue 12.2).
+
+    `outcomes`: rows of customers of the back-tested rulebooks or not rated by `as_of`, but not of
+    those already in a default grade when rated (`in_default`: out of scope, not lost);
+    `before_rating`: defaults dated on or before the customer's rating date; `not_rated`: customers
+    the store has not rated by `as_of`. `defaults`/`defaults_dropped`: the same for the defaulted
+    rows alone. `limit`: the largest share the validation rulebook lets pass without a warning (its
+    `max_dropped_share`), at `limit_at`."""
+
+    outcomes: int
+    defaults: int
+    before_rating: int
+    not_rated: int
+    in_default: int
+    defaults_dropped: int
+    limit: float
+    limit_at: str
+
+    @property
+    def dropped(self) -> int:
+        return self.before_rating + self.not_rated
+
+    @property
+    def too_many(self) -> bool:
+        """More than the allowed share of the outcomes, or of the defaults, was dropped."""
+        return any(n > 0 and part / n > self.limit for part, n in
+                   ((self.dropped, self.outcomes), (self.defaults_dropped, self.defaults)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"outcomes": self.outcomes, "dropped": self.dropped, "defaults": self.defaults,
+                "defaults_dropped": self.defaults_dropped, "defaulted_before_rating": self.before_rating,
+                "not_rated": self.not_rated, "in_default": self.in_default, "max_share": self.limit,
+                "max_share_at": self.limit_at, "too_many": self.too_many}
+
+
+def _dropped(tests: Sequence[Backtest], by_book: Mapping[str, list[dict[str, Any]]], outcomes: Sequence[Outcome],
+             known: set[str], book: DecisionBook | None) -> Dropped:
+    table = {o.customer_id: o for o in outcomes}
+    considered = [o for o in outcomes if o.customer_id not in known]
+    in_scope_defaults = 0
+    not_rated = len(considered)
+    defaults_dropped = sum(o.defaulted for o in considered)
+    before = in_default = 0
+    for t in tests:
+        before += t.counts["defaulted_before_rating"]
+        in_default += t.counts["in_default"]
+        with_outcome = [table[str(r["customer_id"])] for r in by_book[t.rulebook_id]
+                        if str(r["customer_id"]) in table]
+        considered += with_outcome
+        in_scope_defaults -= t.in_default_defaulted
+    limit = next((p for p in (book.parameters if book is not None else ()) if p.id == MAX_DROPPED), None)
+    defaults = sum(o.defaulted for o in considered) + in_scope_defaults
+    defaults_dropped += before  # a default is dropped when dated before the rating, or its customer unrated
+    return Dropped(len(considered) - in_default, defaults, before, not_rated, in_default, defaults_dropped,
+                   0.0 if limit is None else float(limit.value),
+                   "" if limit is None else f"{limit.loc.file}:{limit.loc.line}")
 
 
 def _verdict(decision: Decision, output: str) -> dict[str, Any]:
@@ -133,6 +200,7 @@ class Backtest:
     decision: Decision | None = None
     notes: list[str] = field(default_factory=list)
     migration: dict[str, Any] | None = None
+    in_default_defaulted: int = 0  # of counts["in_default"], those with a default in the outcomes
 
     def facts(self) -> dict[str, Any]:
         f: dict[str, Any] = {"id": self.rulebook_id, "scope": "portfolio", "customers": self.counts["sample"],
@@ -168,12 +236,15 @@ class Validation:
     unknown_customers: list[str]
     rulebook: DecisionBook | None = None
     from_date: str | None = None
+    dropped: Dropped | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"as_of": self.as_of, "window_end": self.window_end,
                              "horizon_months": self.horizon_months, "rounding": f"{PLACES} decimal places",
                              "unknown_customers": self.unknown_customers,
                              "backtests": [b.to_dict() for b in self.backtests]}
+        if self.dropped is not None:
+            d["dropped"] = self.dropped.to_dict()
         if self.from_date is not None:
             d["from"] = self.from_date
         if self.rulebook is not None:
@@ -216,6 +287,7 @@ def _backtest(rulebook_id: str, rows: list[dict[str, Any]], scales: Mapping[str,
     counts = {"rated": len(rows), "no_outcome": 0, "in_default": 0, "defaulted_before_rating": 0,
               "defaulted_after_horizon": 0, "sample": 0, "defaults": 0}
     members: list[_Member] = []
+    dropped_defaults = 0  # defaulted customers left out as already in default (not in `counts`)
     for r in rows:
         o = outcomes.get(str(r["customer_id"]))
         if o is None:
@@ -225,10 +297,11 @@ def _backtest(rulebook_id: str, rows: list[dict[str, Any]], scales: Mapping[str,
         own = {g["grade"]: g for g in scales.get(str(r["rulebook_hash"]), [])}
         if grade in default_grades or (own.get(grade) or {}).get("default"):
             counts["in_default"] += 1
+            dropped_defaults += o.defaulted
             continue
         defaulted = o.defaulted
         if defaulted and o.default_date is not None:
-            if o.default_date <= str(r["evaluated_at"])[:10]:
+            if o.default_date <= rating_date(r):
                 counts["defaulted_before_rating"] += 1
                 continue
             if o.default_date > window_end:
@@ -312,7 +385,7 @@ def _backtest(rulebook_id: str, rows: list[dict[str, Any]], scales: Mapping[str,
         "odr_overridden": _r(sum(m.defaulted for m in over) / len(over)) if over else None,
         "odr_not_overridden": _r(sum(m.defaulted for m in rest) / len(rest)) if rest else None,
     }
-    return Backtest(rulebook_id, grades, counts, figures, notes=notes)
+    return Backtest(rulebook_id, grades, counts, figures, notes=notes, in_default_defaulted=dropped_defaults)
 
 
 def validate(ratings: Sequence[Mapping[str, Any]], scales: Mapping[str, list[dict[str, Any]]],
@@ -363,4 +436,26 @@ def validate(ratings: Sequence[Mapping[str, Any]], scales: Mapping[str, list[dic
             for g in t.grades:
                 g.decision = decide(book, g.facts(t.rulebook_id), label=f"validation of {t.rulebook_id} {g.grade}")
     unknown = sorted(o.customer_id for o in outcomes if o.customer_id not in known)
-    return Validation(as_of, window_end, horizon_months, tests, unknown, book, from_date)
+    dropped = _dropped(tests, by_book, outcomes, known, book)
+    if not any(t.counts["sample"] for t in tests):
+        raise BacktestError(
+            f"nothing left to back-test: of {dropped.outcomes + dropped.in_default} outcome(s), "
+            f"{_why(dropped, as_of)}; the rating date of each evaluation is its facts' as_of "
+            f"(or --rated-on of rate and batch): see pingji history", Location(outcomes_file), "E730")
+    return Validation(as_of, window_end, horizon_months, tests, unknown, book, from_date, dropped)
+
+
+def _why(d: Dropped, as_of: str, in_default: bool = True) -> str:
+    return (f"{d.before_rating} defaulted on or before the rating date, {d.not_rated} not rated by {as_of}"
+            + (f", {d.in_default} already in a default grade" if in_default else ""))
+
+
+def dropped_warning(v: Validation) -> str | None:
+    """The loud line when more than the allowed share of outcomes or defaults was dropped (W730), else None."""
+    d = v.dropped
+    if d is None or not d.too_many:
+        return None
+    limit = f"{d.limit:.0%}" + (f" (max_dropped_share, {d.limit_at})" if d.limit_at else "")
+    return (f"warning[W730]: {d.dropped} of {d.outcomes} outcomes and {d.defaults_dropped} of {d.defaults} "
+            f"defaults dropped from the back-test, more than {limit}: {_why(d, v.as_of, False)}; "
+            f"check the rating dates (pingji history, --rated-on) and --as-of")

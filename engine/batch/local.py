@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pingji.batch.cluster import DEFAULT_TIMEOUT, Cluster, connect
@@ -115,6 +115,7 @@ class BatchRun:
     workers: int  # local processes, or the Dask workers when `scheduler` is set
     resumed: bool
     scheduler: str | None = None  # the Dask scheduler the batch ran on
+    rated_on: str | None = None  # the rating date given for every record (else each record's as_of)
     rated: int = 0  # by this run
     failed: int = 0  # by this run
     skipped: int = 0  # already stored by an earlier run
@@ -135,6 +136,7 @@ class BatchRun:
             "workers": self.workers,
             "scheduler": self.scheduler,
             "resumed": self.resumed,
+            "rated_on": self.rated_on,
             "this_run": {"rated": self.rated, "failed": self.failed, "skipped": self.skipped},
             "rated": self.summary.get("rated", 0),
             "failed": self.failed_total,
@@ -163,6 +165,7 @@ def run_batch(
     on_start: Callable[[BatchRun], None] | None = None,
     scheduler: str | Cluster | None = None,
     scheduler_timeout: float | None = None,
+    rated_on: str | None = None,
 ) -> BatchRun:
     """Rate every record of the input into `store`; see the module docstring.
 
@@ -172,6 +175,9 @@ def run_batch(
     connected (pingji.batch.cluster.connect; left open). A cluster that cannot be used raises
     ClusterUnavailable before anything is stored; one that fails during the batch raises ClusterLost
     after storing what was rated before.
+
+    `rated_on` (YYYY-MM-DD) is the rating date of every record; without it, each record's facts
+    `as_of` (else today). A batch with a rating date is another batch than the same input without.
     """
     if scheduler is not None and workers is not None:
         raise ValueError("run_batch: give workers (local processes) or scheduler (a Dask cluster), not both")
@@ -194,7 +200,7 @@ def run_batch(
     try:
         loaded = LoadedRulebooks.load(rb) if cluster is not None else None
         return _run(source, total, store, rulebook, rb_key, rb_label, workers, cluster, loaded, commit_every,
-                    failures_shown, progress, on_start)
+                    failures_shown, progress, on_start, rated_on)
     finally:
         if cluster is not None and cluster is not scheduler:
             cluster.close()
@@ -214,10 +220,12 @@ def _run(
     failures_shown: int | None,
     progress: Callable[[int], None] | None,
     on_start: Callable[[BatchRun], None] | None,
+    rated_on: str | None = None,
 ) -> BatchRun:
     """The body of run_batch, once the rulebook is loaded and the cluster (if any) connected."""
     input_hash = source.digest()
-    batch_id = "B" + hashlib.sha256(f"{input_hash}\n{rb_key}".encode()).hexdigest()[:12]
+    identity = f"{input_hash}\n{rb_key}" + (f"\nrated_on {rated_on}" if rated_on else "")
+    batch_id = "B" + hashlib.sha256(identity.encode()).hexdigest()[:12]
     if cluster is not None:
         workers = cluster.workers
     elif workers is None:
@@ -242,6 +250,7 @@ def _run(
         workers,
         resumed=not new,
         scheduler=cluster.address if cluster is not None else None,
+        rated_on=rated_on,
     )
     if on_start is not None:
         on_start(run)
@@ -272,6 +281,8 @@ def _run(
     args = (rulebook, source.kind, source.display)
     try:
         for outcome in outcomes(todo(), args, workers, chunk, cluster, loaded, batch_id):
+            if rated_on is not None and outcome.prepared is not None:
+                outcome = replace(outcome, prepared=replace(outcome.prepared, rated_on=rated_on))
             buffer.append(outcome)
             if progress is not None:
                 progress(1)

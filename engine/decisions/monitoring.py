@@ -139,7 +139,9 @@ def subject(customer_id: str, as_of: str, previous: Mapping[str, Any], current: 
 def rating_of(row: Mapping[str, Any], coarse: str | None) -> dict[str, Any]:
     """The `rating` part of a subject from a `Store.latest_ratings()` row and its coarse grade."""
     return {"grade": row["effective_grade"], "coarse_grade": coarse, "evaluation_id": row["evaluation_id"],
-            "evaluated_at": str(row["evaluated_at"])[:10], "overridden": bool(row.get("overridden"))}
+            # the rating date (issue 12.2), not when it was stored; `evaluated_at` is the facts' name for it
+            "evaluated_at": str(row.get("rated_on") or row["evaluated_at"])[:10],
+            "overridden": bool(row.get("overridden"))}
 
 
 def add_months(d: _dt.date, months: int) -> _dt.date:

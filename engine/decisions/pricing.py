@@ -99,7 +99,7 @@ def offer_facts(record: Mapping[str, Any]) -> dict[str, Any]:
     if not overrides:
         put("pd", record.get("pd"))
     put("total", record.get("total"))
-    put("evaluated_at", str(record.get("evaluated_at") or "")[:10] or None)
+    put("evaluated_at", str(record.get("rated_on") or record.get("evaluated_at") or "")[:10] or None)  # rating date
     put("as_of", str(facts.get("as_of") or "")[:10] or None)
     revenue = _first(facts, "financials.current.revenue", "business.annual_revenue")
     if revenue is None and dig(facts, "income.monthly_income") is not None:

@@ -60,6 +60,7 @@ _EVAL_COLUMNS = (
     "batch_id",
     "batch_key",
     "result",
+    "rated_on",
 )
 _INSERT_EVAL = (
     f"INSERT INTO evaluations ({', '.join(_EVAL_COLUMNS)}) VALUES ({', '.join('?' * len(_EVAL_COLUMNS))})"
@@ -119,6 +120,7 @@ class Store(Connection):
                 batch_id,
                 batch_key,
                 p.result,
+                p.rated_on,
             ),
         )
         eid = cur.lastrowid
@@ -387,7 +389,7 @@ class Store(Connection):
         with self._guard():
             rows = list(
                 self.db.query(
-                    "SELECT id, evaluated_at, rulebook_id, rulebook_version, rulebook_hash, total, "
+                    "SELECT id, rated_on, evaluated_at, rulebook_id, rulebook_version, rulebook_hash, total, "
                     "model_grade, final_grade, coarse_grade, pd, batch_id FROM evaluations "
                     "WHERE customer_id = ? ORDER BY id",
                     (customer_id,),
@@ -404,28 +406,29 @@ class Store(Connection):
         return rows
 
     def latest_ratings(self) -> list[dict[str, Any]]:
-        """Each customer's latest evaluation (by id), with its effective grade after expert overrides.
+        """Each customer's latest evaluation (by rating date), with its effective grade after expert overrides.
 
-        Sorted by customer id. Keys: customer_id, customer_type, industry, evaluation_id,
+        Sorted by customer id. Keys: customer_id, customer_type, industry, evaluation_id, rated_on,
         evaluated_at, rulebook_id, final_grade, coarse_grade, pd, effective_grade, overridden.
         """
         return self._effective_ratings(
-            "e.customer_type, e.industry, e.evaluated_at, e.rulebook_id, e.final_grade, e.coarse_grade, e.pd",
+            "e.customer_type, e.industry, e.rated_on, e.evaluated_at, e.rulebook_id, e.final_grade, e.coarse_grade, e.pd",
             "9999-12-31", "overridden")
 
     def _effective_ratings(self, columns: str, cut: str, flag: str) -> list[dict[str, Any]]:
-        """Each customer's latest evaluation made on or before the date `cut`, with the columns named
-        and the effective grade: the last expert override made by then, else the final grade (`flag`
-        names the key saying whether there was one). Sorted by customer id."""
+        """Each customer's latest evaluation rated on or before the date `cut` (the latest rating date;
+        of one date, the last stored), with the columns named and the effective grade: the last expert
+        override made by then (its UTC time as a local date), else the final grade (`flag` names the
+        key saying whether there was one). Sorted by customer id. Dates compare as dates (ISO text)."""
         with self._guard():
             rows = list(
                 self.db.query(
                     f"SELECT e.id, e.customer_id, {columns}, "
                     "(SELECT o.new_grade FROM overrides o WHERE o.evaluation_id = e.id "
-                    "AND substr(o.at, 1, 10) <= :cut ORDER BY o.id DESC LIMIT 1) AS override_grade "
-                    "FROM evaluations e JOIN (SELECT customer_id, max(id) AS id FROM evaluations "
-                    "WHERE substr(evaluated_at, 1, 10) <= :cut GROUP BY customer_id) l "
-                    "ON e.id = l.id ORDER BY e.customer_id",
+                    "AND date(o.at, 'localtime') <= :cut ORDER BY o.id DESC LIMIT 1) AS override_grade "
+                    "FROM evaluations e JOIN (SELECT id FROM (SELECT id, row_number() OVER "
+                    "(PARTITION BY customer_id ORDER BY rated_on DESC, id DESC) AS n FROM evaluations "
+                    "WHERE rated_on <= :cut) WHERE n = 1) l ON e.id = l.id ORDER BY e.customer_id",
                     {"cut": cut},
                 )
             )
@@ -457,15 +460,15 @@ class Store(Connection):
         ]
 
     def ratings_as_of(self, as_of: str | None = None) -> list[dict[str, Any]]:
-        """Each customer's latest evaluation made on or before the date `as_of` (all, without it).
+        """Each customer's latest evaluation rated on or before the date `as_of` (all, without it).
 
         The effective grade is the last expert override made on or before that date, else the
-        rulebook's final grade. Sorted by customer id. Keys: customer_id, evaluation_id,
+        rulebook's final grade. Sorted by customer id. Keys: customer_id, evaluation_id, rated_on,
         evaluated_at, rulebook_id, rulebook_hash, total, model_grade, final_grade, effective_grade,
-        expert_override (bool). Dates compare as the ISO text of `evaluated_at` / `at` up to the day.
+        expert_override (bool). The rating date is `rated_on` (the facts' date), not when it was stored.
         """
         return self._effective_ratings(
-            "e.evaluated_at, e.rulebook_id, e.rulebook_hash, e.total, e.model_grade, e.final_grade",
+            "e.rated_on, e.evaluated_at, e.rulebook_id, e.rulebook_hash, e.total, e.model_grade, e.final_grade",
             "9999-12-31" if as_of is None else as_of, "expert_override")
 
     def scales(self) -> dict[str, list[dict[str, Any]]]:

@@ -35,11 +35,11 @@ class Filter:
     date_to: str | None = None
     batch: str | None = None
     overridden: bool | None = None
-    latest: bool = False  # each customer's latest evaluation only
+    latest: bool = False  # each customer's latest evaluation only (by rating date)
     limit: int | None = None
 
 
-_RATED_ON = "substr(e.evaluated_at, 1, 10)"  # the rating date of an evaluation
+_RATED_ON = "e.rated_on"  # the rating date: the facts' as_of, or --rated-on (issue 12.2)
 
 
 def _sql(f: Filter) -> tuple[str, dict[str, Any]]:
@@ -61,7 +61,9 @@ def _sql(f: Filter) -> tuple[str, dict[str, Any]]:
         where.append("e.batch_id = :batch")
         params["batch"] = f.batch
     if f.latest:
-        where.append("e.id = (SELECT max(l.id) FROM evaluations l WHERE l.customer_id = e.customer_id)")
+        # the latest rating date, the last stored among equal dates (as Store.latest_ratings)
+        where.append("e.id = (SELECT l.id FROM evaluations l WHERE l.customer_id = e.customer_id "
+                     "ORDER BY l.rated_on DESC, l.id DESC LIMIT 1)")
     outer = []
     if f.grade is not None:
         outer.append("effective_grade = :grade")

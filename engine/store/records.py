@@ -3,7 +3,7 @@
 `prepare(ev, facts)` turns an evaluation into plain strings, numbers and tuples (picklable, so a
 batch worker can do the JSON encoding and the parent process only writes). `assemble(...)` turns
 stored rows back into the *record*: `Evaluation.to_dict()` exactly as it was, plus
-`evaluation_id`, `evaluated_at`, `batch_id`, the facts snapshot (`facts`), the
+`evaluation_id`, `evaluated_at` (when it was stored), `rated_on` (the rating date), `batch_id`, the facts snapshot (`facts`), the
 `expert_overrides` and the `effective_grade` after them (what pingji.report.rating renders).
 """
 
@@ -26,6 +26,28 @@ def now() -> str:
     """The current UTC time, ISO-8601 with milliseconds: 2026-04-15T08:30:00.123Z."""
     t = _dt.datetime.now(_dt.UTC)
     return f"{t:%Y-%m-%dT%H:%M:%S}.{t.microsecond // 1000:03d}Z"
+
+
+def today() -> str:
+    """Today's date where pingji runs (a business date, local): 2026-04-15."""
+    return _dt.date.today().isoformat()
+
+
+def parse_date(text: object) -> str | None:
+    """A YYYY-MM-DD date (a datetime's date part too) as ISO text, else None."""
+    if isinstance(text, _dt.date):
+        return text.isoformat()[:10]
+    if not isinstance(text, str) or len(text) < 10:
+        return None
+    try:
+        return _dt.date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        return None
+
+
+def rating_date(facts: Mapping[str, Any]) -> str:
+    """The rating date of an evaluation of these facts: their `as_of` when it is a date, else today."""
+    return parse_date(facts.get("as_of")) or today()
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -83,13 +105,14 @@ class Prepared:
     final_grade: str
     coarse_grade: str | None
     pd: float | None
-    evaluated_at: str
+    evaluated_at: str  # when it was stored (UTC time)
     engine_version: str
     result: str  # Evaluation.to_dict() without the trace (the trace is in its own rows)
     factors: tuple[
         tuple[Any, ...], ...
     ]  # (factor, group, weight, points, contribution, basis, rule, at, input)
     trace: tuple[tuple[Any, ...], ...]  # (seq, rule, kind, at, matched, asserted, note)
+    rated_on: str = ""  # the rating date, YYYY-MM-DD: what back-tests, histories and --as-of read
 
 
 def prepare(
@@ -97,7 +120,9 @@ def prepare(
     facts: Mapping[str, Any],
     evaluated_at: str | None = None,
     info: RulebookInfo | None = None,
+    rated_on: str | None = None,
 ) -> Prepared:
+    """`rated_on` (YYYY-MM-DD): the rating date; default the facts' `as_of`, else today (`rating_date`)."""
     d = ev.to_dict()
     trace = d.pop("trace")
     ctype = facts.get("customer_type")
@@ -142,6 +167,7 @@ def prepare(
             )
             for t in trace
         ),
+        rated_on=rated_on or rating_date(facts),
     )
 
 
@@ -170,6 +196,7 @@ def assemble(
     record["trace"] = trace
     record["evaluation_id"] = format_id(row["id"])
     record["evaluated_at"] = row["evaluated_at"]
+    record["rated_on"] = row["rated_on"]
     record["batch_id"] = row["batch_id"]
     record["facts"] = facts
     record["expert_overrides"] = overrides

@@ -203,6 +203,28 @@ def _v1(db: sqlite_utils.Database) -> None:
         _append_only(db, table)
 
 
+def _v2(db: sqlite_utils.Database) -> None:
+    """The rating date of each evaluation (`rated_on`, YYYY-MM-DD), apart from the time it was stored.
+
+    Back-tests, histories and `--as-of` read the rating date: a historical book re-rated today is
+    rated on its facts' date, not today's (issue 12.2). Existing rows get their facts' `as_of` when it
+    is a date, else the (UTC) day they were stored. The update trigger is dropped for this one fill
+    and made again: nothing else is ever updated."""
+    db.execute("ALTER TABLE evaluations ADD COLUMN rated_on TEXT")
+    db.execute("DROP TRIGGER evaluations_no_update")
+    db.execute(
+        "UPDATE evaluations SET rated_on = coalesce("
+        "CASE WHEN json_valid(facts) AND json_type(facts, '$.as_of') = 'text' "
+        "AND date(substr(json_extract(facts, '$.as_of'), 1, 10)) = substr(json_extract(facts, '$.as_of'), 1, 10) "
+        "THEN substr(json_extract(facts, '$.as_of'), 1, 10) END, substr(evaluated_at, 1, 10))"
+    )
+    db.execute(
+        "CREATE TRIGGER evaluations_no_update BEFORE UPDATE ON evaluations "
+        "BEGIN SELECT RAISE(ABORT, 'the pingji store is append-only: UPDATE on evaluations refused'); END"
+    )
+    db.execute("CREATE INDEX evaluations_by_rated_on ON evaluations (customer_id, rated_on, id)")
+
+
 def _chain(db: sqlite_utils.Database) -> None:
     """The ledger and its head (issue 11.2); the rows already stored are chained in table order."""
     db.create_table(
@@ -233,6 +255,7 @@ def _chain(db: sqlite_utils.Database) -> None:
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "evaluations, factor scores, trace, expert overrides, rulebook versions, batches", _v1),
-    Migration(2, "tamper evidence: a ledger chaining every appended row, and its head", _chain),
+    Migration(2, "the rating date of each evaluation (rated_on), apart from when it was stored", _v2),
+    Migration(3, "tamper evidence: a ledger chaining every appended row, and its head", _chain),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version
