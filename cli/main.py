@@ -87,7 +87,7 @@ class PingjiGroup(click.Group):
         except PingjiError as exc:
             raise fail(exc) from None
         except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated): what was done is committed
-            raise Interrupted(143 if isinstance(exc, Terminated) else 130) from None
+            raise (TerminatedFailure if isinstance(exc, Terminated) else Interrupted)() from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
             raise
         except Exception as exc:
@@ -132,11 +132,18 @@ class Terminated(KeyboardInterrupt):
 
 
 class Interrupted(Failure):
-    """The command was stopped by Ctrl-C (exit 130) or SIGTERM (exit 143); a batch resumes when run again."""
+    """The command was stopped by Ctrl-C (exit 130); a batch resumes when run again."""
 
-    def __init__(self, exit_code: int):
+    exit_code = 130
+
+    def __init__(self) -> None:
         super().__init__("interrupted; run the same command again to resume")
-        self.exit_code = exit_code
+
+
+class TerminatedFailure(Interrupted):
+    """The command was stopped by SIGTERM (exit 143)."""
+
+    exit_code = 143
 
 
 def _terminate(signum: int, frame: Any) -> None:
