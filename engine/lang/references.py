@@ -12,7 +12,7 @@ A rulebook reads files only from:
   by id (`extends: corporate`, `facts: corporate`).
 
 A value with a `/` (or the file extension of its kind) is a path, relative to the file that wrote
-it. An absolute path is refused, and so is a path that leads outside both places once `..` and
+it (a fact file an example names is always a path). An absolute path is refused, and so is a path that leads outside both places once `..` and
 symlinks are resolved (E182, at the key that names it): whether such a file exists is never said.
 Any other value is an id, looked up next to the file that wrote it, then in the built-in catalog
 (a facts schema id in `../facts` in between); a file found next to it that links outside is
@@ -30,9 +30,9 @@ from pingji.builtin import facts_dir, rulebooks_dir
 from pingji.diagnostics import Location, error
 from pingji.errors import RulebookError
 
-__all__ = ["OUTSIDE_HINT", "Scope", "find_file", "is_path", "scope_of"]
+__all__ = ["OUTSIDE_HINT", "Scope", "confine", "find_file", "is_path", "scope_of"]
 
-OUTSIDE_HINT = ("a rulebook names files in its own folder or its subfolders by a relative path, "
+OUTSIDE_HINT = ("a rulebook names files in its own folder, its subfolders or ../facts by a relative path, "
                 "or a built-in by its id")
 
 
@@ -78,14 +78,8 @@ def find_file(key: str, value: str, base: Path, scope: Scope, loc: Location, *, 
     None when there is no such file. A path is taken relative to `base`; an id is looked for at each
     of `ids` in turn. Raises RulebookError (E182) for an absolute path or a file outside `scope`."""
     if is_path(value, suffixes):
-        if PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute():
-            raise _refuse(key, value, "an absolute path is not allowed", loc)
-        target = _real(base / value)
-        if target is None:
-            return None
-        if not scope.allows(target):
-            raise _refuse(key, value, "the path leads outside the rulebook's folder", loc)
-        return target if target.is_file() else None
+        target = confine(key, value, base, scope, loc)
+        return target if target is not None and target.is_file() else None
     for candidate in ids:
         if candidate.is_file():
             target = _real(candidate)
@@ -95,3 +89,15 @@ def find_file(key: str, value: str, base: Path, scope: Scope, loc: Location, *, 
                 raise _refuse(key, value, f"{candidate.name} links outside the rulebook's folder", loc)
             return target
     return None
+
+
+def confine(key: str, value: str, base: Path, scope: Scope, loc: Location) -> Path | None:
+    """The path `value` (written under `key` in a file of folder `base`, at `loc`) resolved, whether or
+    not a file is there (None when it cannot be resolved); RulebookError E182 when it is absolute or
+    leads outside `scope`."""
+    if PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute():
+        raise _refuse(key, value, "an absolute path is not allowed", loc)
+    target = _real(base / value)
+    if target is not None and not scope.allows(target):
+        raise _refuse(key, value, "the path leads outside the rulebook's folder", loc)
+    return target
