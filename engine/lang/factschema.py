@@ -28,10 +28,8 @@ from pingji.lang.references import Scope, find_file, is_path
 from pingji.lang.schemacheck import display_name
 from pingji.lang.source import load_yaml_text, read_bytes
 
-NOT_A_SCHEMA_HINT = 'a facts schema is a .json file holding a JSON Schema whose top level has "type": "object"'
-
-
 SCHEMA_SUFFIX = ".json"
+NOT_A_SCHEMA_HINT = 'a facts schema is a .json file holding a JSON Schema whose top level has "type": "object"'
 
 
 def find_schema(name: str, base_dir: Path, scope: Scope | None = None, loc: Location | None = None) -> Path | None:

@@ -12,11 +12,11 @@ A rulebook reads files only from:
   by id (`extends: corporate`, `facts: corporate`).
 
 A value with a `/` (or the file extension of its kind) is a path, relative to the file that wrote
-it (a fact file an example names is always a path). An absolute path is refused, and so is a path that leads outside both places once `..` and
-symlinks are resolved (E182, at the key that names it): whether such a file exists is never said.
-Any other value is an id, looked up next to the file that wrote it, then in the built-in catalog
-(a facts schema id in `../facts` in between); a file found next to it that links outside is
-refused the same way.
+it; the fact file an example names is always a path. An absolute path is refused, and so is a path
+that leads outside both places once `..` and symlinks are resolved (E182, at the key that names
+it): whether such a file exists is never said. Any other value is an id, looked up next to the
+file that wrote it, then in the built-in catalog (a facts schema id in `../facts` in between); a
+file found next to it that links outside is refused the same way.
 """
 
 from __future__ import annotations
