@@ -119,6 +119,13 @@ _TABLE: tuple[Code, ...] = (
          "Rating rulebooks"),
     Code("E181", "the facts schema a rulebook names is not a usable JSON Schema (not JSON, not an object, or invalid)",
          "Rating rulebooks"),
+    Code("E182", "`extends` or `facts` names a file outside the rulebook's folder (an absolute path, or one "
+                 "that leads out by `..` or a symlink)",
+         "Rating rulebooks"),
+    Code("E183", "`extends` or `facts` names a file of another kind (not a rating rulebook, not a facts schema)",
+         "Rating rulebooks"),
+    Code("E184", "a facts schema `$ref` that does not refer inside the schema (nothing is ever fetched)",
+         "Rating rulebooks"),
     Code("E190", "rulebook exceeds an engine limit",
          "Rating rulebooks"),
     Code("W200", "non-monotonic bands against the declared direction",

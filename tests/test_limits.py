@@ -8,6 +8,7 @@ The rulebooks are generated over tests/data/books/mini.schema.json.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def book(tmp_path: Path, groups: list[int], bands: list[int] | None = None, over
     and one override per entry of `overrides`, looking at that many values."""
     n_factors = sum(groups)
     bands = bands or [1] * n_factors
-    lines = [f"rulebook: {name}", "kind: rating", f"facts: {BOOKS / 'mini.schema.json'}",
+    lines = [f"rulebook: {name}", "kind: rating", "facts: mini.schema.json",
              "metrics:", "  m: {expr: fin.revenue}", "groups:"]
     lines += [f"  g{i}: {{weight: {w}}}" for i, w in enumerate(_split(100, len(groups)))]
     lines.append("factors:")
@@ -60,6 +61,7 @@ def book(tmp_path: Path, groups: list[int], bands: list[int] | None = None, over
         for o, terms in enumerate(overrides):
             cond = " or ".join(f"fin.revenue * {j} > fin.net_income + {o}" for j in range(1, terms + 1))
             lines.append(f"  - {{id: o{o}, when: '{cond}', then: {{notch: -1}}, reason: r{o}}}")
+    shutil.copy(BOOKS / "mini.schema.json", tmp_path)  # a rulebook reads files in its own folder
     p = tmp_path / f"{name}.yaml"
     p.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return p
@@ -147,11 +149,12 @@ def test_a_batch_refuses_a_rulebook_past_a_limit_before_its_first_record(tmp_pat
 # Decision rulebooks: the rules' conditions are spread over facts, each looking at most at 64 values.
 
 def decision_book(tmp_path: Path, rules: list[int], name: str = "dgen") -> Path:
-    lines = [f"rulebook: {name}", "kind: classification", f"facts: {DECISIONS / 'loan.schema.json'}", "outputs:",
+    lines = [f"rulebook: {name}", "kind: classification", "facts: loan.schema.json", "outputs:",
              "  category: {levels: [normal, special_mention], combine: worst, default: normal}", "rules:"]
     for k, terms in enumerate(rules):
         cond = " or ".join(f"balance * {j} > dpd + {k}" for j in range(1, terms + 1))
         lines.append(f"  - {{id: r{k}, when: '{cond}', then: {{category: special_mention}}}}")
+    shutil.copy(DECISIONS / "loan.schema.json", tmp_path)
     p = tmp_path / f"{name}.yaml"
     p.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return p

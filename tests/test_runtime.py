@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -52,8 +53,8 @@ def _book(tmp_path: Path, overrides: str) -> Path:
     text = (BOOKS / "mini.yaml").read_text(encoding="utf-8")
     head = text.split("overrides:")[0]
     p = tmp_path / "ov.yaml"
-    p.write_text(head.replace("facts: mini.schema.json", f"facts: {BOOKS / 'mini.schema.json'}")
-                 + "overrides:\n" + overrides, encoding="utf-8")
+    shutil.copy(BOOKS / "mini.schema.json", tmp_path)  # a rulebook reads files in its own folder
+    p.write_text(head + "overrides:\n" + overrides, encoding="utf-8")
     return p
 
 
@@ -81,11 +82,12 @@ def test_load_rulebook_compiles_so_a_book_past_the_limits_never_reaches_evaluate
 
 
 def test_a_group_wider_than_the_engine_joins_is_refused_at_check_time(tmp_path):
+    shutil.copy(BOOKS / "mini.schema.json", tmp_path)  # a rulebook reads files in its own folder
     # durable-rules fails at run time (error 307) on a join of 17 facts: a group's rule joins its factors.
     factors = "".join(f"  f{i}: {{group: g, weight: {4 if i == 16 else 6}, metric: m, bands: [{{points: 50}}], "
                       f"undefined: 0, missing: 0}}\n" for i in range(17))
     (tmp_path / "wide.yaml").write_text(
-        "rulebook: wide\nkind: rating\nfacts: " + str(BOOKS / "mini.schema.json") + "\n"
+        "rulebook: wide\nkind: rating\nfacts: mini.schema.json\n"
         "metrics:\n  m: {expr: fin.revenue}\ngroups:\n  g: {weight: 100}\nfactors:\n" + factors
         + "scale:\n  grades:\n    - {grade: A, from: 50}\n    - {grade: C}\n", encoding="utf-8")
     diags = [str(d) for d in pingji.check(tmp_path / "wide.yaml")]

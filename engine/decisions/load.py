@@ -34,8 +34,9 @@ from pingji.diagnostics import Diagnostic, Location, did_you_mean, error, sort_k
 from pingji.errors import RulebookError
 from pingji.lang import expressions as ex
 from pingji.lang.conditions import satisfiable
-from pingji.lang.factschema import fact_types, find_schema, load_schema
+from pingji.lang.factschema import fact_types, find_schema, load_schema, schema_not_found
 from pingji.lang.metrics import metric_order, parse_expr
+from pingji.lang.references import scope_of
 from pingji.lang.schemacheck import check_stages, display_name, schema_diagnostics
 from pingji.lang.source import Document, load_yaml
 from pingji.lang.text import parse_text
@@ -67,15 +68,16 @@ def _build(doc: Document, path: Path, diags: list[Diagnostic]) -> DecisionBook |
     kind = str(data["kind"])
     book_id = str(data["rulebook"])
     schema_name = str(data["facts"])
-    schema_path = find_schema(schema_name, path.parent)
-    if schema_path is None:
-        diags.append(error("E180", f"facts schema '{schema_name}' not found (looked for {schema_name}.schema.json next "
-                                   f"to the rulebook, in ../facts and in the built-in facts)"
-                           if not (schema_name.endswith(".json") or "/" in schema_name)
-                           else f"facts schema '{schema_name}' not found (no file "
-                                f"{display_name(path.parent / schema_name)})", doc.loc(("facts",))))
+    facts_loc = doc.loc(("facts",))
+    try:
+        schema_path = find_schema(schema_name, path.parent, scope_of(path), facts_loc)
+        if schema_path is None:
+            diags.append(schema_not_found(schema_name, path.parent, facts_loc))
+            return None
+        facts_schema = load_schema(schema_path, display_name(schema_path), facts_loc, schema_name)
+    except RulebookError as exc:
+        diags.extend(exc.diagnostics)
         return None
-    facts_schema = load_schema(schema_path, display_name(schema_path))
     types = fact_types(facts_schema)
     precision = int(data.get("precision", DEFAULT_PRECISION))
 

@@ -19,23 +19,89 @@ from typing import Any
 
 import fastjsonschema
 import jsonschema
+import referencing
 
 from pingji.builtin import facts_dir
 from pingji.diagnostics import Diagnostic, Location, error
 from pingji.errors import FactsError, RulebookError
-from pingji.lang.source import read_bytes
+from pingji.lang.references import Scope, find_file, is_path
+from pingji.lang.schemacheck import display_name
+from pingji.lang.source import load_yaml_text, read_bytes
+
+SCHEMA_SUFFIX = ".json"
+NOT_A_SCHEMA_HINT = 'a facts schema is a .json file holding a JSON Schema whose top level has "type": "object"'
 
 
-def find_schema(name: str, rulebook_dir: Path) -> Path | None:
-    """`name` is a path (relative to the rulebook) or a schema name looked up in facts/ folders."""
-    if name.endswith(".json") or "/" in name:
-        p = (rulebook_dir / name).resolve()
-        return p if p.is_file() else None
-    for folder in (rulebook_dir, rulebook_dir.parent / "facts", facts_dir()):
-        p = folder / f"{name}.schema.json"
-        if p.is_file():
-            return p.resolve()
-    return None
+def find_schema(name: str, base_dir: Path, scope: Scope | None = None, loc: Location | None = None) -> Path | None:
+    """The facts schema `name` (written in a rulebook of folder `base_dir`) names: a relative path to a
+    .json file, or an id looked up as `<id>.schema.json` next to the rulebook, in ../facts, then in the
+    built-in facts. None when there is none; RulebookError E182 for a file outside `scope` (the rulebook's
+    folder tree, see pingji.lang.references; by default `base_dir`'s) and E183 for a path that is not
+    a .json file."""
+    scope = scope or Scope(base_dir.resolve())
+    where = loc or Location(str(base_dir))
+    ids = [folder / f"{name}.schema.json" for folder in (base_dir, base_dir.parent / "facts", facts_dir())]
+    found = find_file("facts", name, base_dir, scope, where, suffixes=(SCHEMA_SUFFIX,), ids=ids)
+    if found is not None and not found.name.endswith(SCHEMA_SUFFIX):
+        raise RulebookError([error("E183", f"facts '{name}': {display_name(found)} is not a facts schema",
+                                   where, hint=NOT_A_SCHEMA_HINT)])
+    return found
+
+
+def schema_not_found(name: str, base_dir: Path, loc: Location) -> Diagnostic:
+    """E180: the facts schema `name`, written in a rulebook of folder `base_dir`, is nowhere."""
+    if is_path(name, (SCHEMA_SUFFIX,)):
+        looked = f"no file {display_name(base_dir / name)}"
+    else:
+        looked = f"looked for {name}.schema.json next to the rulebook, in ../facts and in the built-in facts"
+    return error("E180", f"facts schema '{name}' not found ({looked})", loc)
+
+
+class _NotAFactsSchema(Exception):
+    """A JSON object that does not describe an object: some other JSON file, not a facts schema."""
+
+
+def _describes_object(schema: Mapping[str, Any]) -> bool:
+    kind = schema.get("type")
+    return kind == "object" or (isinstance(kind, list) and "object" in kind)
+
+
+_REF_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
+_DATA_KEYWORDS = frozenset({"enum", "const", "examples", "default", "required", "$comment", "description", "title"})
+_NAME_MAPS = frozenset({"properties", "$defs", "definitions", "patternProperties", "dependentSchemas"})
+
+
+def _references(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any]]:
+    """Every reference keyword of a schema (`$ref`, `$dynamicRef`, `$recursiveRef`) with its path and value,
+    in document order. Values that are data (enum, const, examples, default) are not searched."""
+    found: list[tuple[tuple[Any, ...], Any]] = []
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            found.extend(_references(item, path + (i,)))
+    elif isinstance(node, Mapping):
+        for key, value in node.items():
+            if key in _REF_KEYWORDS:
+                found.append((path + (key,), value))
+            elif key in _NAME_MAPS and isinstance(value, Mapping):
+                for name, sub in value.items():
+                    found.extend(_references(sub, path + (key, name)))
+            elif key not in _DATA_KEYWORDS:
+                found.extend(_references(value, path + (key,)))
+    return found
+
+
+def is_local(ref: Any) -> bool:
+    """A reference inside the schema itself (`#`, `#/$defs/x`, `#anchor`): nothing to fetch."""
+    return isinstance(ref, str) and ref.startswith("#")
+
+
+def _locate(raw: bytes, name: str, path: tuple[Any, ...]) -> Location:
+    """Where the key at `path` is written in the JSON text `raw` (the file only, when its text cannot be
+    read for positions)."""
+    try:
+        return load_yaml_text(raw, name).key_loc(path)
+    except RulebookError:
+        return Location(name)
 
 
 @lru_cache(maxsize=64)
@@ -52,24 +118,43 @@ def _load(path: str, mtime: float, name: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise RulebookError([error("E181", f"facts schema must be a JSON object; got {type(data).__name__}",
                                    Location(name))])
+    if not _describes_object(data):
+        raise _NotAFactsSchema  # before the schema check, whose messages would quote the file
     try:
         jsonschema.Draft202012Validator.check_schema(data)
     except jsonschema.SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "the top"
         raise RulebookError([error("E181", f"facts schema is not a valid JSON Schema at {where}: {exc.message}",
                                    Location(name))]) from None
+    remote = [(p, ref) for p, ref in _references(data) if not is_local(ref)]
+    if remote:
+        raise RulebookError([error("E184", f"facts schema {p[-1]} '{ref}' does not refer inside the schema; "
+                                           f"pingji never fetches a schema", _locate(raw, name, p),
+                                   hint="copy what it refers to under \"$defs\" and refer to it as "
+                                        "\"#/$defs/<name>\"")
+                             for p, ref in remote])
     return data
 
 
-def load_schema(path: Path, name: str | None = None) -> dict[str, Any]:
-    """A facts schema (cached by path and modification time); RulebookError E181, located, when the
-    file is not a usable JSON Schema (`name` is how diagnostics name the file)."""
+def load_schema(path: Path, name: str | None = None, referrer: Location | None = None,
+                written: str | None = None) -> dict[str, Any]:
+    """A facts schema (cached by path and modification time); RulebookError when the file cannot be used:
+    E001/E002 as a rulebook file, E181 not JSON or not a valid JSON Schema, E183 a JSON file that is
+    not a facts schema (located at `referrer`, the `facts:` key that wrote `written`, when given),
+    E184 a `$ref` that does not refer inside the schema (nothing is ever fetched). `name` is how
+    diagnostics name the file."""
+    shown = name or str(path)
     try:
         mtime = path.stat().st_mtime
     except OSError as exc:
-        raise RulebookError([error("E001", f"cannot read file: {exc.strerror or exc}", Location(name or str(path)))]) \
+        raise RulebookError([error("E001", f"cannot read file: {exc.strerror or exc}", Location(shown))]) \
             from None
-    return _load(str(path), mtime, name or str(path))
+    try:
+        return _load(str(path), mtime, shown)
+    except _NotAFactsSchema:
+        prefix = f"facts '{written}': " if written is not None else ""
+        raise RulebookError([error("E183", f"{prefix}{shown} is not a facts schema", referrer or Location(shown),
+                                   hint=NOT_A_SCHEMA_HINT)]) from None
 
 
 def _types_of(node: Mapping[str, Any], root: Mapping[str, Any]) -> set[str]:
@@ -208,10 +293,13 @@ class FactsValidator:
 
     def __init__(self, schema: Mapping[str, Any]):
         self.schema = schema
+        # An empty registry: a reference that is not inside the schema is never fetched (load_schema
+        # refuses such schemas; this holds for a schema given directly too), and fastjsonschema, which
+        # would fetch it, is not used for them.
         self.full = jsonschema.Draft202012Validator(
-            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER, registry=referencing.Registry())
         self.fast: Any = None
-        if _keywords_fast_safe(schema):
+        if _keywords_fast_safe(schema) and all(is_local(ref) for _, ref in _references(schema)):
             try:
                 # A deep copy: fastjsonschema rewrites every "$ref" in the schema it is given to an
                 # absolute URI, and the schema here is the cached one fact_types() reads.

@@ -9,6 +9,7 @@ from typing import Any, Protocol, TypeVar
 from pingji.diagnostics import Diagnostic, Location, error
 from pingji.errors import EvaluationError, FactsError, RulebookError
 from pingji.lang.factschema import check_facts
+from pingji.lang.references import confine, scope_of
 from pingji.lang.source import load_yaml
 from pingji.rating.model import Rulebook
 from pingji.rating.run import evaluate
@@ -42,7 +43,9 @@ def run_example(book_file: str, schema: Mapping[str, Any], ex: _Example, run: Ca
     facts, locate, label = ex.facts, None, ex.facts_label
     if isinstance(facts, str):
         path = Path(book_file).parent / facts
-        try:
+        try:  # a file in the rulebook's folder tree (pingji.lang.references), as `extends:` and `facts:`
+            confine(f"example '{ex.name}': facts", facts, Path(book_file).parent,
+                    scope_of(Path(book_file)), ex.loc)
             doc = load_yaml(path, display_name=str(path))
         except RulebookError as exc:
             return None, list(exc.diagnostics)

@@ -21,10 +21,11 @@ from pingji.builtin import rulebooks_dir, schema_dir
 from pingji.diagnostics import Diagnostic, Location, error, sort_key, suggest
 from pingji.errors import ExpressionError, RulebookError
 from pingji.lang import expressions as ex
-from pingji.lang.factschema import fact_types, find_schema, load_schema
+from pingji.lang.factschema import fact_types, find_schema, load_schema, schema_not_found
 from pingji.lang.metrics import metric_order as _metric_order
 from pingji.lang.metrics import parse_expr as _expr
-from pingji.lang.schemacheck import check_stages, display_name, schema_diagnostics
+from pingji.lang.references import Scope, find_file, scope_of
+from pingji.lang.schemacheck import DECISION_KINDS, check_stages, display_name, schema_diagnostics
 from pingji.lang.source import Document, load_yaml
 from pingji.lang.text import parse_text as _text
 from pingji.rating.examples import run_examples as run_examples_of
@@ -105,24 +106,41 @@ class Resolved:
     top_dir: dict[str, Path] = field(default_factory=dict)  # the folder of the file that set each top key
 
 
-def _find_parent(name: str, child: Path) -> Path | None:
-    if name.endswith((".yaml", ".yml")) or "/" in name:
-        p = (child.parent / name).resolve()
-        return p if p.is_file() else None
-    for folder in (child.parent, rulebooks_dir()):
-        for ext in (".yaml", ".yml"):
-            p = folder / f"{name}{ext}"
-            if p.is_file():
-                return p.resolve()
-    return None
+RULEBOOK_SUFFIXES = (".yaml", ".yml")
+
+
+def _find_parent(name: str, child: Path, scope: Scope, loc: Location) -> Path | None:
+    """The rulebook `extends: name` in `child` names (see pingji.lang.references); RulebookError E182
+    when it is outside the loaded rulebook's folder tree and the built-in catalog."""
+    ids = [folder / f"{name}{ext}" for folder in (child.parent, rulebooks_dir()) for ext in RULEBOOK_SUFFIXES]
+    return find_file("extends", name, child.parent, scope, loc, suffixes=RULEBOOK_SUFFIXES, ids=ids)
+
+
+def _not_a_rating_rulebook(doc: Document, name: str, loc: Location) -> Diagnostic | None:
+    """E183 when the parent `extends: name` found is not a rating rulebook. Only its `kind:` (one of the
+    known kinds) is quoted: the file may be any YAML file, and its contents are not shown."""
+    data = doc.data
+    kind = data.get("kind", "rating") if isinstance(data, Mapping) else None
+    if isinstance(data, Mapping) and "rulebook" in data and kind == "rating":
+        return None
+    what = f"a {kind} rulebook" if kind in DECISION_KINDS else "not a rating rulebook"
+    return error("E183", f"extends '{name}': {doc.file} is {what}", loc,
+                 hint="extends names a rating rulebook: a YAML file with a 'rulebook:' key and kind rating")
 
 
 def _load_chain(path: Path, diags: list[Diagnostic]) -> list[Layer] | None:
     chain: list[Layer] = []
     seen: list[Path] = []
     current: Path | None = path.resolve()
+    scope = scope_of(path)
+    extended: tuple[str, Location] | None = None  # what the previous file's `extends:` said, and where
     while current is not None:
         doc = load_yaml(current, display_name=display_name(current))
+        if extended is not None:
+            wrong = _not_a_rating_rulebook(doc, *extended)
+            if wrong is not None:  # before its schema check, whose messages would quote the file
+                diags.append(wrong)
+                return None
         problems = _schema_diagnostics(doc)
         diags.extend(problems)
         chain.append(Layer(current, doc))
@@ -131,7 +149,11 @@ def _load_chain(path: Path, diags: list[Diagnostic]) -> list[Layer] | None:
         if not isinstance(parent, str):
             break
         loc = doc.loc(("extends",))
-        found = _find_parent(parent, current)
+        try:
+            found = _find_parent(parent, current, scope, loc)
+        except RulebookError as exc:
+            diags.extend(exc.diagnostics)
+            return None
         if found is None:
             here = [p.stem for p in current.parent.glob("*.y*ml")] + [p.stem for p in rulebooks_dir().glob("*.yaml")]
             diags.append(error("E160", f"extends '{parent}': no such rulebook", loc, hint=suggest(parent, set(here))))
@@ -144,6 +166,7 @@ def _load_chain(path: Path, diags: list[Diagnostic]) -> list[Layer] | None:
             diags.append(error("E161", f"extends chain deeper than {MAX_EXTENDS_DEPTH} rulebooks", loc))
             return None
         current = found
+        extended = (parent, loc)
     return chain
 
 
@@ -224,17 +247,16 @@ def _build(res: Resolved, path: Path, diags: list[Diagnostic], broken_groups: se
 
     schema_name = str(top.get("facts", "corporate"))
     base_dir = res.top_dir.get("facts", path.parent)
-    schema_path = find_schema(schema_name, base_dir)
-    if schema_path is None:
-        if schema_name.endswith(".json") or "/" in schema_name:
-            looked = f"no file {display_name(base_dir / schema_name)}"
-        else:
-            looked = (f"looked for {schema_name}.schema.json next to the rulebook, in ../facts and in the "
-                      f"built-in facts")
-        diags.append(error("E180", f"facts schema '{schema_name}' not found ({looked})",
-                           top_loc.get("facts", leaf.loc(()))))
+    facts_loc = top_loc.get("facts", leaf.loc(()))
+    try:
+        schema_path = find_schema(schema_name, base_dir, scope_of(res.chain[0].path), facts_loc)
+        if schema_path is None:
+            diags.append(schema_not_found(schema_name, base_dir, facts_loc))
+            return None
+        facts_schema = load_schema(schema_path, display_name(schema_path), facts_loc, schema_name)
+    except RulebookError as exc:
+        diags.extend(exc.diagnostics)
         return None
-    facts_schema = load_schema(schema_path, display_name(schema_path))
     types = fact_types(facts_schema)
     precision = int(top.get("precision", DEFAULT_PRECISION))
 
