@@ -210,7 +210,7 @@ def read_fx(path: str | os.PathLike[str]) -> FxTable:
             seen[cur] = e.at["currency"]
         rate = _rate_value(value)
         if rate is None or rate <= 0:
-            diags.append(error("E533", f"{cur if ok else 'the'} rate {_text(value)} is not a number greater than 0",
+            diags.append(error("E533", f"rate {_text(value)} is not a number greater than 0",
                                e.at["rate"]))
             ok = False
         try:
@@ -309,9 +309,11 @@ def convert(loans: Sequence[Mapping[str, Any]], where: Sequence[tuple[str, Locat
             continue
         rate = fx.rate(cur)
         if rate is None:
-            have = ", ".join(r.currency for r in fx.rates)
-            diags.append(error("E535", f"loan '{loan['id']}' is in {cur}, and the FX table {fx.file} has no rate for "
-                                       f"{cur} (it has {have}; reporting currency {fx.reporting})", at))
+            if cur not in dated:  # the first loan in each currency without a rate
+                dated.add(cur)
+                have = ", ".join(r.currency for r in fx.rates)
+                diags.append(error("E535", f"loan '{loan['id']}' is in {cur}, and the FX table {fx.file} has no rate "
+                                           f"for {cur} (it has {have}; reporting currency {fx.reporting})", at))
             out.append(None)
             continue
         if max_age is None:
