@@ -287,3 +287,21 @@ def test_issue12_5_the_library_refuses_a_mixed_portfolio_too(here: Path) -> None
 def test_issue12_5_the_loan_schema_says_cny_is_the_default_currency() -> None:
     schema = json.loads((ROOT / "facts" / "loan.schema.json").read_text(encoding="utf-8"))
     assert schema["properties"]["currency"]["default"] == "CNY"
+
+
+def test_issue12_5_the_portfolio_report_refuses_a_mixed_portfolio_and_converts_with_fx(
+        here: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(here)  # short names: the Markdown report escapes the underscores of tmp_path
+    f, fx, db = Path("mixed.yaml"), Path("fx.yaml"), here / "none.db"
+    r = run("portfolio", "--db", db, "--loans", f)
+    assert (r.exit_code, r.output.split(": error[")[0]) == (1, f"{f}:5:89")
+    r = run("portfolio", "--db", db, "--loans", f, "--fx", fx)
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[2] == f"**Sources**: loans {f}; FX table {fx}"
+    assert lines[6].endswith(f", {f}; reporting currency CNY (FX table {fx}: EUR 7.7 (2026-06-26), "
+                             f"USD 7.1234 (2026-06-30))")
+    assert "| **Total** | 4 | 1,807,983.54 |  |" in lines
+    r = run("portfolio", "--db", db, "--fx", fx)
+    assert r.exit_code == 2 and "--fx converts the loans of --loans: give --loans FILE too" in r.output
+    assert not db.exists()
