@@ -122,9 +122,9 @@ def render_portfolio_markdown(p: Portfolio, lang: str = "en") -> str:
         cur = cl.currency
         rates = ", ".join(f"{r.currency} {r.rate} ({r.as_of})" for r in cur.used())
         fx = f" ({_t('fx', lang)} {esc(cur.fx.file)}: {esc(rates or _t('none', lang))})" if cur.fx else ""
-        out += [f"## {_t('quality', lang)}", "",
-                f"{esc(cl.book.id)} {esc(cl.book.version)} ({esc(cl.book.file)}), {esc(cl.file)}; "
-                f"{_t('currency', lang)} {esc(cur.reporting)}{fx}", ""]
+        source = (f"{esc(cl.book.id)} {esc(cl.book.version)} ({esc(cl.book.file)}), {esc(cl.file)}; "
+                  f"{_t('currency', lang)} {esc(cur.reporting)}{fx}")
+        out += [f"## {_t('quality', lang)}", "", source, ""]
         rows = [[esc(r["category"]), str(r["loans"]), _money(r["balance"]), _pct(r["share"])] for r in cl.summary()]
         npl_n = sum(r["loans"] for r in cl.summary() if r["non_performing"])
         total = cl.total()
