@@ -220,7 +220,8 @@ BAD_FX = {
                  [("{f}:1:12: error[E532]: reporting currency 'yuan' is not a currency code (three capital letters, "
                   "ISO 4217)"),
                   "{f}:2:8: error[E531]: rates must be a non-empty list of {currency, rate, as_of}"]),
-    # used rates are dated against the portfolio's as_of (2026-06-30) and fx_max_age_days (10)
+    # used rates are dated against the portfolio's as_of (2026-06-30) and fx_max_age_days (10); the EUR
+    # rate of "dated-after", exactly 10 days old, is accepted: only the USD rate is refused
     "dated-after": (("reporting: CNY\nrates:\n  - {currency: USD, rate: 7.1234, as_of: 2026-07-01}\n"
                     "  - {currency: EUR, rate: 7.7, as_of: 2026-06-20}\n"),
                     ["{f}:3:42: error[E536]: the USD rate is dated 2026-07-01, after the portfolio's as_of 2026-06-30"]),
