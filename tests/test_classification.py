@@ -310,6 +310,7 @@ def test_classify_prints_categories_rules_and_the_summary(here: Path) -> None:
     assert r.output.splitlines() == [
         'classification of facts/loans/portfolio.yaml as of 2026-06-30 (rulebook five-category 2023.1, '
         'rulebooks/five-category.yaml)',
+        'reporting currency CNY',
         '',
         'loan    customer             balance  category          decided by',
         'L01     c-steel         1,000,000.00  normal            no rule fired: the default',

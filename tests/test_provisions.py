@@ -154,6 +154,7 @@ def test_provisions_command_prints_loans_categories_stages_and_totals(loans_file
     # = 150,000.15 and ECL 40,000.02 + 2,500.01 = 42,500.03.
     assert r.output.replace(str(loans_file), "{f}") == """\
 provisions for {f} as of 2026-06-30 (rulebooks five-category 2023.1, provisions 2026.1, provision-adequacy 2026.1)
+reporting currency CNY
 rounding: each loan's amounts half-up to the cent; totals are sums of the rounded amounts; ratios half-up to 4 places
 
 loan    category                  balance    rate        specific      general  stage           PD    LGD             ECL

@@ -12,14 +12,16 @@ import pingji
 from pingji.cli.options import json_option, lang_option, open_store, progress
 from pingji.decisions.classification import (
     Classification,
+    LoanClass,
     Loans,
     classify_portfolio,
     coarse_grades,
     read_loans,
     require_category,
 )
+from pingji.decisions.currency import Currencies, FxTable, read_fx
 from pingji.decisions.model import DecisionBook
-from pingji.decisions.provisions import ROUNDING, Provisions, provide, require_outputs
+from pingji.decisions.provisions import Provisions, provide, require_outputs
 from pingji.decisions.run import Decision
 from pingji.numbers import to_decimal
 from pingji.rating import catalog
@@ -58,6 +60,22 @@ def _why(d: Decision, oid: str, lang: str) -> str:
     return "; ".join(parts)
 
 
+def _reporting(cur: Currencies) -> str:
+    """The header line naming the reporting currency, and the FX table with the rates it used."""
+    if cur.fx is None:
+        return f"reporting currency {cur.reporting}"
+    used = cur.used()
+    if not used:
+        return f"reporting currency {cur.reporting} (FX table {cur.fx.file}: no loan needed a rate)"
+    rates = "; ".join(f"1 {r.currency} = {r.rate} {cur.reporting} as of {r.as_of}" for r in used)
+    return f"reporting currency {cur.reporting} (FX table {cur.fx.file}: {rates}; rates at most {cur.max_age_days} days old)"
+
+
+def _converted(lc: LoanClass) -> str:
+    """What a converted loan's row adds: its balance as written and the rate."""
+    return f" [{lc.fx.currency} {_amount(lc.fx.amount)} at {lc.fx.rate.rate}]" if lc.fx else ""
+
+
 def _grades(db_path: str | None) -> dict[str, str]:
     """customer id → coarse grade of its latest evaluation, expert overrides included."""
     if not db_path:
@@ -68,11 +86,19 @@ def _grades(db_path: str | None) -> dict[str, str]:
 
 
 
-def _classify(loans_file: str, book: DecisionBook, db_path: str | None) -> tuple[Loans, Classification]:
+def _classify(loans_file: str, book: DecisionBook, db_path: str | None,
+              fx_file: str | None) -> tuple[Loans, Classification]:
     loans = read_loans(loans_file)
+    fx: FxTable | None = read_fx(fx_file) if fx_file else None
     passes = len(loans.loans) + sum(1 for x in loans.loans if x.get("customer_type") == "non_retail")
     with progress(passes, f"classifying {loans.file}") as tick:
-        return loans, classify_portfolio(book, loans, _grades(db_path), tick)
+        return loans, classify_portfolio(book, loans, _grades(db_path), tick, fx)
+
+
+fx_option = click.option(
+    "--fx", "fx_file", metavar="FILE", default=None,
+    help="FX table (YAML or CSV: reporting currency, rates dated as_of) converting loans in other currencies into "
+         "the reporting currency; needed when the loans are in more than one currency.")
 
 
 def _echo_json(d: dict[str, Any]) -> None:
@@ -99,9 +125,10 @@ def _summary(cl: Classification, lang: str) -> None:
 @click.option("--db", "db_path", metavar="FILE", default=None,
               help="Take each borrower's grade from this store (its latest evaluation) where a loan does not "
                    "give borrower.grade.")
+@fx_option
 @json_option
 @lang_option
-def classify(loans: str, rulebook: str, db_path: str | None, as_json: bool, lang: str) -> None:
+def classify(loans: str, rulebook: str, db_path: str | None, fx_file: str | None, as_json: bool, lang: str) -> None:
     """Classify loans into the five categories (正常/关注/次级/可疑/损失) by the 2023 measures.
 
     LOANS is a YAML or JSON file `{as_of: YYYY-MM-DD, loans: [...]}`, or a .jsonl file (a first
@@ -112,16 +139,22 @@ def classify(loans: str, rulebook: str, db_path: str | None, as_json: bool, lang
     share of the borrower's balance that is non-performing (the 10% rule; the exact share, shown
     rounded to 0.01%).
 
+    Amounts are in one reporting currency, shown under the title: the loans' currency (CNY when
+    they give none). Loans in more than one currency are refused unless --fx gives an FX table;
+    each balance in another currency is then converted (half-up to the cent) at a rate at most
+    the rulebook's fx_max_age_days old. See docs/currencies.md.
+
     Example:
 
         pingji classify facts/loans/portfolio.yaml
     """
-    _, cl = _classify(loans, _book(rulebook, "classification"), db_path)
+    _, cl = _classify(loans, _book(rulebook, "classification"), db_path, fx_file)
     if as_json:
         _echo_json(cl.to_dict())
         return
     b = cl.book
     click.echo(f"classification of {cl.file} as of {cl.as_of} (rulebook {b.id} {b.version}, {b.file})")
+    click.echo(_reporting(cl.currency))
     click.echo("")
     click.echo(f"{'loan':<8}{'customer':<12}{'balance':>16}  {'category':<17} decided by")
     for lc in cl.loans:
@@ -129,15 +162,17 @@ def classify(loans: str, rulebook: str, db_path: str | None, as_json: bool, lang
         if lc.first_pass != lc.category:
             share = cl.shares.get(str(lc.loan["customer_id"]))
             why += f" [pass 1: {lc.first_pass}; borrower non-performing share {_pct(share)}]"
-        click.echo(f"{lc.id:<8}{str(lc.loan['customer_id']):<12}{_amount(lc.balance):>16}  {lc.category:<17} {why}")
+        click.echo(f"{lc.id:<8}{str(lc.loan['customer_id']):<12}{_amount(lc.balance):>16}  {lc.category:<17} {why}"
+                   f"{_converted(lc)}")
     _summary(cl, lang)
 
 
-def _provisions(loans: str, rulebook: str, classification: str, adequacy: str, db_path: str | None) -> Provisions:
+def _provisions(loans: str, rulebook: str, classification: str, adequacy: str, db_path: str | None,
+                fx_file: str | None) -> Provisions:
     # rulebook errors before data errors
     books = _book(rulebook, "provisioning"), _book(adequacy, "provisioning")
     require_outputs(*books)
-    _, cl = _classify(loans, _book(classification, "classification"), db_path)
+    _, cl = _classify(loans, _book(classification, "classification"), db_path, fx_file)
     with progress(len(cl.loans), "provisioning") as tick:
         return provide(cl, *books, progress=tick)
 
@@ -152,10 +187,11 @@ def _provisions(loans: str, rulebook: str, classification: str, adequacy: str, d
               help="Rulebook judging the portfolio's coverage ratio and provision rate.")
 @click.option("--db", "db_path", metavar="FILE", default=None,
               help="Take each borrower's grade from this store where a loan does not give borrower.grade.")
+@fx_option
 @json_option
 @lang_option
 def provisions(loans: str, rulebook: str, classification: str, adequacy: str, db_path: str | None,
-               as_json: bool, lang: str) -> None:
+               fx_file: str | None, as_json: bool, lang: str) -> None:
     """Loan-loss reserves and IFRS 9 expected credit loss for a portfolio of loans.
 
     Classifies LOANS (as `pingji classify` does), then per loan: the specific reserve (rate by
@@ -167,18 +203,22 @@ def provisions(loans: str, rulebook: str, classification: str, adequacy: str, db
     rounded half-up to the cent and totals are sums of the rounded amounts; ratios are rounded
     half-up to 4 places.
 
+    Every amount is in the reporting currency (see `pingji classify`; --fx converts a portfolio in
+    more than one currency first).
+
     Example:
 
         pingji provisions facts/loans/portfolio.yaml
     """
-    p = _provisions(loans, rulebook, classification, adequacy, db_path)
+    p = _provisions(loans, rulebook, classification, adequacy, db_path, fx_file)
     if as_json:
         _echo_json(p.to_dict())
         return
     cl, b, a = p.classification, p.book, p.adequacy
     click.echo(f"provisions for {cl.file} as of {cl.as_of} (rulebooks {cl.book.id} {cl.book.version}, "
                f"{b.id} {b.version}, {a.rulebook.id} {a.rulebook.version})")
-    click.echo(f"rounding: {ROUNDING}")
+    click.echo(_reporting(cl.currency))
+    click.echo(f"rounding: {p.rounding}")
     click.echo("")
     click.echo(f"{'loan':<8}{'category':<17}{'balance':>16}{'rate':>8}{'specific':>16}{'general':>13}  "
                f"{'stage':<9}{'PD':>9}{'LGD':>7}{'ECL':>16}")
@@ -186,7 +226,8 @@ def provisions(loans: str, rulebook: str, classification: str, adequacy: str, db
         d = lp.decision
         click.echo(f"{lp.loan.id:<8}{lp.loan.category:<17}{_amount(lp.loan.balance):>16}"
                    f"{_rate(d.value('specific_rate')):>8}{_amount(lp.specific):>16}{_amount(lp.general):>13}  "
-                   f"{lp.stage:<9}{_pct(d.value('pd')):>9}{_rate(d.value('lgd')):>7}{_amount(lp.ecl):>16}")
+                   f"{lp.stage:<9}{_pct(d.value('pd')):>9}{_rate(d.value('lgd')):>7}{_amount(lp.ecl):>16}"
+                   f"{_converted(lp.loan)}")
     click.echo("")
     click.echo(f"{'category':<18}{'loans':>6}{'balance':>18}{'specific reserve':>18}")
     for r in p.by_category():

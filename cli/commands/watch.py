@@ -153,6 +153,9 @@ COMMANDS.append(monitor)
               show_envvar=True, help="The evaluation store: ratings, their facts and histories.")
 @click.option("--loans", metavar="FILE", type=click.Path(dir_okay=False),
               help="A LOANS file to classify and provision (as `pingji classify` reads it).")
+@click.option("--fx", "fx_file", metavar="FILE", default=None,
+              help="FX table converting --loans in more than one currency into its reporting currency "
+                   "(as `pingji classify --fx` reads it).")
 @click.option("--snapshots", metavar="PATH", multiple=True,
               help="New facts of customers (files or folders) to compare with their stored facts; repeatable.")
 @click.option("--as-of", "as_of", type=DATE,
@@ -161,8 +164,8 @@ COMMANDS.append(monitor)
 @click.option("--output", "-o", metavar="FILE", help="Write the report here instead of standard output.")
 @json_option
 @lang_option
-def portfolio(db_path: str, loans: str | None, snapshots: tuple[str, ...], as_of: str | None, fmt: str,
-              output: str | None, as_json: bool, lang: str) -> None:
+def portfolio(db_path: str, loans: str | None, fx_file: str | None, snapshots: tuple[str, ...], as_of: str | None,
+              fmt: str, output: str | None, as_json: bool, lang: str) -> None:
     """The portfolio report (Markdown or HTML): ratings by industry, asset quality, provisions and
     coverage, the watch list and the re-ratings due.
 
@@ -177,8 +180,10 @@ def portfolio(db_path: str, loans: str | None, snapshots: tuple[str, ...], as_of
 
         pingji portfolio --db demo.db --loans facts/loans/portfolio.yaml --format html -o portfolio.html
     """
+    if fx_file and not loans:
+        raise click.UsageError("--fx converts the loans of --loans: give --loans FILE too")
     with _opened(db_path, required=loans is None, otherwise="--loans") as store:
-        report = build_portfolio(store, loans=loans, snapshots=snapshots, as_of=as_of)
+        report = build_portfolio(store, loans=loans, snapshots=snapshots, as_of=as_of, fx=fx_file)
     if as_json:
         click.echo(json.dumps(report.to_dict(), sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False))
         return

@@ -21,6 +21,7 @@ from typing import Any
 
 from pingji.analysis.monitoring import compare
 from pingji.decisions.classification import Classification, classify_portfolio, coarse_grades, read_loans
+from pingji.decisions.currency import read_fx
 from pingji.decisions.load import load_decision
 from pingji.decisions.monitoring import rating_of, watch, watch_list
 from pingji.decisions.provisions import Provisions, provide
@@ -53,10 +54,11 @@ class Portfolio:
 
 
 def build_portfolio(store: Store | None, *, loans: str | None = None, snapshots: Sequence[str] = (),
-                    as_of: str | None = None, today: _dt.date | None = None) -> Portfolio:
+                    as_of: str | None = None, today: _dt.date | None = None, fx: str | None = None) -> Portfolio:
     """The portfolio from the store (if any), a LOANS file (if any) and new snapshots of customers.
 
-    The date is `as_of`, else the LOANS file's as_of, else `today` (default: today).
+    The date is `as_of`, else the LOANS file's as_of, else `today` (default: today). `fx`: an FX
+    table converting loans in more than one currency into its reporting currency (docs/currencies.md).
     """
     book = load_decision(catalog.find("early-warning"), kind="monitoring")
     sources = [f"store {store.path}"] if store else []
@@ -70,9 +72,12 @@ def build_portfolio(store: Store | None, *, loans: str | None = None, snapshots:
         books = (load_decision(catalog.find("provisions"), kind="provisioning"),
                  load_decision(catalog.find("provision-adequacy"), kind="provisioning"))
         lf = read_loans(loans)
-        cl = classify_portfolio(classify_book, lf, coarse)
+        table = read_fx(fx) if fx else None
+        cl = classify_portfolio(classify_book, lf, coarse, fx=table)
         pv = provide(cl, *books)
         sources.append(f"loans {lf.file}")
+        if table:
+            sources.append(f"FX table {table.file}")
     when = as_of or (cl.as_of if cl else None) or (today or _dt.date.today()).isoformat()
     docs = read_snapshots(snapshots)
     if snapshots and not docs:  # issue 12.24: asked for snapshots and found none is not a portfolio without them

@@ -7,6 +7,10 @@ then one loan per line. Every category is decided by the rules of a classificati
 this module reads the file and runs the rulebook.
 Provisions (the money) are in `pingji.decisions.provisions`.
 
+Every amount added up is in one reporting currency (`pingji.decisions.currency`): a portfolio in
+more than one currency is refused unless an FX table converts its balances; the shares and totals
+below are of the converted balances.
+
 Classification runs the rules twice. Pass 1 classifies every loan. Then, for each non-retail
 borrower, `borrower.non_performing_share` = (balance of its loans in a non-performing category —
 the output's `non_performing` levels — after pass 1) / (its total balance in the file): an exact
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from pingji.builtin import facts_dir
+from pingji.decisions.currency import Conversion, Currencies, FxTable, convert
 from pingji.decisions.model import DecisionBook, Output
 from pingji.decisions.run import Decision, decide
 from pingji.diagnostics import Diagnostic, Location, error, sort_key
@@ -41,7 +46,7 @@ from pingji.rating import catalog
 from pingji.rating.load import load_rulebook
 
 __all__ = ["CATEGORY_OUTPUT", "Classification", "LoanClass", "Loans", "classify_portfolio", "coarse_grades",
-           "read_loans", "require_category"]
+           "default_currency", "read_loans", "require_category"]
 
 CATEGORY_OUTPUT = "category"
 MAX_LOANS = 200_000
@@ -49,12 +54,26 @@ MAX_LOANS = 200_000
 
 @dataclass(frozen=True)
 class Loans:
-    """A LOANS file read and checked: the portfolio date and each loan with where it stands."""
+    """A LOANS file read and checked: the portfolio date and each loan with where it stands, and each
+    loan's currency with where it is said (the schema's default and the loan's place when it says none;
+    left empty, every loan is in the currency it gives or the default)."""
 
     file: str
     as_of: str
     loans: tuple[dict[str, Any], ...]
     locs: tuple[Location, ...]
+    currencies: tuple[tuple[str, Location], ...] = ()
+
+    def currency_of(self) -> tuple[tuple[str, Location], ...]:
+        if self.currencies:
+            return self.currencies
+        default = default_currency()
+        return tuple((str(loan.get("currency") or default), loc) for loan, loc in zip(self.loans, self.locs))
+
+
+def default_currency() -> str:
+    """The currency of a loan that gives none: facts/loan.schema.json's `currency.default` (CNY)."""
+    return str(load_schema(facts_dir() / "loan.schema.json")["properties"]["currency"]["default"])
 
 
 def _date(text: Any) -> _dt.date | None:
@@ -168,7 +187,11 @@ def read_loans(path: str | os.PathLike[str], *, today: _dt.date | None = None) -
     if diags:
         raise FactsError(sorted(diags, key=sort_key))
     assert as_of is not None
-    return Loans(file, as_of.isoformat(), tuple(loans), tuple(loc(("loans", i)) for i in range(len(loans))))
+    locs = tuple(loc(("loans", i)) for i in range(len(loans)))
+    default = str(schema["properties"]["currency"]["default"])
+    currencies = tuple((str(x["currency"]), loc(("loans", i, "currency"))) if "currency" in x else (default, locs[i])
+                       for i, x in enumerate(loans))
+    return Loans(file, as_of.isoformat(), tuple(loans), locs, currencies)
 
 
 def _dates(loan: Mapping[str, Any], as_of: _dt.date, label: str, here: tuple[Any, ...],
@@ -214,6 +237,7 @@ class LoanClass:
     loan: dict[str, Any]  # the loan's facts as the rules saw them in the deciding pass
     decision: Decision
     first_pass: str  # the category before the borrower rule
+    fx: Conversion | None = None  # the balance converted into the reporting currency, if it is in another
 
     @property
     def id(self) -> str:
@@ -225,7 +249,14 @@ class LoanClass:
 
     @property
     def balance(self) -> Decimal:
-        return money(self.loan["balance"])
+        """The balance in the reporting currency (converted, to the cent, when the loan is in another)."""
+        return self.fx.converted if self.fx else money(self.loan["balance"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the JSON output says of the loan before its decision: a converted loan adds `fx`."""
+        d = {"id": self.id, "customer_id": self.loan["customer_id"], "balance": str(self.balance),
+             "category": self.category}
+        return {**d, "fx": self.fx.to_dict()} if self.fx else d
 
 
 @dataclass
@@ -234,6 +265,7 @@ class Classification:
     as_of: str
     file: str
     loans: list[LoanClass]
+    currency: Currencies  # the reporting currency, and the FX table that converted balances into it
     # non-retail borrower -> its non-performing share after pass 1, exact (see the module docstring)
     shares: dict[str, Decimal] = field(default_factory=dict)
 
@@ -267,9 +299,10 @@ class Classification:
             "as_of": self.as_of,
             "file": self.file,
             "rulebook": {"id": self.book.id, "version": self.book.version, "hash": self.book.content_hash},
-            "loans": [{"id": lc.id, "customer_id": lc.loan["customer_id"], "balance": str(lc.balance),
-                       "category": lc.category, "first_pass": lc.first_pass,
-                       "decision": lc.decision.to_dict()} for lc in self.loans],
+            "reporting_currency": self.currency.reporting,
+            "fx": self.currency.fx_dict(),
+            "loans": [{**lc.to_dict(), "first_pass": lc.first_pass, "decision": lc.decision.to_dict()}
+                      for lc in self.loans],
             "borrower_non_performing_share": {k: str(round_half_up(v, 4))
                                               for k, v in sorted(self.shares.items())},
             "summary": [{**r, "balance": str(r["balance"]), "share": None if r["share"] is None else str(r["share"])}
@@ -322,30 +355,33 @@ def _with(loan: Mapping[str, Any], as_of: str, grade: str | None, share: Decimal
 
 
 def classify_portfolio(book: DecisionBook, loans: Loans, grades: Mapping[str, str] | None = None,
-                       progress: Callable[[int], None] | None = None) -> Classification:
+                       progress: Callable[[int], None] | None = None, fx: FxTable | None = None) -> Classification:
     """Classify every loan (two passes, see the module docstring). `grades`: customer id → coarse
     grade, used where a loan does not say `borrower.grade`. `progress(n)` is told of every loan
-    decided (twice per loan of a non-retail borrower)."""
+    decided (twice per loan of a non-retail borrower). Balances in more than one currency need `fx`
+    (FactsError E530 before any loan is decided; see `pingji.decisions.currency.convert`)."""
     grades = grades or {}
     tick = progress or (lambda n: None)
     npl = set(require_category(book).non_performing)
+    money_in = convert(loans.loans, loans.currency_of(), loans.as_of, fx, book)
+    conversions = money_in.conversions or (None,) * len(loans.loans)
     first: list[Decision] = []
     for loan, loc in zip(loans.loans, loans.locs):
         facts = _with(loan, loans.as_of, grades.get(str(loan["customer_id"])), None)
         first.append(decide(book, facts, label=loc.short(), check_facts=False))
         tick(1)
     totals: dict[str, list[Decimal]] = {}
-    for loan, d in zip(loans.loans, first):
+    for loan, d, conv in zip(loans.loans, first, conversions):
         if loan.get("customer_type") != "non_retail":
             continue
-        bal = money(loan["balance"])
+        bal = conv.converted if conv else money(loan["balance"])
         t = totals.setdefault(str(loan["customer_id"]), [Decimal(0), Decimal(0)])
         t[0] += bal
         if d.value(CATEGORY_OUTPUT) in npl:
             t[1] += bal
     shares = {cid: t[1] / t[0] for cid, t in totals.items() if t[0]}
     result = []
-    for loan, loc, d1 in zip(loans.loans, loans.locs, first):
+    for loan, loc, d1, conv in zip(loans.loans, loans.locs, first, conversions):
         cid = str(loan["customer_id"])
         facts = _with(loan, loans.as_of, grades.get(cid), shares.get(cid))
         d2 = d1
@@ -353,5 +389,5 @@ def classify_portfolio(book: DecisionBook, loans: Loans, grades: Mapping[str, st
             d2 = decide(book, facts, label=loc.short(), check_facts=False)
         if cid in totals:
             tick(1)  # a non-retail loan counts twice, decided again or not (a borrower with balance 0)
-        result.append(LoanClass(facts, d2, str(d1.value(CATEGORY_OUTPUT))))
-    return Classification(book, loans.as_of, loans.file, result, shares)
+        result.append(LoanClass(facts, d2, str(d1.value(CATEGORY_OUTPUT)), conv))
+    return Classification(book, loans.as_of, loans.file, result, money_in, shares)

@@ -7,6 +7,8 @@ only multiplies:
 
 - specific reserve = balance × specific_rate; general reserve = balance × general_rate;
 - ECL = PD × LGD × EAD, with EAD = the balance;
+- every amount is in the classification's reporting currency (a loan in another currency has its
+  balance converted first, see `pingji.decisions.currency`);
 - every figure is a Decimal of its shortest representation (`pingji.numbers`); each loan's amounts
   are rounded half-up to the cent, and totals are sums of the rounded amounts; ratios (coverage =
   reserves / non-performing loans, provision rate = reserves / loans, general reserve rate =
@@ -31,10 +33,11 @@ from pingji.diagnostics import Location, error
 from pingji.errors import FactsError, RulebookError
 from pingji.numbers import cents, money, ratio
 
-__all__ = ["ROUNDING", "LoanProvision", "Provisions", "provide", "require_outputs", "totals_of"]
+__all__ = ["CONVERTED", "ROUNDING", "LoanProvision", "Provisions", "provide", "require_outputs", "totals_of"]
 
 ROUNDING = ("each loan's amounts half-up to the cent; totals are sums of the rounded amounts; "
             "ratios half-up to 4 places")
+CONVERTED = "a balance in another currency is first converted at its rate, half-up to the cent"
 # Outputs the provisioning rulebook must decide for every loan.
 NUMBERS = ("specific_rate", "general_rate", "pd", "lgd")
 STAGE = "stage"
@@ -82,6 +85,11 @@ class Provisions:
                          "ecl": sum((p.ecl for p in mine), Decimal(0))})
         return rows
 
+    @property
+    def rounding(self) -> str:
+        """How the figures are rounded: ROUNDING, and CONVERTED when a balance was converted."""
+        return f"{CONVERTED}; {ROUNDING}" if self.classification.currency.used() else ROUNDING
+
     def totals(self) -> dict[str, Decimal | None]:
         return totals_of(self.classification, self.loans)
 
@@ -89,10 +97,13 @@ class Provisions:
         t = self.totals()
         return {
             "as_of": self.classification.as_of,
-            "rounding": ROUNDING,
+            "reporting_currency": self.classification.currency.reporting,
+            "fx": self.classification.currency.fx_dict(),
+            "rounding": self.rounding,
             "rulebooks": {"classification": self.classification.book.id, "provisions": self.book.id,
                           "adequacy": self.adequacy.rulebook.id},
-            "loans": [{"id": p.loan.id, "category": p.loan.category, "balance": str(p.loan.balance),
+            "loans": [{**({"fx": p.loan.fx.to_dict()} if p.loan.fx else {}),
+                       "id": p.loan.id, "category": p.loan.category, "balance": str(p.loan.balance),
                        "specific_rate": str(p.decision.value("specific_rate")), "specific": str(p.specific),
                        "general": str(p.general), "stage": p.stage, "pd": str(p.decision.value("pd")),
                        "lgd": str(p.decision.value("lgd")), "ecl": str(p.ecl),

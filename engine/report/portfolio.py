@@ -53,6 +53,8 @@ _T: dict[str, tuple[str, str]] = {
     "due": ("到期", "Due"),
     "why": ("原因", "Why"),
     "none": ("无", "none"),
+    "currency": ("报告币种", "reporting currency"),
+    "fx": ("汇率表", "FX table"),
     "rounding": ("金额逐笔按四舍五入保留到分，合计为逐笔金额之和；比率保留4位小数。",
                  "Amounts are rounded half-up to the cent per loan and totals are sums of the rounded amounts; "
                  "ratios are rounded half-up to 4 places."),
@@ -117,8 +119,12 @@ def render_portfolio_markdown(p: Portfolio, lang: str = "en") -> str:
 
     cl = p.classification
     if cl is not None:
-        out += [f"## {_t('quality', lang)}", "",
-                f"{esc(cl.book.id)} {esc(cl.book.version)} ({esc(cl.book.file)}), {esc(cl.file)}", ""]
+        cur = cl.currency
+        rates = ", ".join(f"{r.currency} {r.rate} ({r.as_of})" for r in cur.used())
+        fx = f" ({_t('fx', lang)} {esc(cur.fx.file)}: {esc(rates or _t('none', lang))})" if cur.fx else ""
+        source = (f"{esc(cl.book.id)} {esc(cl.book.version)} ({esc(cl.book.file)}), {esc(cl.file)}; "
+                  f"{_t('currency', lang)} {esc(cur.reporting)}{fx}")
+        out += [f"## {_t('quality', lang)}", "", source, ""]
         rows = [[esc(r["category"]), str(r["loans"]), _money(r["balance"]), _pct(r["share"])] for r in cl.summary()]
         npl_n = sum(r["loans"] for r in cl.summary() if r["non_performing"])
         total = cl.total()
