@@ -7,6 +7,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pingji.rating.checks import finding_text
+
 
 def width(text: str) -> int:
     """Display width: CJK characters take two columns."""
@@ -91,6 +93,9 @@ def summary(ev: Any, lang: str = "en", evaluation: str | None = None) -> str:
             lines.append(f"  {a['id']}: {a['action']} {a['value']} ({mark}) - {reason}  [{a['at']}]")
     else:
         lines.append("overrides  none")
+    if ev.warnings:
+        lines.append("warnings (consistency checks of the facts)")
+        lines += [f"  {w['location']}: warning[{w['code']}]: {finding_text(w, lang)}" for w in ev.warnings]
     codes = ev.reason_codes(4)
     if codes:
         lines.append("reason codes (points lost against the maximum)")
