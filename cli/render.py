@@ -223,4 +223,11 @@ def batch(run: Mapping[str, Any]) -> str:
         out += ["  " + f["reason"].replace("\n", "\n  ") for f in failures]
         if len(failures) < run["failed"]:
             out.append(f"  ... and {run['failed'] - len(failures)} more (--json lists them all)")
+    warned, warnings = run.get("warned", 0), run.get("warnings", [])
+    if warned:
+        out += ["", f"rated with warnings (consistency checks of the facts), this run: {warned}"]
+        out += ["  " + w for w in warnings]
+        more = run.get("warnings_total", len(warnings)) - len(warnings)
+        if more > 0:
+            out.append(f"  ... and {more} more (--json lists them all)")
     return "\n".join(out)

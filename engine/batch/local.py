@@ -120,6 +120,9 @@ class BatchRun:
     skipped: int = 0  # already stored by an earlier run
     summary: dict[str, Any] = field(default_factory=dict)  # the whole batch, every run
     failures: list[dict[str, Any]] = field(default_factory=list)
+    warned: int = 0  # records this run rated with warnings of the consistency checks
+    warnings: list[str] = field(default_factory=list)  # their warnings, as many as failures are shown
+    warnings_total: int = 0  # how many warnings this run, shown or not
 
     @property
     def failed_total(self) -> int:
@@ -141,6 +144,9 @@ class BatchRun:
             "grade_order": self.summary.get("grade_order", []),
             "sections": self.summary.get("sections", []),
             "failures": self.failures,
+            "warned": self.warned,
+            "warnings": self.warnings,
+            "warnings_total": self.warnings_total,
         }
 
 
@@ -273,6 +279,11 @@ def _run(
     try:
         for outcome in outcomes(todo(), args, workers, chunk, cluster, loaded, batch_id):
             buffer.append(outcome)
+            if outcome.prepared is not None and outcome.prepared.warnings:
+                run.warned += 1
+                run.warnings_total += len(outcome.prepared.warnings)
+                room = None if failures_shown is None else max(0, failures_shown - len(run.warnings))
+                run.warnings.extend(outcome.prepared.warnings[:room])
             if progress is not None:
                 progress(1)
             if len(buffer) >= commit_every:

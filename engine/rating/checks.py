@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from pingji.diagnostics import Diagnostic, Location, error, suggest
@@ -51,12 +52,17 @@ def build_checks(items: Mapping[str, Any], types: Mapping[str, str], metrics: An
             names["tolerance"] = "number"
         require_loc = item.loc_in("require")
         text = str(d["require"])
+        before = len(diags)
         tree = parse_expr(text, require_loc, names, "boolean", diags, item.locator("require", text))
+        if tolerance is None:  # say why `tolerance` is unknown here
+            diags[before:] = [replace(d, hint="a check reads `tolerance` when it sets one: add `tolerance:`")
+                              if d.code == "E102" and d.message == "unknown fact 'tolerance'" else d
+                              for d in diags[before:]]
         shown: list[str] = []
         ok = tree is not None
         listed = d.get("facts")
         if listed is None:  # default: the facts the condition reads, in the order it reads them
-            shown = list(dict.fromkeys(n for n in ex.names(tree) if n in types)) if tree is not None else []
+            shown = _read_in_order(tree, types) if tree is not None else []
         else:
             for i, name in enumerate(listed):
                 if name not in types:
@@ -69,6 +75,11 @@ def build_checks(items: Mapping[str, Any], types: Mapping[str, str], metrics: An
         out.append(Check(cid, text, tree, str(d.get("severity", "error")), parse_text(d["message"]), tuple(shown),
                          float(tolerance) if tolerance is not None else None, item.loc, require_loc))
     return tuple(out)
+
+
+def _read_in_order(tree: ex.Expr, types: Mapping[str, str]) -> list[str]:
+    """The facts an expression reads, in the order its text names them first (deterministic)."""
+    return list(dict.fromkeys(n.path for n in ex.walk(tree) if isinstance(n, ex.Name) and n.path in types))
 
 
 def compile_checks(checks: tuple[Check, ...]) -> tuple[CompiledCheck, ...]:

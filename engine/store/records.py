@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pingji.lang.facts import industry_of
+from pingji.rating.checks import finding_text
 from pingji.rating.model import Rulebook
 from pingji.rating.review import allowance_of
 from pingji.rating.run import ENGINE_VERSION, Evaluation, canonical_json
@@ -107,6 +108,7 @@ class Prepared:
         tuple[Any, ...], ...
     ]  # (factor, group, weight, points, contribution, basis, rule, at, input)
     trace: tuple[tuple[Any, ...], ...]  # (seq, rule, kind, at, matched, asserted, note)
+    warnings: tuple[str, ...] = ()  # the consistency checks' warnings, one located line each (also in `result`)
 
 
 def prepare(
@@ -159,6 +161,7 @@ def prepare(
             )
             for t in trace
         ),
+        warnings=tuple(f"{w['location']}: warning[{w['code']}]: {finding_text(w)}" for w in ev.warnings),
     )
 
 

@@ -16,8 +16,8 @@ from pingji.numbers import round_half_up
 
 __all__ = [
     "MAXF", "MISSING", "UNDEFINED", "Env",
-    "absolute", "arith", "array_of", "compare", "dig", "finite", "is_num", "kind", "logical_not",
-    "days_between", "minmax", "months_between", "neg", "norm", "parse_date", "round_to",
+    "absolute", "arith", "array_of", "compare", "days_between", "dig", "finite", "is_num", "kind", "logical_not",
+    "minmax", "months_between", "neg", "norm", "parse_date", "round_to",
 ]
 
 MAXF = 1.7976931348623157e308  # sys.float_info.max: ints beyond it count as ±inf
