@@ -18,9 +18,11 @@ import pytest
 from click.testing import CliRunner, Result
 
 import pingji
+from pingji.analysis.changes import compare
 from pingji.cli.main import cli
 from pingji.lang import expressions as ex
 from pingji.rating import catalog
+from pingji.report.rating import render_markdown
 from pingji.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,6 +157,10 @@ def test_issue12_21_warning_rates_and_shows_in_text_json_trace_and_store(at_root
     with Store.open(at_root / "p.db") as store:
         record = store.record(1)
     assert record["warnings"] == [finding]
+    report = render_markdown(record, lang="en")
+    assert ("Warnings of the consistency checks of the facts (no effect on the score; verify the data):\n\n"
+            "- EBITDA is below EBIT (depreciation cannot be negative): `financials.current.ebitda` = 30,000.00; "
+            f"`financials.current.ebit` = 38,000.00 (`ebitda_not_below_ebit`, `{at}`)\n") in report
 
 
 def test_issue12_21_built_in_examples_rate_without_findings():
@@ -362,3 +368,44 @@ def test_issue12_21_days_between(later, earlier, days):
     assert ex.compile_expr(tree)({"a": "2026-02-30", "b": earlier}) is ex.UNDEFINED
     [d] = ex.typecheck(ex.parse("days_between(a, 3)"), {"a": "date"})
     assert (d.code, d.message) == ("E304", "days_between() needs dates; got number")
+
+
+def test_issue12_21_rulebook_diff_lists_checks(tmp_path):
+    shutil.copytree(BOOKS, tmp_path / "books")
+    (tmp_path / "books" / "checked.yaml").write_text(CHILD, encoding="utf-8")
+    changed = CHILD.replace("tolerance: 0.05", "tolerance: 0.02").replace("net_margin <= 1", "net_margin < 1")
+    (tmp_path / "books" / "changed.yaml").write_text(changed, encoding="utf-8")
+    mini = pingji.load_rulebook(tmp_path / "books" / "mini.yaml")
+    old = pingji.load_rulebook(tmp_path / "books" / "checked.yaml")
+    new = pingji.load_rulebook(tmp_path / "books" / "changed.yaml")
+    added = [(ch.op, ch.item, ch.new) for ch in compare(mini, old) if ch.section == "check"]
+    assert added == [("added", "assets_cover_current",
+                      "warning: require fin.current_assets <= fin.total_assets * (1 + tolerance)"),
+                     ("added", "margin_sane", "error: require net_margin <= 1")]
+    assert [(ch.item, ch.field, ch.old, ch.new) for ch in compare(old, new) if ch.section == "check"] == [
+        ("assets_cover_current", "tolerance", "0.05", "0.02"), ("margin_sane", "require", "net_margin <= 1",
+                                                                "net_margin < 1")]
+
+
+def test_issue12_21_examples_must_expect_their_warnings(tmp_path, monkeypatch):
+    shutil.copytree(BOOKS, tmp_path / "books")
+    monkeypatch.chdir(tmp_path)
+    example = """\
+examples:
+  - name: current assets above total assets
+    facts: {id: c1, as_of: '2026-06-30', fin: {current_assets: 1100, current_liabilities: 1000,
+            total_assets: 1000, total_liabilities: 300, revenue: 1000, net_income: 150},
+            credit: {days_past_due: 0}, assessments: []}
+    expect: {grade: B%s}
+"""
+    (tmp_path / "books" / "ex.yaml").write_text(CHILD + example % "", encoding="utf-8")
+    r = run("check", "books/ex.yaml")
+    line = len(CHILD.splitlines()) + 2
+    assert (r.exit_code, r.stdout) == (1, (
+        f"books/ex.yaml:{line}:5: error[E171]: example 'current assets above total assets': expected warnings [], "
+        "got [assets_cover_current] (total 71.2, model grade B, final grade B, overrides: none)\n"
+        "1 rulebook checked: 1 error, 0 warnings\n"))
+    (tmp_path / "books" / "ex.yaml").write_text(CHILD + example % ", warnings: [assets_cover_current]",
+                                                encoding="utf-8")
+    r = run("check", "books/ex.yaml")
+    assert (r.exit_code, r.stdout) == (0, "1 rulebook checked: 0 errors, 0 warnings\n")
