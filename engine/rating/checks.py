@@ -55,9 +55,9 @@ def build_checks(items: Mapping[str, Any], types: Mapping[str, str], metrics: An
         before = len(diags)
         tree = parse_expr(text, require_loc, names, "boolean", diags, item.locator("require", text))
         if tolerance is None:  # say why `tolerance` is unknown here
-            diags[before:] = [replace(d, hint="a check reads `tolerance` when it sets one: add `tolerance:`")
-                              if d.code == "E102" and d.message == "unknown fact 'tolerance'" else d
-                              for d in diags[before:]]
+            diags[before:] = [replace(p, hint="a check reads `tolerance` when it sets one: add `tolerance:`")
+                              if p.code == "E102" and p.message == "unknown fact 'tolerance'" else p
+                              for p in diags[before:]]
         shown: list[str] = []
         ok = tree is not None
         listed = d.get("facts")
