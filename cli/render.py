@@ -7,6 +7,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pingji.rating.checks import finding_text
+
 
 def width(text: str) -> int:
     """Display width: CJK characters take two columns."""
@@ -91,6 +93,9 @@ def summary(ev: Any, lang: str = "en", evaluation: str | None = None) -> str:
             lines.append(f"  {a['id']}: {a['action']} {a['value']} ({mark}) - {reason}  [{a['at']}]")
     else:
         lines.append("overrides  none")
+    if ev.warnings:
+        lines.append("warnings (consistency checks of the facts)")
+        lines += [f"  {w['location']}: warning[{w['code']}]: {finding_text(w, lang)}" for w in ev.warnings]
     codes = ev.reason_codes(4)
     if codes:
         lines.append("reason codes (points lost against the maximum)")
@@ -220,4 +225,11 @@ def batch(run: Mapping[str, Any]) -> str:
         out += ["  " + f["reason"].replace("\n", "\n  ") for f in failures]
         if len(failures) < run["failed"]:
             out.append(f"  ... and {run['failed'] - len(failures)} more (--json lists them all)")
+    warned, warnings = run.get("warned", 0), run.get("warnings", [])
+    if warned:
+        out += ["", f"rated with warnings (consistency checks of the facts), this run: {warned}"]
+        out += ["  " + w for w in warnings]
+        more = run.get("warnings_total", len(warnings)) - len(warnings)
+        if more > 0:
+            out.append(f"  ... and {more} more (--json lists them all)")
     return "\n".join(out)

@@ -292,3 +292,28 @@ def test_issue12_2_the_tours_outcomes_are_the_generators(tmp_path: Path) -> None
     assert len(rows) == 5000 and len(dated) == 115
     assert all(rated < when <= f"{int(rated[:4]) + 1}{rated[4:]}" for rated, when in dated)
     assert max(rated for rated in as_of.values()) <= "2026-06-30"  # the tour's --as-of takes every rating
+
+
+# -- the rating date meets the consistency checks (issues 12.2 and 12.21) ----------------------------------------
+def test_issue12_2_rated_on_is_the_date_the_checks_compare_the_facts_with(tmp_path: Path) -> None:
+    text = (ROOT / "facts" / "examples" / "machinery-a.yaml").read_text(encoding="utf-8")
+    facts = tmp_path / "m.yaml"
+    facts.write_text(text.replace("as_of: '2026-04-15'", "as_of: '2025-01-10'").replace(
+        'as_of: "2026-04-15"', 'as_of: "2025-01-10"'), encoding="utf-8")
+    assert "2025-01-10" in facts.read_text(encoding="utf-8")
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["rate", str(facts), "--no-store", "--rated-on", "2025-01-10"])
+    assert ok.exit_code == 0, ok.output
+    early = runner.invoke(cli, ["rate", str(facts), "--no-store", "--rated-on", "2025-01-05"])
+    assert early.exit_code == 1
+    assert early.stderr.startswith(f"{facts}:")
+    assert "error[E540]: as_of is after the rating date: as_of = 2025-01-10" in early.stderr
+    assert "rating date 2025-01-05 (check as_of_not_after_rating_date" in early.stderr
+
+
+def test_issue12_2_a_rating_cannot_be_dated_in_the_future() -> None:
+    r = CliRunner().invoke(cli, ["rate", str(ROOT / "facts" / "examples" / "machinery-a.yaml"), "--no-store",
+                                 "--rated-on", "2999-01-01"])
+    assert r.exit_code == 2
+    assert r.stderr.endswith("Error: Invalid value for '--rated-on': 2999-01-01 is after today: a rating cannot be "
+                             "dated in the future\n")

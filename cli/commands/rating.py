@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import json
 import sys
 from typing import Any
@@ -29,11 +30,18 @@ from pingji.store.records import prepare
 FAILURES_SHOWN = 20
 
 
+def _not_after_today(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and value > _dt.date.today().isoformat():
+        raise click.BadParameter(f"{value} is after today: a rating cannot be dated in the future")
+    return value
+
+
 def rated_on_option(f: Any) -> Any:
     return click.option(
-        "--rated-on", "rated_on", type=DATE, metavar="DATE",
+        "--rated-on", "rated_on", type=DATE, metavar="DATE", callback=_not_after_today,
         help="The rating date (YYYY-MM-DD) stored with the evaluation, which validate, history, --as-of and "
-             "the portfolio read (default: the facts' as_of, else today).")(f)
+             "the portfolio read, and against which the consistency checks date the facts (default: the "
+             "facts' as_of, else today).")(f)
 
 
 def _scheduler_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -74,7 +82,8 @@ def rate(facts: str, rulebook: str | None, db_path: str, no_store: bool, rated_o
     """
     doc = pingji.read_facts(facts)
     rb = load_for(rulebook, doc.data)
-    ev = pingji.evaluate(rb, doc.data, locate=doc.locate, label=doc.file)
+    ev = pingji.evaluate(rb, doc.data, locate=doc.locate, label=doc.file,
+                         rating_date=_dt.date.fromisoformat(rated_on) if rated_on else None)
     eid = None
     prepared = prepare(ev, doc.data, rated_on=rated_on)
     if not no_store:

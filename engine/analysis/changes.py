@@ -1,10 +1,11 @@
 """What changed between two resolved rating rulebooks: the structural diff behind `pingji diff`.
 
 Both rulebooks are compared after `extends` has been applied, item by item: metrics, groups,
-factors (every scoring field, each band and each level), the grade scale and the overrides.
+factors (every scoring field, each band and each level), the grade scale, the overrides and the
+consistency checks of the facts.
 Every `Change` carries the `file:line` of the winning definition on each side (None on the side
 where the item does not exist), and `compare` returns them in a fixed order: identity, metrics,
-groups, factors, scale, overrides; inside a section by id, then by field.
+groups, factors, scale, overrides, checks; inside a section by id, then by field.
 
 `grade_mapping` decides whether grades can be compared one-to-one (the same grade names, best
 first), only through the coarse grades both scales map onto, or not at all.
@@ -33,7 +34,7 @@ class Change:
     """One difference: `op` is "added", "removed" or "changed"; `section` and `item` name the thing."""
 
     op: str
-    section: str  # rulebook | metric | group | factor | grade | coarse | override
+    section: str  # rulebook | metric | group | factor | grade | coarse | override | check
     item: str
     field: str
     old: str | None
@@ -235,6 +236,18 @@ def compare(old: Rulebook, new: Rulebook) -> list[Change]:
             c.field("override", oid, "then", _then(ox.action, ox.value), _then(oy.action, oy.value),
                     ox.loc, oy.loc)
             c.field("override", oid, "reason", ox.reason, oy.reason, ox.loc, oy.loc, lambda t: repr(_text(t)))
+
+    ka, kb = _by_id(old.checks), _by_id(new.checks)
+    for cid in _ids(ka, kb):
+        kx, ky = ka.get(cid), kb.get(cid)
+        if kx is None and ky is not None:
+            c.added("check", cid, f"{ky.severity}: require {ky.require_text}", ky.loc)
+        elif ky is None and kx is not None:
+            c.removed("check", cid, f"{kx.severity}: require {kx.require_text}", kx.loc)
+        elif kx is not None and ky is not None:
+            c.field("check", cid, "require", kx.require_text, ky.require_text, kx.require_loc, ky.require_loc)
+            c.field("check", cid, "severity", kx.severity, ky.severity, kx.loc, ky.loc)
+            c.field("check", cid, "tolerance", kx.tolerance, ky.tolerance, kx.loc, ky.loc, number_text)
     return c.out
 
 

@@ -121,6 +121,9 @@ class BatchRun:
     skipped: int = 0  # already stored by an earlier run
     summary: dict[str, Any] = field(default_factory=dict)  # the whole batch, every run
     failures: list[dict[str, Any]] = field(default_factory=list)
+    warned: int = 0  # records this run rated with warnings of the consistency checks
+    warnings: list[str] = field(default_factory=list)  # their warnings, as many as failures are shown
+    warnings_total: int = 0  # how many warnings this run, shown or not
 
     @property
     def failed_total(self) -> int:
@@ -143,6 +146,9 @@ class BatchRun:
             "grade_order": self.summary.get("grade_order", []),
             "sections": self.summary.get("sections", []),
             "failures": self.failures,
+            "warned": self.warned,
+            "warnings": self.warnings,
+            "warnings_total": self.warnings_total,
         }
 
 
@@ -284,6 +290,11 @@ def _run(
             if rated_on is not None and outcome.prepared is not None:
                 outcome = replace(outcome, prepared=replace(outcome.prepared, rated_on=rated_on))
             buffer.append(outcome)
+            if outcome.prepared is not None and outcome.prepared.warnings:
+                run.warned += 1
+                run.warnings_total += len(outcome.prepared.warnings)
+                room = None if failures_shown is None else max(0, failures_shown - len(run.warnings))
+                run.warnings.extend(outcome.prepared.warnings[:room])
             if progress is not None:
                 progress(1)
             if len(buffer) >= commit_every:

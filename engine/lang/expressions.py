@@ -24,6 +24,7 @@ Functions (no others can be called)
     so ``round(2.675, 2)`` is 2.68); ``missing(x)`` (true when x is missing);
     ``months_between(later, earlier)`` (dates: ISO ``"YYYY-MM-DD"`` strings or date values;
     whole calendar months, rounded down: 2024-01-31 → 2024-02-29 is 0 months);
+    ``days_between(later, earlier)`` (the same dates; days, negative when ``later`` is earlier);
     ``sum(e)`` (e evaluated for every item of the one array its ``[]`` names share:
     ``sum(collateral[].value * (1 - collateral[].haircut))``; an empty array sums to 0);
     ``count(a[])`` (the number of items).

@@ -62,7 +62,8 @@ def run_example(book_file: str, schema: Mapping[str, Any], ex: _Example, run: Ca
 
 
 def run_examples(rb: Rulebook) -> list[Diagnostic]:
-    """E170 for example facts that fail the schema, E171 for expectations that do not hold."""
+    """E170 for example facts that fail the schema, E171 for expectations that do not hold (a check's
+    warning that `expect: {warnings: [...]}` does not list is one)."""
     out: list[Diagnostic] = []
     for ex in rb.examples:
         ev, problems = run_example(rb.file, rb.facts_schema, ex,
@@ -86,6 +87,11 @@ def run_examples(rb: Rulebook) -> list[Diagnostic]:
         if "overrides" in want and sorted(want["overrides"]) != fired:
             out.append(error("E171", f"example '{ex.name}': expected overrides "
                                      f"[{', '.join(sorted(want['overrides']))}], got [{', '.join(fired)}] {got}", ex.loc))
+        warned = sorted(w["check"] for w in ev.warnings)
+        if warned != sorted(want.get("warnings") or []):  # a warning no example expects fails it
+            out.append(error("E171", f"example '{ex.name}': expected warnings "
+                                     f"[{', '.join(sorted(want.get('warnings') or []))}], got [{', '.join(warned)}] "
+                                     f"{got}", ex.loc))
         for fid, pts in (want.get("factors") or {}).items():
             try:
                 actual = ev.factor(fid).points

@@ -28,6 +28,7 @@ from pingji.lang.references import Scope, find_file, scope_of
 from pingji.lang.schemacheck import DECISION_KINDS, check_stages, display_name, schema_diagnostics
 from pingji.lang.source import Document, load_yaml
 from pingji.lang.text import parse_text as _text
+from pingji.rating.checks import build_checks
 from pingji.rating.examples import run_examples as run_examples_of
 from pingji.rating.methods import METHODS, POINT_KEYS, REGISTRY, FactorMethod, foreign_keys, select
 from pingji.rating.methods.base import ParseContext
@@ -102,6 +103,7 @@ class Resolved:
     top: dict[str, tuple[Any, Location]]
     items: dict[str, dict[str, Item]]
     overrides: dict[str, Item]
+    checks: dict[str, Item]
     examples: list[tuple[dict[str, Any], Document, tuple[Any, ...]]]
     top_dir: dict[str, Path] = field(default_factory=dict)  # the folder of the file that set each top key
 
@@ -175,12 +177,13 @@ def _resolve(chain: list[Layer], diags: list[Diagnostic]) -> Resolved:
     top_dir: dict[str, Path] = {}
     items: dict[str, dict[str, Item]] = {s: {} for s in SECTIONS}
     overrides: dict[str, Item] = {}
+    checks: dict[str, Item] = {}
     examples: list[tuple[dict[str, Any], Document, tuple[Any, ...]]] = []
     for depth, layer in enumerate(reversed(chain)):  # base first
         doc, data = layer.doc, layer.doc.data
         is_leaf = depth == len(chain) - 1
         for key, value in data.items():
-            if key in SECTIONS or key in ("overrides", "examples", "remove"):
+            if key in SECTIONS or key in ("overrides", "checks", "examples", "remove"):
                 continue
             if key == "extends" and is_leaf:
                 continue
@@ -188,7 +191,7 @@ def _resolve(chain: list[Layer], diags: list[Diagnostic]) -> Resolved:
             top_dir[key] = layer.path.parent
         removals = data.get("remove") or {}
         for section, names in removals.items():
-            pool = overrides if section == "overrides" else items[section]
+            pool = overrides if section == "overrides" else checks if section == "checks" else items[section]
             for i, name in enumerate(names):
                 if name in pool:
                     del pool[name]
@@ -233,10 +236,20 @@ def _resolve(chain: list[Layer], diags: list[Diagnostic]) -> Resolved:
                 continue
             seen_here[oid] = doc.loc(path + ("id",))
             overrides[oid] = Item(oid, dict(raw), doc.loc(path), {k: doc.key_loc(path + (k,)) for k in raw}, doc, path)
+        seen_checks: dict[str, Location] = {}
+        for i, raw in enumerate(data.get("checks") or []):  # a child's check replaces its parent's of the same id
+            path = ("checks", i)
+            cid = raw["id"]
+            if cid in seen_checks:
+                diags.append(error("E541", f"duplicate check id '{cid}' (first at line {seen_checks[cid].line})",
+                                   doc.loc(path + ("id",))))
+                continue
+            seen_checks[cid] = doc.loc(path + ("id",))
+            checks[cid] = Item(cid, dict(raw), doc.loc(path), {k: doc.key_loc(path + (k,)) for k in raw}, doc, path)
         if is_leaf:
             for i, raw in enumerate(data.get("examples") or []):
                 examples.append((raw, doc, ("examples", i)))
-    return Resolved(chain, top, items, overrides, examples, top_dir)
+    return Resolved(chain, top, items, overrides, checks, examples, top_dir)
 
 
 def _build(res: Resolved, path: Path, diags: list[Diagnostic], broken_groups: set[str]) -> Rulebook | None:
@@ -326,6 +339,8 @@ def _build(res: Resolved, path: Path, diags: list[Diagnostic], broken_groups: se
         overrides.append(Override(oid, str(item.data["when"]), tree, action, value, _text(item.data["reason"]),
                                   item.loc, when_loc))
 
+    checks = build_checks(res.checks, types, metric_items.keys(), diags)
+
     examples = []
     for raw, doc, epath in res.examples:
         facts = raw["facts"]
@@ -356,6 +371,7 @@ def _build(res: Resolved, path: Path, diags: list[Diagnostic], broken_groups: se
         factors=tuple(factors),
         scale=scale,
         overrides=tuple(overrides),
+        checks=checks,
         examples=tuple(examples),
         report=parse_report(top["report"], top_loc["report"]) if "report" in top else None,
         file=leaf.file,

@@ -201,6 +201,26 @@ class ReportPolicy:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A consistency check of the facts (`checks:`): `require` must not be false.
+
+    A check whose expression is missing or undefined (an input absent, a zero denominator) does not
+    apply. `severity` "error" refuses the rating (E540), "warning" rates with a warning (W540).
+    `facts` are the fact names a finding shows and is located at (the first one the facts have).
+    """
+
+    id: str
+    require_text: str
+    require: Expr
+    severity: str  # "error" | "warning"
+    message: Text
+    facts: tuple[str, ...]
+    tolerance: float | None
+    loc: Location
+    require_loc: Location
+
+
+@dataclass(frozen=True)
 class Example:
     name: str
     facts: Any
@@ -227,6 +247,7 @@ class Rulebook:
     factors: tuple[Factor, ...] = ()
     scale: Scale | None = None
     overrides: tuple[Override, ...] = ()
+    checks: tuple[Check, ...] = ()  # consistency checks of the facts, run before the scoring
     examples: tuple[Example, ...] = ()
     report: ReportPolicy | None = None  # the `report:` section, if the rulebook (or a parent) has one
     file: str = ""

@@ -61,6 +61,9 @@ class Evaluation:
     pd: float | None
     coarse_grade: str | None
     trace: list[dict[str, Any]]
+    # findings of the rulebook's consistency checks of severity warning (rating.checks): code W540,
+    # check id, message {zh, en}, the check's `at`, the facts with value and line, and `location`
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def grade(self) -> str:
@@ -123,6 +126,7 @@ class Evaluation:
             "pd": self.pd,
             "reason_codes": self.reason_codes(),
             "trace": self.trace,
+            "warnings": self.warnings,
         }
 
     def to_json(self) -> str:

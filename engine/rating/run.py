@@ -9,6 +9,7 @@ Rounding: see rating.rounding. Subtotals and contributions are shown to 4 places
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import partial
@@ -19,6 +20,7 @@ from pingji.errors import EvaluationError, FactsError
 from pingji.lang import expressions as ex
 from pingji.lang.env import FactsEnv
 from pingji.lang.factschema import facts_digest
+from pingji.rating.checks import compile_checks, run_checks
 from pingji.rating.compile import CompiledRulebook, compile_rulebook
 from pingji.rating.methods import method_of
 from pingji.rating.model import Rulebook
@@ -86,6 +88,7 @@ class _Plan:
         self.actions: dict[str, Callable[[_Run, list[Any]], list[Any]]] = {
             name: _specialised(spec, self.factor_weight) or partial(_generic, spec) for name, spec in c.rules.items()}
         self.terms = tuple(t for p in c.overrides for t in p.condition.terms)
+        self.checks = compile_checks(rb.checks)
         scale = rb.scale
         assert scale is not None
         self.worst = len(scale.grades) - 1
@@ -129,6 +132,7 @@ class _Run:
         self.coarse: str | None = None
 
         self.metric_rows: dict[str, dict[str, Any]] = {}
+        self.warnings: list[dict[str, Any]] = []
 
     # -- before the run ---------------------------------------------------------------------------
 
@@ -159,6 +163,21 @@ class _Run:
                          "precision": precision, "title": title.to_dict()}
             trace.append({"seq": len(trace) + 1, "rule": rule, "kind": "metric", "at": where, "matched": inputs,
                           "asserted": {"value": shown, "status": status}})
+
+    def check_facts(self, rating_date: _dt.date) -> None:
+        """The rulebook's consistency checks: FactsError (E540) for those of severity error; the
+        warnings kept, each a `check` row of the trace."""
+        if not self.p.checks:
+            return
+        errors, warnings = run_checks(self.p.checks, self.env, self.where, self.label, rating_date)
+        if errors:
+            raise FactsError(errors)
+        trace = self.trace
+        for w in warnings:
+            self.warnings.append(w)
+            trace.append({"seq": len(trace) + 1, "rule": f"check.{w['check']}", "kind": "check", "at": w["at"],
+                          "matched": {x["name"]: x["value"] for x in w["facts"]},
+                          "asserted": {"warning": w["code"], "require": w["require"]}})
 
     def inputs(self) -> list[Any]:
         facts: list[Any] = []
@@ -308,13 +327,16 @@ def _facts_json(facts: Mapping[str, Any], label: str) -> str:
 
 
 def evaluate(rulebook: Rulebook, facts: Mapping[str, Any], *, locate: Any = None, label: str = "facts",
-             check_facts: bool = True) -> Evaluation:
-    """Rate one customer. `facts` must match the rulebook's facts schema (checked unless told not to)."""
+             check_facts: bool = True, rating_date: _dt.date | None = None) -> Evaluation:
+    """Rate one customer. `facts` must match the rulebook's facts schema (checked unless told not to)
+    and pass the rulebook's consistency checks of severity error (E540); `rating_date` is the day
+    the checks read as `rating_date` (default: today, UTC)."""
     facts_hash = facts_digest(facts, rulebook.facts_schema, lambda f: _facts_json(f, label), locate, label,
                               check_facts)
     compiled = compiled_for(rulebook)
     run = _Run(compiled, facts, locate, label)
     run.compute_metrics()
+    run.check_facts(rating_date or _dt.datetime.now(_dt.UTC).date())
     inputs = run.inputs()
     ruleset_for(compiled).run(inputs, None, compiled.rules, actions=run.p.actions, ctx=run)
     scale = rulebook.scale
@@ -337,4 +359,5 @@ def evaluate(rulebook: Rulebook, facts: Mapping[str, Any], *, locate: Any = None
         pd=run.pd,
         coarse_grade=run.coarse,
         trace=run.trace,
+        warnings=run.warnings,
     )

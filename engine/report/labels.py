@@ -145,6 +145,8 @@ NOTES: dict[str, Pair] = {
     "no_overrides": ("本次评级未触发任何规则调整。", "No override condition was met."),
     "overrides_scope": ("仅列出条件成立的调整规则；未触发的规则见评级规则文件。",
                         "Only overrides whose condition was met are listed; the rest are in the rulebook."),
+    "check_warnings": ("事实一致性检查提示（不影响评分，请核实相关数据）：",
+                       "Warnings of the consistency checks of the facts (no effect on the score; verify the data):"),
     "no_expert": ("无专家调整。", "No expert override."),
     "no_reasons": ("无失分因子。", "No factor lost points."),
     "no_trace": ("无轨迹记录。", "No trace recorded."),

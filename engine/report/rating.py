@@ -330,6 +330,13 @@ def _overrides(doc: MarkdownDoc, view: RecordView) -> None:
     else:
         doc.para(doc.note("no_overrides"))
     doc.para(doc.note("overrides_scope"))
+    warnings = [w for w in view.r.get("warnings") or [] if isinstance(w, Mapping)]
+    if warnings:
+        doc.para(doc.note("check_warnings"))
+        doc.bullets([f"{esc(doc.pick(w.get('message'), str(w.get('check'))))}: "
+                     + "; ".join(f"{code(x.get('name'))} = {input_value(doc, str(x.get('name')), x.get('value'))}"
+                                 for x in w.get("facts") or [] if isinstance(x, Mapping))
+                     + f" ({code(w.get('check', ''))}, {code(w.get('at', ''))})" for w in warnings])
 
 
 def _experts(doc: MarkdownDoc, view: RecordView) -> None:

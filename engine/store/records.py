@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pingji.lang.facts import industry_of
+from pingji.rating.checks import finding_text
 from pingji.rating.model import Rulebook
 from pingji.rating.review import allowance_of
 from pingji.rating.run import ENGINE_VERSION, Evaluation, canonical_json
@@ -113,6 +114,7 @@ class Prepared:
     ]  # (factor, group, weight, points, contribution, basis, rule, at, input)
     trace: tuple[tuple[Any, ...], ...]  # (seq, rule, kind, at, matched, asserted, note)
     rated_on: str = ""  # the rating date, YYYY-MM-DD: what back-tests, histories and --as-of read
+    warnings: tuple[str, ...] = ()  # the consistency checks' warnings, one located line each (also in `result`)
 
 
 def prepare(
@@ -168,6 +170,7 @@ def prepare(
             for t in trace
         ),
         rated_on=rated_on or rating_date(facts),
+        warnings=tuple(f"{w['location']}: warning[{w['code']}]: {finding_text(w)}" for w in ev.warnings),
     )
 
 

@@ -36,6 +36,7 @@ from pingji.lang.expr.values import (
     arith,
     array_of,
     compare,
+    days_between,
     finite,
     minmax,
     months_between,
@@ -314,6 +315,9 @@ def _c_call(node: Call) -> Fn:
     if f == "months_between":
         g1, g2 = fns
         return lambda env: months_between(g1(env), g2(env))
+    if f == "days_between":
+        d1, d2 = fns
+        return lambda env: days_between(d1(env), d2(env))
     raise TypeError(f"unknown function {f!r}")
 
 

@@ -32,6 +32,7 @@ from pingji.lang.expr.values import (
     arith,
     array_of,
     compare,
+    days_between,
     dig,
     logical_not,
     minmax,
@@ -111,6 +112,8 @@ def _eval_call(node: Call, env: Env, item: Any) -> Any:
         return round_to(_eval(args[0], env, item), int(places.value))
     if f == "months_between":
         return months_between(_eval(args[0], env, item), _eval(args[1], env, item))
+    if f == "days_between":
+        return days_between(_eval(args[0], env, item), _eval(args[1], env, item))
     if f == "sum" or f == "count":
         name = aggregate_array(node)
         arr = array_of(env, name) if name is not None else UNDEFINED

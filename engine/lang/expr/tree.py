@@ -51,6 +51,7 @@ FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "round": (2, 2),
     "missing": (1, 1),
     "months_between": (2, 2),
+    "days_between": (2, 2),
     "sum": (1, 1),
     "count": (1, 1),
 }

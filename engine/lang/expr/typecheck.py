@@ -137,14 +137,14 @@ class _Typer:
         if f == "missing":
             self.check(node.args[0])
             return "boolean"
-        if f == "months_between":
+        if f == "months_between" or f == "days_between":
             for a in node.args:
                 if _is_date_literal(a):
                     continue
                 got = self.check(a)
                 if got is not None and got != "date":
                     hint = " (write dates as \"YYYY-MM-DD\")" if got == "string" else ""
-                    self.bad(f"months_between() needs dates; got {got}{hint}", a.pos)
+                    self.bad(f"{f}() needs dates; got {got}{hint}", a.pos)
             return "number"
         if f == "sum":
             self.need(self.check(node.args[0]), "number", "sum() needs numbers", node.args[0].pos)

@@ -16,7 +16,7 @@ from pingji.numbers import round_half_up
 
 __all__ = [
     "MAXF", "MISSING", "UNDEFINED", "Env",
-    "absolute", "arith", "array_of", "compare", "dig", "finite", "is_num", "kind", "logical_not",
+    "absolute", "arith", "array_of", "compare", "days_between", "dig", "finite", "is_num", "kind", "logical_not",
     "minmax", "months_between", "neg", "norm", "parse_date", "round_to",
 ]
 
@@ -227,6 +227,16 @@ def months_between(a: Any, b: Any) -> Any:
     if later.day < earlier.day:
         months -= 1
     return months
+
+
+def days_between(a: Any, b: Any) -> Any:
+    """Days from b to a (negative when a is earlier)."""
+    if a is MISSING or b is MISSING:
+        return MISSING
+    later, earlier = parse_date(a), parse_date(b)
+    if later is None or earlier is None:
+        return UNDEFINED
+    return (later - earlier).days
 
 
 def dig(item: Any, path: str) -> Any:
