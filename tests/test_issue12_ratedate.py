@@ -130,7 +130,12 @@ def test_issue12_2_rate_rated_on_is_stored_and_shown(tmp_path: Path, monkeypatch
     r = cmd("rate", "facts/examples/machinery-a.yaml", "--db", db, "--json")
     d = json.loads(r.output)
     assert (d["rated_on"], d["evaluated_at"]) == ("2026-04-15", "2026-05-01T23:30:00.000Z")  # the facts' as_of
-    r = cmd("rate", "facts/examples/machinery-a.yaml", "--db", db, "--json", "--rated-on", "2024-12-31")
+    # a re-rating of the customer's 2024 statements, stored later (the facts may not postdate --rated-on: E540)
+    old = tmp_path / "machinery-2024.yaml"
+    text = (ROOT / "facts/examples/machinery-a.yaml").read_text(encoding="utf-8")
+    old.write_text(text.replace('as_of: "2026-04-15"', 'as_of: "2024-12-20"').replace(
+        "as_of: '2026-04-15'", "as_of: '2024-12-20'"), encoding="utf-8")
+    r = cmd("rate", str(old), "--db", db, "--json", "--rated-on", "2024-12-31")
     assert json.loads(r.output)["rated_on"] == "2024-12-31"
     with Store.open(db) as store:
         assert [e["rated_on"] for e in store.history("C-C-0001")] == ["2026-04-15", "2024-12-31"]
@@ -252,11 +257,11 @@ def test_issue12_2_a_schema_1_store_migrates_with_rating_dates(tmp_path: Path) -
     with sqlite3.connect(db) as c:
         assert c.execute("SELECT max(version) FROM schema_version").fetchone() == (1,)
         assert "rated_on" not in [r[1] for r in c.execute("PRAGMA table_info(evaluations)")]
-    with pytest.raises(StoreError, match=r"older pingji \(store schema 1; this pingji knows 3\): a command that "
+    with pytest.raises(StoreError, match=r"older pingji \(store schema 1; this pingji knows 4\): a command that "
                                          r"writes \(pingji rate, batch or override\) migrates it"):
         Store.open(db, readonly=True)
     with Store.open(db) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.schema_version() == SCHEMA_VERSION == 4
         # the facts' as_of; else the day it was stored (its UTC date)
         assert [(e["customer_id"], e["rated_on"], e["evaluated_at"]) for e in store.ratings_as_of()] == [
             ("OLD-1", "2024-12-31", "2026-05-01T23:30:00.000Z"), ("OLD-2", "2026-05-02", "2026-05-02T01:00:00.000Z")]
@@ -267,7 +272,7 @@ def test_issue12_2_a_schema_1_store_migrates_with_rating_dates(tmp_path: Path) -
         with pytest.raises(sqlite3.IntegrityError, match="append-only: DELETE on evaluations refused"):
             store.conn.execute("DELETE FROM evaluations")
         with Store.open(db) as again:  # migrated once
-            assert again.conn.execute("SELECT count(*) FROM schema_version").fetchone() == (3,)
+            assert again.conn.execute("SELECT count(*) FROM schema_version").fetchone() == (4,)
     with Store.open(db, readonly=True) as store:
         assert store.history("OLD-2")[0]["rated_on"] == "2026-05-02"
         # the ledger (schema 3) chains the rows as the rating-date migration left them

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,19 @@ def test_list_and_export_leave_the_store_as_it_was(store: Path, tmp_path: Path) 
 def test_list_on_a_missing_store_creates_nothing(tmp_path: Path) -> None:
     r = run("list", "--db", str(tmp_path / "none.db"))
     assert r.exit_code == 1 and not (tmp_path / "none.db").exists()
+
+
+def test_the_stores_views_tell_what_the_command_line_tells(store: Path) -> None:
+    """Datasette and SQL users see ids as E000001 and the grade that stands after overrides (issue 11.5)."""
+    conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    latest = [dict(r) for r in conn.execute("SELECT * FROM latest_ratings ORDER BY evaluation_id")]
+    listed = [json.loads(line) for line in run("list", "--db", str(store), "--json", "--latest").stdout.splitlines()]
+    assert latest == listed
+    everything = [dict(r) for r in conn.execute("SELECT * FROM ratings ORDER BY evaluation_id")]
+    assert everything == [json.loads(line) for line in run("list", "--db", str(store), "--json").stdout.splitlines()]
+    overrides = [dict(r) for r in conn.execute("SELECT evaluation_id, customer_id, old_grade, new_grade, reviewer, "
+                                               "approved_by, superseded_by FROM expert_overrides")]
+    assert overrides == [{"evaluation_id": "E000003", "customer_id": "C-H-0002", "old_grade": "B", "new_grade": "A",
+                          "reviewer": "wang", "approved_by": "li", "superseded_by": None}]
+    conn.close()

@@ -253,9 +253,39 @@ def _chain(db: sqlite_utils.Database) -> None:
     conn.execute("INSERT INTO store_head VALUES (1, ?, ?, ?)", (seq, chain, at))
 
 
+_EFFECTIVE = ("coalesce((SELECT o.new_grade FROM overrides o WHERE o.evaluation_id = e.id ORDER BY o.id DESC "
+              "LIMIT 1), e.final_grade)")
+_RATING_COLUMNS = (
+    "printf('E%06d', e.id) AS evaluation_id, e.customer_id, e.customer_type, e.industry, e.rated_on, "
+    "e.evaluated_at, e.rulebook_id, e.rulebook_version, e.total, e.model_grade, e.final_grade, "
+    f"{_EFFECTIVE} AS effective_grade, e.coarse_grade, e.pd, "
+    "(SELECT count(*) FROM overrides o WHERE o.evaluation_id = e.id) AS overrides, e.batch_id"
+)
+
+
+def _views(db: sqlite_utils.Database) -> None:
+    """Views for SQL and Datasette users that tell what the command line tells (issue 11.5): ids as
+    E000001, and the grade that stands after expert overrides beside the rulebook's final grade."""
+    db.execute(f"CREATE VIEW ratings AS SELECT {_RATING_COLUMNS} FROM evaluations e")
+    db.execute(
+        f"CREATE VIEW latest_ratings AS SELECT {_RATING_COLUMNS} FROM evaluations e "
+        "WHERE e.id = (SELECT l.id FROM evaluations l WHERE l.customer_id = e.customer_id "
+        "ORDER BY l.rated_on DESC, l.id DESC LIMIT 1)"
+    )
+    db.execute(
+        "CREATE VIEW expert_overrides AS SELECT o.id AS override_id, printf('E%06d', o.evaluation_id) AS evaluation_id, "
+        "e.customer_id, e.rated_on, o.old_grade, o.new_grade, o.notches, o.allowance, o.reviewer, o.reason, "
+        "o.approved_by, o.at, "
+        "(SELECT printf('E%06d', l.id) FROM evaluations l WHERE l.customer_id = e.customer_id AND l.id > e.id "
+        "ORDER BY l.id DESC LIMIT 1) AS superseded_by "
+        "FROM overrides o JOIN evaluations e ON e.id = o.evaluation_id"
+    )
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "evaluations, factor scores, trace, expert overrides, rulebook versions, batches", _v1),
     Migration(2, "the rating date of each evaluation (rated_on), apart from when it was stored", _v2),
     Migration(3, "tamper evidence: a ledger chaining every appended row, and its head", _chain),
+    Migration(4, "views: ratings, latest_ratings and expert_overrides, as the command line shows them", _views),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version
