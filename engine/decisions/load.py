@@ -260,9 +260,11 @@ def _build(doc: Document, path: Path, diags: list[Diagnostic]) -> DecisionBook |
         examples=tuple(examples), file=doc.file, content_hash=hasher.hexdigest(), loc=doc.loc(()))
 
 
-def _load(path: str | os.PathLike[str], diags: list[Diagnostic], kind: str | None = None) -> DecisionBook | None:
+def _load(path: str | os.PathLike[str], diags: list[Diagnostic], kind: str | None = None,
+          document: Document | None = None) -> DecisionBook | None:
     p = Path(path)
-    doc = load_yaml(p, display_name=display_name(p))
+    name = display_name(p)
+    doc = document if document is not None and document.file == name else load_yaml(p, display_name=name)
     actual = doc.data.get("kind") if isinstance(doc.data, Mapping) else None
     if kind is not None and actual != kind and actual in ("rating", *DECISION_KINDS):
         # before the schema check: a rating rulebook is not a decision rulebook with errors
@@ -274,9 +276,11 @@ def _load(path: str | os.PathLike[str], diags: list[Diagnostic], kind: str | Non
     return _build(doc, p, diags)
 
 
-def check_decision(path: str | os.PathLike[str], *, run_examples: bool = True) -> list[Diagnostic]:
-    """Every diagnostic of a decision rulebook (errors and warnings), sorted by location."""
-    return check_stages(lambda diags: _load(path, diags), compile_decision,
+def check_decision(path: str | os.PathLike[str], *, run_examples: bool = True, document: Document | None = None
+                   ) -> list[Diagnostic]:
+    """Every diagnostic of a decision rulebook (errors and warnings), sorted by location; `document`
+    is the file already parsed (it is not parsed again)."""
+    return check_stages(lambda diags: _load(path, diags, document=document), compile_decision,
                         run_decision_examples if run_examples else None)
 
 

@@ -10,13 +10,23 @@ from typing import TypeVar
 
 import jsonschema
 
-from pingji.diagnostics import Diagnostic, error, sort_key, suggest
+from pingji.diagnostics import Diagnostic, Location, error, sort_key, suggest
 from pingji.errors import RulebookError
 from pingji.lang.source import Document, load_yaml
 
-__all__ = ["DECISION_KINDS", "RULEBOOK_KINDS", "check_stages", "display_name", "rulebook_kind", "schema_diagnostics"]
+__all__ = ["DECISION_KINDS", "MAX_PROBLEMS", "RULEBOOK_KINDS", "check_stages", "display_name", "rulebook_kind",
+           "schema_diagnostics", "too_many_problems"]
 
 DECISION_KINDS = ("classification", "provisioning", "policy", "monitoring")
+# A schema check stops after this many problems (issue 12.8): 300,000 wrong list items would each be
+# a diagnostic, and finding them all took minutes; the first hundred say what is wrong.
+MAX_PROBLEMS = 100
+
+
+def too_many_problems(where: Location) -> Diagnostic:
+    """What ends a list of problems cut at MAX_PROBLEMS (E011, at the start of the document)."""
+    return error("E011", f"more than {MAX_PROBLEMS} problems: the check stopped after the first {MAX_PROBLEMS}",
+                 where)
 RULEBOOK_KINDS = ("rating", *DECISION_KINDS)
 
 
@@ -44,7 +54,11 @@ def schema_diagnostics(doc: Document, validator: jsonschema.protocols.Validator,
     """A document's JSON Schema violations as located diagnostics (E100 required, E105 unknown key, E101 other;
     E124 for a number out of range under `factors.<id>.points` or a factor key in `point_keys`)."""
     out: list[Diagnostic] = []
+    stopped = False
     for err in validator.iter_errors(doc.data):
+        if len(out) >= MAX_PROBLEMS:
+            stopped = True
+            break
         # Report the most specific error of an anyOf / oneOf.
         leaf = err
         while leaf.context:
@@ -53,7 +67,7 @@ def schema_diagnostics(doc: Document, validator: jsonschema.protocols.Validator,
         if leaf.validator == "additionalProperties":
             allowed = list((leaf.schema.get("properties") or {}).keys())  # type: ignore[union-attr]
             extra = [k for k in leaf.instance if k not in allowed]
-            for key in extra:
+            for key in extra[:MAX_PROBLEMS + 1]:
                 hint = suggest(str(key), allowed)
                 if not hint and " " in str(key).strip():
                     # `{en: Pricing, limits}`: YAML reads ` limits` as a second key of the flow mapping
@@ -74,6 +88,9 @@ def schema_diagnostics(doc: Document, validator: jsonschema.protocols.Validator,
         elif leaf.validator == "propertyNames":
             msg = f"{leaf.instance!r} is not a valid id (lower-case letters, digits and '_', starting with a letter)"
         out.append(error("E101", f"{where}: {msg}" if where else msg, doc.loc(path)))
+    if stopped or len(out) > MAX_PROBLEMS:
+        del out[MAX_PROBLEMS:]
+        out.append(too_many_problems(doc.loc(())))
     return out
 
 

@@ -34,6 +34,7 @@ from pingji.rating.model import Example, Factor, Grade, Group, Metric, Override,
 from pingji.rating.report_section import parse_report
 from pingji.rating.run import runnable
 from pingji.rating.validate import validate
+from pingji.runtime.limits import MAX_RULES
 
 SECTIONS = ("metrics", "groups", "factors")
 DEFAULT_PRECISION = 4
@@ -117,12 +118,30 @@ def _find_parent(name: str, child: Path) -> Path | None:
     return None
 
 
-def _load_chain(path: Path, diags: list[Diagnostic]) -> list[Layer] | None:
+def _count_factors(doc: Document) -> Diagnostic | None:
+    """E012 when a file defines more factors than the engine can run rules for (each factor is at
+    least one rule), counted before the schema check."""
+    factors = doc.data.get("factors") if isinstance(doc.data, Mapping) else None
+    if not isinstance(factors, Mapping) or len(factors) <= MAX_RULES:
+        return None
+    return error("E012", f"rulebook defines {len(factors)} factors; the engine runs at most {MAX_RULES} rules, "
+                         f"one or more a factor (split the rulebook)", doc.key_loc(("factors",)))
+
+
+def _load_chain(path: Path, diags: list[Diagnostic], document: Document | None = None) -> list[Layer] | None:
     chain: list[Layer] = []
     seen: list[Path] = []
     current: Path | None = path.resolve()
     while current is not None:
-        doc = load_yaml(current, display_name=display_name(current))
+        name = display_name(current)
+        if document is not None and document.file == name and not chain:
+            doc = document  # parsed already (pingji.checking.check): not again
+        else:
+            doc = load_yaml(current, display_name=name)
+        too_many = _count_factors(doc)
+        if too_many is not None:  # before the schema check, which would take seconds on them (issue 12.8)
+            diags.append(too_many)
+            return None
         problems = _schema_diagnostics(doc)
         diags.extend(problems)
         chain.append(Layer(current, doc))
@@ -403,9 +422,10 @@ def _build_scale(res: Resolved, diags: list[Diagnostic]) -> Scale | None:
     return Scale(grades, coarse, loc)
 
 
-def _load(path: str | os.PathLike[str], diags: list[Diagnostic]) -> Rulebook | None:
+def _load(path: str | os.PathLike[str], diags: list[Diagnostic], document: Document | None = None
+          ) -> Rulebook | None:
     p = Path(path)
-    chain = _load_chain(p, diags)
+    chain = _load_chain(p, diags, document)
     if chain is None or any(d.is_error for d in diags):
         return None
     res = _resolve(chain, diags)
@@ -419,15 +439,16 @@ def _load(path: str | os.PathLike[str], diags: list[Diagnostic]) -> Rulebook | N
     return rb
 
 
-def check(path: str | os.PathLike[str], *, run_examples: bool = True) -> list[Diagnostic]:
+def check(path: str | os.PathLike[str], *, run_examples: bool = True, document: Document | None = None
+          ) -> list[Diagnostic]:
     """Every diagnostic for the rating rulebook at `path` (errors and warnings), sorted by location.
 
     With `run_examples`, a rulebook without errors also runs its examples (E170, E171).
-    `pingji.checking.check` checks a rulebook of any kind.
+    `pingji.checking.check` checks a rulebook of any kind; `document` is the file already parsed.
     """
     def load(diags: list[Diagnostic]) -> Rulebook | None:
         try:
-            return _load(path, diags)
+            return _load(path, diags, document)
         except ExpressionError as exc:  # pragma: no cover - parse_checked converts these
             diags.append(error(exc.code, exc.message, exc.location or Location(str(path))))
             return None
