@@ -212,6 +212,8 @@ def batch(run: Mapping[str, Any]) -> str:
     ]
     rows.append(["total", run["rated"], ""])
     out += table(["section", "rated", "final grades"], rows, right=[1])
+    if run.get("warnings"):
+        out += ["", *(w["message"] for w in run["warnings"])]
     failures = run["failures"]
     if run["failed"]:
         out += ["", f"failed records: {run['failed']}"]

@@ -259,6 +259,12 @@ _TABLE: tuple[Code, ...] = (
          "Batches", USAGE),
     Code("E911", "`batch --scheduler`: the Dask cluster failed during the batch (workers kept dying, the scheduler went away); what was stored is kept: run again to resume",
          "Batches"),
+    Code("E920", "a JSONL line or CSV row is not UTF-8 text (the record fails; the batch goes on)",
+         "Batches"),
+    Code("E921", "a CSV column names no fact of the facts schema (a typo in the header): the file is refused",
+         "Batches"),
+    Code("W920", "the same customer id on more than one record of one batch input (each record is stored)",
+         "Batches"),
     Code("E999", "an unexpected error while rating one record (the batch goes on)",
          "Batches"),
 )
