@@ -201,3 +201,19 @@ def test_issue12_15_three_runs_of_a_batch_report_counts_that_add_up(ws: Path) ->
     ]
     r = CliRunner().invoke(cli, ["batch", "p.jsonl", "-r", "books/mini.yaml"])
     assert r.stdout.splitlines()[1] == "this run: 0 rated, 0 failed, 10 already stored"
+
+
+def test_issue12_8_more_factors_than_the_engine_runs_are_refused_before_the_schema_check(ws: Path) -> None:
+    text = (BOOKS / "mini.yaml").read_text(encoding="utf-8")
+    head, _, _ = text.partition("\nfactors:\n")
+    line = head.count("\n") + 2
+    for n, expected in ((440, None), (441, "E012")):
+        body = "".join(f"  f{i}: 1\n" for i in range(n))  # not even factors: the count comes first
+        (ws / "books" / "wide.yaml").write_text(head + "\nfactors:\n" + body, encoding="utf-8")
+        diags = pingji.check("books/wide.yaml")
+        if expected is None:
+            assert {d.code for d in diags} == {"E101", "E011"}  # the schema check ran: each 1 is not a factor
+        else:
+            assert [str(d) for d in diags] == [
+                (f"books/wide.yaml:{line}:1: error[E012]: rulebook defines 441 factors; the engine runs at most "
+                 "440 rules, one or more a factor (split the rulebook)")]
