@@ -82,6 +82,29 @@ def rb_many_factors(max_factors: int = 10**9) -> str:
     return "".join(parts)
 
 
+def rb_many_metrics(count: int = 20_000) -> str:
+    """Twenty thousand metrics, each reading the one before (each is parsed and compiled)."""
+    head, _, rest = BASE_RULEBOOK.partition("\nmetrics:\n")
+    body = "".join(f"  m{k}: {{expr: fin.revenue / fin.total_assets + m{k - 1} * 0}}\n" if k else
+                   "  m0: {expr: fin.revenue}\n" for k in range(count))
+    return head + "\nmetrics:\n" + body + rest
+
+
+def rb_many_examples(count: int = 9_000) -> str:
+    """Nine thousand examples (pingji check runs each)."""
+    body = "".join(f"  - {{name: e{k}, facts: {{id: c{k}}}, expect: {{grade: A}}}}\n" for k in range(count))
+    return BASE_RULEBOOK + "\nexamples:\n" + body
+
+
+def decision_many_rules(count: int = 7_000) -> str:
+    """A policy rulebook (the built-in pricing one) with seven thousand more rules."""
+    text = (ROOT / "rulebooks" / "pricing.yaml").read_text(encoding="utf-8")
+    head, _, rest = text.partition("\nrules:\n")
+    body = "".join(f"  - {{id: r{k}, when: coarse_grade == \"A\", then: {{spread_bp: 60}}, reason: x}}\n"
+                   for k in range(count))
+    return head + "\nrules:\n" + body + rest
+
+
 # -- facts (pingji rate) ------------------------------------------------------------------------
 
 def facts_base() -> dict:
@@ -152,6 +175,9 @@ CASES: dict[str, tuple[str, Callable[[], str]]] = {
     "rulebook-long-string": ("check", rb_long_string),
     "rulebook-many-factors": ("check", rb_many_factors),
     "rulebook-factors-under-cap": ("check", lambda: rb_many_factors(UNDER_CAP_FACTORS)),
+    "rulebook-many-metrics": ("check", rb_many_metrics),
+    "rulebook-many-examples": ("check", rb_many_examples),
+    "policy-many-rules": ("check", decision_many_rules),
     "facts-many-assessments": ("rate", facts_many_assessments),
     "facts-assessments-under-cap": ("rate", lambda: facts_many_assessments(UNDER_CAP_ASSESSMENTS)),
     "facts-bad-items": ("rate", facts_bad_items),

@@ -53,7 +53,7 @@ _TABLE: tuple[Code, ...] = (
          "Reading YAML and JSON files"),
     Code("E011", "more than 100 schema problems: the check stopped after the first 100",
          "Reading YAML and JSON files"),
-    Code("E012", "a rating rulebook defines more factors than the engine can run (counted before the schema check)",
+    Code("E012", "a rulebook defines more factors or rules than the engine runs, more than 2,000 metrics or more than 500 examples (counted before the schema check)",
          "Reading YAML and JSON files"),
     Code("E100", "schema: required property missing",
          "Rating rulebooks"),

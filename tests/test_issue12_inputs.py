@@ -89,7 +89,7 @@ def test_issue12_8_check_parses_a_rulebook_once(ws: Path, monkeypatch: pytest.Mo
 def test_issue12_8_rulebook_schema_problems_stop_after_100(ws: Path) -> None:
     text = (BOOKS / "mini.yaml").read_text(encoding="utf-8")
     assert "\nexamples:" not in text
-    (ws / "books" / "many.yaml").write_text(text + "\nexamples: [" + ",".join(["1"] * 5000) + "]\n",
+    (ws / "books" / "many.yaml").write_text(text + "\nexamples: [" + ",".join(["1"] * 400) + "]\n",
                                             encoding="utf-8")
     diags = [str(d) for d in pingji.check("books/many.yaml")]
     assert len(diags) == 101
@@ -217,3 +217,24 @@ def test_issue12_8_more_factors_than_the_engine_runs_are_refused_before_the_sche
             assert [str(d) for d in diags] == [
                 (f"books/wide.yaml:{line}:1: error[E012]: rulebook defines 441 factors; the engine runs at most "
                  "440 rules, one or more a factor (split the rulebook)")]
+
+
+def test_issue12_8_metrics_examples_and_decision_rules_are_counted_before_the_schema_check(ws: Path) -> None:
+    text = (BOOKS / "mini.yaml").read_text(encoding="utf-8")
+    head, _, rest = text.partition("\nmetrics:\n")
+    line = head.count("\n") + 2
+    (ws / "books" / "m.yaml").write_text(head + "\nmetrics:\n" + "".join(f"  m{i}: 1\n" for i in range(1998)) + rest,
+                                         encoding="utf-8")
+    assert [str(d) for d in pingji.check("books/m.yaml")] == [
+        (f"books/m.yaml:{line}:1: error[E012]: rulebook defines 2001 metrics; pingji computes at most 2,000 in one "
+         "rulebook (split it)")]
+    examples = "".join(f"  - {i}\n" for i in range(501))
+    (ws / "books" / "e.yaml").write_text(text + "\nexamples:\n" + examples, encoding="utf-8")
+    assert [str(d) for d in pingji.check("books/e.yaml")] == [
+        (f"books/e.yaml:{text.count(chr(10)) + 2}:1: error[E012]: rulebook defines 501 examples; pingji check runs "
+         "at most 500 (rate the others as a batch)")]
+    policy = "rulebook: p\nkind: policy\nrules:\n" + "".join(f"  - {i}\n" for i in range(401))
+    (ws / "p.yaml").write_text(policy, encoding="utf-8")
+    assert [str(d) for d in pingji.check("p.yaml")] == [
+        ("p.yaml:3:1: error[E012]: rulebook defines 401 rules; pingji runs at most 400 in one decision rulebook "
+         "(durable-rules hangs past about 512 conditions): split it")]

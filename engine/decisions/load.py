@@ -36,11 +36,19 @@ from pingji.lang import expressions as ex
 from pingji.lang.conditions import satisfiable
 from pingji.lang.factschema import fact_types, find_schema, load_schema
 from pingji.lang.metrics import metric_order, parse_expr
-from pingji.lang.schemacheck import check_stages, display_name, schema_diagnostics
+from pingji.lang.schemacheck import (
+    MAX_EXAMPLES,
+    MAX_METRICS,
+    check_stages,
+    count_limits,
+    display_name,
+    schema_diagnostics,
+)
 from pingji.lang.source import Document, load_yaml
 from pingji.lang.text import parse_text
 from pingji.numbers import money, round_half_up
 from pingji.rating.model import Metric
+from pingji.runtime.limits import MAX_DECISION_RULES
 from pingji.runtime.ruleset import ruleset_for
 
 _LEVEL_COMBINE = ("worst", "best")
@@ -269,7 +277,12 @@ def _load(path: str | os.PathLike[str], diags: list[Diagnostic], kind: str | Non
     if kind is not None and actual != kind and actual in ("rating", *DECISION_KINDS):
         # before the schema check: a rating rulebook is not a decision rulebook with errors
         raise RulebookError([_wrong_kind(str(doc.data.get("rulebook", p.stem)), str(actual), kind, doc.loc(()))])
-    problems = _schema_diagnostics(doc)
+    problems = count_limits(doc, [  # before the schema check, which would take seconds on them (issue 12.8)
+        ("rules", MAX_DECISION_RULES, f"pingji runs at most {MAX_DECISION_RULES} in one decision rulebook "
+                                       f"(durable-rules hangs past about 512 conditions): split it"),
+        ("metrics", MAX_METRICS, f"pingji computes at most {MAX_METRICS:,} in one rulebook (split it)"),
+        ("examples", MAX_EXAMPLES, f"pingji check runs at most {MAX_EXAMPLES} (run the others as a batch)"),
+    ]) or _schema_diagnostics(doc)
     diags.extend(problems)
     if problems:
         return None

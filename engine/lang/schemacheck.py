@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -14,13 +14,34 @@ from pingji.diagnostics import Diagnostic, Location, error, sort_key, suggest
 from pingji.errors import RulebookError
 from pingji.lang.source import Document, load_yaml
 
-__all__ = ["DECISION_KINDS", "MAX_PROBLEMS", "RULEBOOK_KINDS", "check_stages", "display_name", "rulebook_kind",
-           "schema_diagnostics", "too_many_problems"]
+__all__ = ["DECISION_KINDS", "MAX_EXAMPLES", "MAX_METRICS", "MAX_PROBLEMS", "RULEBOOK_KINDS", "check_stages", "count_limits",
+           "display_name", "rulebook_kind", "schema_diagnostics", "too_many_problems"]
 
 DECISION_KINDS = ("classification", "provisioning", "policy", "monitoring")
 # A schema check stops after this many problems (issue 12.8): 300,000 wrong list items would each be
 # a diagnostic, and finding them all took minutes; the first hundred say what is wrong.
 MAX_PROBLEMS = 100
+
+
+# Examples one rulebook may carry: `pingji check` runs each (about 3 ms a rating example), so 9,000
+# took 25 s; the built-in rulebooks carry at most a few dozen.
+MAX_EXAMPLES = 500
+# Metrics one rulebook may compute: each is parsed, type-checked and compiled (about 0.35 ms), so
+# 20,000 took 7 s; the built-in rulebooks compute a few dozen.
+MAX_METRICS = 2_000
+
+
+def count_limits(doc: Document, limits: Collection[tuple[str, int, str]]) -> list[Diagnostic]:
+    """E012 for each section (`factors`, `rules`, `examples`) of the document with more entries than
+    its limit, `(section, limit, why)`; counted before the schema check, which would take seconds on
+    them (issue 12.8)."""
+    out = []
+    data = doc.data if isinstance(doc.data, Mapping) else {}
+    for section, limit, why in limits:
+        entries = data.get(section)
+        if isinstance(entries, (Mapping, list)) and len(entries) > limit:
+            out.append(error("E012", f"rulebook defines {len(entries)} {section}; {why}", doc.key_loc((section,))))
+    return out
 
 
 def too_many_problems(where: Location) -> Diagnostic:

@@ -24,7 +24,14 @@ from pingji.lang import expressions as ex
 from pingji.lang.factschema import fact_types, find_schema, load_schema
 from pingji.lang.metrics import metric_order as _metric_order
 from pingji.lang.metrics import parse_expr as _expr
-from pingji.lang.schemacheck import check_stages, display_name, schema_diagnostics
+from pingji.lang.schemacheck import (
+    MAX_EXAMPLES,
+    MAX_METRICS,
+    check_stages,
+    count_limits,
+    display_name,
+    schema_diagnostics,
+)
 from pingji.lang.source import Document, load_yaml
 from pingji.lang.text import parse_text as _text
 from pingji.rating.examples import run_examples as run_examples_of
@@ -118,14 +125,16 @@ def _find_parent(name: str, child: Path) -> Path | None:
     return None
 
 
-def _count_factors(doc: Document) -> Diagnostic | None:
+def _count_limits(doc: Document) -> Diagnostic | None:
     """E012 when a file defines more factors than the engine can run rules for (each factor is at
-    least one rule), counted before the schema check."""
-    factors = doc.data.get("factors") if isinstance(doc.data, Mapping) else None
-    if not isinstance(factors, Mapping) or len(factors) <= MAX_RULES:
-        return None
-    return error("E012", f"rulebook defines {len(factors)} factors; the engine runs at most {MAX_RULES} rules, "
-                         f"one or more a factor (split the rulebook)", doc.key_loc(("factors",)))
+    least one rule), more metrics than pingji computes or more examples than check runs, counted
+    before the schema check."""
+    found = count_limits(doc, [
+        ("factors", MAX_RULES, f"the engine runs at most {MAX_RULES} rules, one or more a factor (split the rulebook)"),
+        ("metrics", MAX_METRICS, f"pingji computes at most {MAX_METRICS:,} in one rulebook (split it)"),
+        ("examples", MAX_EXAMPLES, f"pingji check runs at most {MAX_EXAMPLES} (rate the others as a batch)"),
+    ])
+    return found[0] if found else None
 
 
 def _load_chain(path: Path, diags: list[Diagnostic], document: Document | None = None) -> list[Layer] | None:
@@ -138,7 +147,7 @@ def _load_chain(path: Path, diags: list[Diagnostic], document: Document | None =
             doc = document  # parsed already (pingji.checking.check): not again
         else:
             doc = load_yaml(current, display_name=name)
-        too_many = _count_factors(doc)
+        too_many = _count_limits(doc)
         if too_many is not None:  # before the schema check, which would take seconds on them (issue 12.8)
             diags.append(too_many)
             return None
