@@ -278,8 +278,8 @@ def _load(path: str | os.PathLike[str], diags: list[Diagnostic], kind: str | Non
         # before the schema check: a rating rulebook is not a decision rulebook with errors
         raise RulebookError([_wrong_kind(str(doc.data.get("rulebook", p.stem)), str(actual), kind, doc.loc(()))])
     problems = count_limits(doc, [  # before the schema check, which would take seconds on them (issue 12.8)
-        ("rules", MAX_DECISION_RULES, f"pingji runs at most {MAX_DECISION_RULES} in one decision rulebook "
-                                       f"(durable-rules hangs past about 512 conditions): split it"),
+        ("rules", MAX_DECISION_RULES, (f"pingji runs at most {MAX_DECISION_RULES} in one decision rulebook "
+                                       f"(durable-rules hangs past about 512 conditions): split it")),
         ("metrics", MAX_METRICS, f"pingji computes at most {MAX_METRICS:,} in one rulebook (split it)"),
         ("examples", MAX_EXAMPLES, f"pingji check runs at most {MAX_EXAMPLES} (run the others as a batch)"),
     ]) or _schema_diagnostics(doc)
