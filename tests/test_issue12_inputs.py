@@ -238,3 +238,14 @@ def test_issue12_8_metrics_examples_and_decision_rules_are_counted_before_the_sc
     assert [str(d) for d in pingji.check("p.yaml")] == [
         ("p.yaml:3:1: error[E012]: rulebook defines 401 rules; pingji runs at most 400 in one decision rulebook "
          "(durable-rules hangs past about 512 conditions): split it")]
+
+
+def test_issue12_15_a_customer_id_in_two_files_of_a_folder_is_a_warning(ws: Path) -> None:
+    (ws / "in").mkdir()
+    for name in ("a.json", "b.json"):
+        (ws / "in" / name).write_text(json.dumps(customer()), encoding="utf-8")
+    with Store.open(ws / "b.db") as store:
+        run = run_batch("in", store, rulebook="books/mini.yaml", workers=1)
+    assert [w["message"] for w in run.warnings] == [
+        ("warning[W920]: customer id 'c1' is in files a.json and b.json of in: each record is stored as an "
+         "evaluation of its own")]

@@ -324,12 +324,12 @@ def _run(
 def duplicate_warning(source: Source, customer_id: str, keys: list[str]) -> dict[str, Any]:
     """W920: one customer id on several records of the input (issue 12.15). Each is rated and stored as
     its own evaluation; the warning says so, with every record's line (or file in a folder)."""
-    where = (f"files {', '.join(keys)} of {source.display}" if source.kind == "folder"
-             else f"lines {', '.join(keys[:-1])} and {keys[-1]} of {source.display}")
+    listed = f"{', '.join(keys[:-1])} and {keys[-1]}"
+    where = f"in files {listed} of {source.display}" if source.kind == "folder" else f"on lines {listed} of {source.display}"
     return {
         "code": "W920",
         "customer_id": customer_id,
         "keys": keys,
-        "message": f"warning[W920]: customer id '{customer_id}' is on {where}: each record is stored as an "
+        "message": f"warning[W920]: customer id '{customer_id}' is {where}: each record is stored as an "
                    f"evaluation of its own",
     }
