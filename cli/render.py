@@ -219,6 +219,8 @@ def batch(run: Mapping[str, Any]) -> str:
     ]
     rows.append(["total", run["rated"], ""])
     out += table(["section", "rated", "final grades"], rows, right=[1])
+    if run.get("duplicates"):
+        out += ["", *(w["message"] for w in run["duplicates"])]
     failures = run["failures"]
     if run["failed"]:
         out += ["", f"failed records: {run['failed']}"]

@@ -14,7 +14,8 @@ from pingji.builtin import facts_dir, rulebooks_dir, schema_dir
 from pingji.cli.options import Failure, json_option
 from pingji.diagnostics import sort_key
 from pingji.errors import RulebookError
-from pingji.lang.source import load_yaml
+from pingji.lang.schemacheck import display_name
+from pingji.lang.source import Document, load_yaml
 from pingji.rating import catalog
 
 
@@ -34,6 +35,7 @@ def check(paths: tuple[str, ...], as_json: bool, no_examples: bool) -> None:
         pingji check rulebooks/manufacturing.yaml
     """
     files: list[Path] = []
+    parsed: dict[Path, Document] = {}  # each file parsed once (issue 12.8)
     for p in paths or [str(e.path) for e in catalog.catalog()]:
         path = Path(p)
         if not path.is_dir():
@@ -41,7 +43,7 @@ def check(paths: tuple[str, ...], as_json: bool, no_examples: bool) -> None:
             continue
         found = sorted([*path.glob("*.yaml"), *path.glob("*.yml")])
         for f in found:
-            if _is_rulebook(f):
+            if _is_rulebook(f, parsed):
                 files.append(f)
             else:
                 click.echo(f"note: {f}: not a rulebook (no 'rulebook:' key); skipped", err=True)
@@ -51,7 +53,7 @@ def check(paths: tuple[str, ...], as_json: bool, no_examples: bool) -> None:
         raise Failure(f"error: nothing to check: no rulebooks in {', '.join(paths)}")
     diags = []
     for f in files:
-        diags.extend(pingji.check(f, run_examples=not no_examples))
+        diags.extend(pingji.check(f, run_examples=not no_examples, document=parsed.get(f)))
     diags.sort(key=sort_key)
     errors = sum(1 for d in diags if d.is_error)
     warnings = len(diags) - errors
@@ -68,14 +70,14 @@ def check(paths: tuple[str, ...], as_json: bool, no_examples: bool) -> None:
         sys.exit(1)
 
 
-def _is_rulebook(path: Path) -> bool:
+def _is_rulebook(path: Path, parsed: dict[Path, Document]) -> bool:
     """A YAML file in a folder is checked when it says it is a rulebook; one that cannot be read is
-    checked too, so that its error shows."""
+    checked too, so that its error shows. What is parsed is kept in `parsed`, to check."""
     try:
-        data = load_yaml(path, display_name=str(path)).data
+        doc = parsed[path] = load_yaml(path, display_name=display_name(path))
     except RulebookError:
         return True
-    return isinstance(data, dict) and "rulebook" in data
+    return isinstance(doc.data, dict) and "rulebook" in doc.data
 
 
 @click.command("rulebooks")

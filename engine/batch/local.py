@@ -36,7 +36,11 @@ from typing import Any
 from pingji.batch.cluster import DEFAULT_TIMEOUT, Cluster, connect
 from pingji.batch.rater import LoadedRulebooks, Rater, catalog_key, chunks
 from pingji.batch.sources import Raw, Source, open_source, portable
-from pingji.errors import BatchError, ClusterLost
+from pingji.builtin import rulebooks_dir
+from pingji.diagnostics import Location
+from pingji.errors import BatchError, ClusterLost, PingjiError
+from pingji.lang.factschema import find_schema, load_schema
+from pingji.lang.flatfacts import unknown_columns
 from pingji.rating import catalog
 from pingji.rating.load import load_rulebook
 from pingji.rating.model import Rulebook
@@ -104,6 +108,31 @@ def outcomes(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def check_columns(source: Source, rb: Rulebook | None) -> None:
+    """Refuse a CSV header with a column that names no fact (E921, once, at line 1; issue 12.15):
+    every row would otherwise fail for it. The facts schema is the rulebook's, or with the rulebook
+    chosen per customer, any of the catalog's rating rulebooks' (a column one of them knows is kept)."""
+    if rb is not None:
+        schemas = [rb.facts_schema]
+    else:
+        schemas = []
+        for ctype in sorted({e.customer_type for e in catalog.catalog() if e.kind == "rating" and e.customer_type}):
+            path = find_schema(ctype, rulebooks_dir())
+            if path is not None:
+                try:
+                    schemas.append(load_schema(path))
+                except PingjiError:
+                    continue
+    unknown = unknown_columns(source.header, schemas)
+    if unknown:
+        parts = [f"column {col} '{name}'" + (f" (did you mean '{hint}'?)" if hint else "") for col, name, hint in unknown]
+        raise BatchError(
+            f"the header names facts the facts schema does not know: {'; '.join(parts)}; no record was rated",
+            Location(source.display, 1),
+            "E921",
+        )
+
+
 # -- the batch ------------------------------------------------------------------------------------
 @dataclass
 class BatchRun:
@@ -124,6 +153,7 @@ class BatchRun:
     warned: int = 0  # records this run rated with warnings of the consistency checks
     warnings: list[str] = field(default_factory=list)  # their warnings, as many as failures are shown
     warnings_total: int = 0  # how many warnings this run, shown or not
+    duplicates: list[dict[str, Any]] = field(default_factory=list)  # W920: a customer id on several records
 
     @property
     def failed_total(self) -> int:
@@ -149,6 +179,7 @@ class BatchRun:
             "warned": self.warned,
             "warnings": self.warnings,
             "warnings_total": self.warnings_total,
+            "duplicates": self.duplicates,
         }
 
 
@@ -197,6 +228,8 @@ def run_batch(
         rb_key, rb_label = rb.content_hash, rulebook
     else:
         rb_key, rb_label = catalog_key(), "auto"
+    if source.kind == "csv":
+        check_columns(source, rb)
     cluster: Cluster | None = None
     if isinstance(scheduler, str):
         # Connected before the store hears of the batch: a cluster that cannot be used stores nothing.
@@ -306,4 +339,20 @@ def _run(
     store.finish_batch(batch_id, rated=run.rated, failed=run.failed, skipped=run.skipped)
     run.summary = store.batch_summary(batch_id)
     run.failures = store.batch_failures(batch_id, failures_shown)
+    run.duplicates = [duplicate_warning(source, cid, keys)
+                      for cid, keys in store.batch_duplicates(batch_id, failures_shown)]
     return run
+
+
+def duplicate_warning(source: Source, customer_id: str, keys: list[str]) -> dict[str, Any]:
+    """W920: one customer id on several records of the input (issue 12.15). Each is rated and stored as
+    its own evaluation; the warning says so, with every record's line (or file in a folder)."""
+    listed = f"{', '.join(keys[:-1])} and {keys[-1]}"
+    where = f"in files {listed} of {source.display}" if source.kind == "folder" else f"on lines {listed} of {source.display}"
+    return {
+        "code": "W920",
+        "customer_id": customer_id,
+        "keys": keys,
+        "message": f"warning[W920]: customer id '{customer_id}' is {where}: each record is stored as an "
+                   f"evaluation of its own",
+    }

@@ -14,16 +14,17 @@ import csv
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pingji.diagnostics import Location
-from pingji.errors import BatchError, PingjiError
+from pingji.errors import BatchError, PingjiError, RulebookError
 from pingji.lang.facts import parse_facts, read_facts
 from pingji.lang.flatfacts import check_header, nest
-from pingji.lang.source import read_bytes
+from pingji.lang.source import MAX_BYTES, check_values, read_bytes
 
 FACT_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -37,8 +38,9 @@ class Raw:
     key: str
     line: int | None
     data: Any  # CSV: {column: cell}; JSONL: the line's text; folder: the file's path (or its bytes)
-    error: str | None = None  # a CSV row that cannot be a record (E902)
+    error: str | None = None  # a line or row that cannot be a record (E902; E920 when not UTF-8)
     failure: tuple[str, str] | None = None  # (code, message): a fact file that could not be read
+    code: str = "E902"  # the code of `error`
 
 
 # The facts of a record, how to locate a fact path in its input, and the label its trace shows.
@@ -55,7 +57,7 @@ def record_facts(raw: Raw, kind: str, display: str, schema: Mapping[str, Any] | 
     the record cannot be read. A CSV row is typed by `schema` (a rulebook's facts schema) when given."""
     place = where(display, raw)
     if raw.error is not None:
-        raise PingjiError(raw.error, Location(display, raw.line or 0), "E902")
+        raise PingjiError(raw.error, Location(display, raw.line or 0), raw.code)
     if raw.failure is not None:
         raise PingjiError(raw.failure[1], code=raw.failure[0])
     locate: Any = None
@@ -67,11 +69,18 @@ def record_facts(raw: Raw, kind: str, display: str, schema: Mapping[str, Any] | 
             doc = read_facts(raw.data, display_name=place)
         facts, locate, label = doc.data, doc.locate, doc.file
     elif kind == "jsonl":
+        at = Location(display, raw.line or 0)
+        size = len(raw.data.encode("utf-8", "surrogateescape"))
+        if size > MAX_BYTES:  # the limit of a fact file, for one line (issue 12.8)
+            raise PingjiError(f"line is {size} bytes; the limit is {MAX_BYTES} bytes", at, "E002")
         try:
             facts = json.loads(raw.data)
         except ValueError as exc:
             at = Location(display, raw.line or 0, getattr(exc, "colno", 0))
             raise PingjiError(f"not JSON: {getattr(exc, 'msg', exc)}", at, "E901") from None
+        except RecursionError:
+            raise PingjiError(f"nesting deeper than {_MAX_DEPTH} levels", at, "E005") from None
+        _check_values(facts, at)
     else:
         facts = nest(raw.data, schema)
     if not isinstance(facts, dict):
@@ -87,6 +96,29 @@ def record_facts(raw: Raw, kind: str, display: str, schema: Mapping[str, Any] | 
             return Location(display, line)
 
     return facts, locate, label
+
+
+def _check_values(facts: Any, at: Location) -> None:
+    """A record holds what a fact file may (values, nesting), refused as a fact file would be."""
+    try:
+        check_values(facts, at)
+    except RulebookError as exc:
+        first = exc.diagnostics[0]
+        raise PingjiError(first.message, at, first.code) from None
+
+
+_MAX_DEPTH = 200  # pingji.lang.source.MAX_DEPTH
+# What Python decodes a byte that is not UTF-8 to with errors="surrogateescape": one of U+DC80-U+DCFF.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+
+
+def _not_utf8(text: str) -> str | None:
+    """The first byte that is not UTF-8 in text read with errors="surrogateescape" (`byte 0xff at
+    column 7`), or None when there is none."""
+    bad = _NOT_UTF8.search(text)
+    if bad is None:
+        return None
+    return f"byte 0x{ord(bad.group()) - 0xDC00:02x} at column {bad.start() + 1}"
 
 
 def portable(raw: Raw, kind: str, display: str) -> Raw:
@@ -144,8 +176,8 @@ class Source:
         return sum(1 for _ in self.records())
 
     def _open_text(self) -> Any:
-        try:
-            return open(self.path, encoding="utf-8-sig", newline="")
+        try:  # a byte that is not UTF-8 fails its line or row, not the batch (issue 12.15)
+            return open(self.path, encoding="utf-8-sig", errors="surrogateescape", newline="")
         except OSError as exc:
             raise BatchError(f"cannot read '{self.display}': {exc.strerror}") from None
 
@@ -153,8 +185,10 @@ class Source:
         with self._open_text() as fh:
             try:
                 header = next(csv.reader(fh), None)
-            except (UnicodeDecodeError, csv.Error) as exc:
+            except csv.Error as exc:
                 raise BatchError(f"{self.display}:1: the header row cannot be read: {exc}") from None
+        if _not_utf8(",".join(header or [])) is not None:
+            raise BatchError(f"{self.display}:1: the header row cannot be read: it is not UTF-8 text")
         if not header or not any(h.strip() for h in header):
             raise BatchError(
                 f"{self.display}: no header row: the first row must name the facts "
@@ -174,13 +208,15 @@ class Source:
                 with self._open_text() as fh:
                     for n, text in enumerate(fh, 1):
                         if text.strip():
-                            yield Raw(str(n), n, text)
+                            why = _not_utf8(text)
+                            if why is not None:
+                                yield Raw(str(n), n, None, f"line is not UTF-8 text: {why}", code="E920")
+                            else:
+                                yield Raw(str(n), n, text)
             else:
                 yield from self._csv_records()
-        except UnicodeDecodeError as exc:
-            raise BatchError(
-                f"{self.display}: not UTF-8 text (byte {exc.start} of a block: {exc.reason})"
-            ) from None
+        except UnicodeDecodeError as exc:  # pragma: no cover - surrogateescape decodes every byte
+            raise BatchError(f"{self.display}: not UTF-8 text ({exc.reason})") from None
 
     def _csv_records(self) -> Iterator[Raw]:
         width = len(self.header)
@@ -202,6 +238,14 @@ class Source:
                     yield Raw(
                         str(start), start, None, f"{len(row)} cells but the header names {width} columns"
                     )
+                    continue
+                bad = next((i for i, c in enumerate(row) if _NOT_UTF8.search(c)), None)
+                if bad is not None:
+                    found = _NOT_UTF8.search(row[bad])
+                    assert found is not None
+                    why = (f"row is not UTF-8 text: byte 0x{ord(found.group()) - 0xDC00:02x} in column {bad + 1} "
+                           f"({self.header[bad]})")
+                    yield Raw(str(start), start, None, why, code="E920")
                     continue
                 yield Raw(str(start), start, dict(zip(self.header, row)))
 

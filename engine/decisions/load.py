@@ -37,11 +37,19 @@ from pingji.lang.conditions import satisfiable
 from pingji.lang.factschema import fact_types, find_schema, load_schema, schema_not_found
 from pingji.lang.metrics import metric_order, parse_expr
 from pingji.lang.references import scope_of
-from pingji.lang.schemacheck import check_stages, display_name, schema_diagnostics
+from pingji.lang.schemacheck import (
+    MAX_EXAMPLES,
+    MAX_METRICS,
+    check_stages,
+    count_limits,
+    display_name,
+    schema_diagnostics,
+)
 from pingji.lang.source import Document, load_yaml
 from pingji.lang.text import parse_text
 from pingji.numbers import money, round_half_up
 from pingji.rating.model import Metric
+from pingji.runtime.limits import MAX_DECISION_RULES
 from pingji.runtime.ruleset import ruleset_for
 
 _LEVEL_COMBINE = ("worst", "best")
@@ -262,23 +270,32 @@ def _build(doc: Document, path: Path, diags: list[Diagnostic]) -> DecisionBook |
         examples=tuple(examples), file=doc.file, content_hash=hasher.hexdigest(), loc=doc.loc(()))
 
 
-def _load(path: str | os.PathLike[str], diags: list[Diagnostic], kind: str | None = None) -> DecisionBook | None:
+def _load(path: str | os.PathLike[str], diags: list[Diagnostic], kind: str | None = None,
+          document: Document | None = None) -> DecisionBook | None:
     p = Path(path)
-    doc = load_yaml(p, display_name=display_name(p))
+    name = display_name(p)
+    doc = document if document is not None and document.file == name else load_yaml(p, display_name=name)
     actual = doc.data.get("kind") if isinstance(doc.data, Mapping) else None
     if kind is not None and actual != kind and actual in ("rating", *DECISION_KINDS):
         # before the schema check: a rating rulebook is not a decision rulebook with errors
         raise RulebookError([_wrong_kind(str(doc.data.get("rulebook", p.stem)), str(actual), kind, doc.loc(()))])
-    problems = _schema_diagnostics(doc)
+    problems = count_limits(doc, [  # before the schema check, which would take seconds on them (issue 12.8)
+        ("rules", MAX_DECISION_RULES, (f"pingji runs at most {MAX_DECISION_RULES} in one decision rulebook "
+                                       f"(durable-rules hangs past about 512 conditions): split it")),
+        ("metrics", MAX_METRICS, f"pingji computes at most {MAX_METRICS:,} in one rulebook (split it)"),
+        ("examples", MAX_EXAMPLES, f"pingji check runs at most {MAX_EXAMPLES} (run the others as a batch)"),
+    ]) or _schema_diagnostics(doc)
     diags.extend(problems)
     if problems:
         return None
     return _build(doc, p, diags)
 
 
-def check_decision(path: str | os.PathLike[str], *, run_examples: bool = True) -> list[Diagnostic]:
-    """Every diagnostic of a decision rulebook (errors and warnings), sorted by location."""
-    return check_stages(lambda diags: _load(path, diags), compile_decision,
+def check_decision(path: str | os.PathLike[str], *, run_examples: bool = True, document: Document | None = None
+                   ) -> list[Diagnostic]:
+    """Every diagnostic of a decision rulebook (errors and warnings), sorted by location; `document`
+    is the file already parsed (it is not parsed again)."""
+    return check_stages(lambda diags: _load(path, diags, document=document), compile_decision,
                         run_decision_examples if run_examples else None)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -25,7 +26,7 @@ from pingji.builtin import facts_dir
 from pingji.diagnostics import Diagnostic, Location, error
 from pingji.errors import FactsError, RulebookError
 from pingji.lang.references import Scope, find_file, is_path
-from pingji.lang.schemacheck import display_name
+from pingji.lang.schemacheck import MAX_PROBLEMS, display_name, too_many_problems
 from pingji.lang.source import load_yaml_text, read_bytes
 
 SCHEMA_SUFFIX = ".json"
@@ -333,7 +334,9 @@ class FactsValidator:
             out.append(error("E502", f"{_path_text(path)}: value is {what}; facts must be finite numbers",
                              where(path)))
         bad_paths = {p for p, _ in bad}
-        for err in sorted(self.full.iter_errors(facts), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
+        # At most MAX_PROBLEMS (issue 12.8): finding every one of 500,000 wrong items took minutes.
+        first = list(itertools.islice(self.full.iter_errors(facts), MAX_PROBLEMS + 1))
+        for err in sorted(first[:MAX_PROBLEMS], key=lambda e: (list(map(str, e.absolute_path)), e.message)):
             path = tuple(err.absolute_path)
             if path in bad_paths:
                 continue
@@ -343,6 +346,9 @@ class FactsValidator:
             if len(msg) > 300:
                 msg = msg[:297] + "..."
             out.append(error("E501", f"{_path_text(path)}: {msg}", where(path)))
+        if len(first) > MAX_PROBLEMS or len(out) > MAX_PROBLEMS:
+            del out[MAX_PROBLEMS:]
+            out.append(too_many_problems(where(())))
         return out
 
 

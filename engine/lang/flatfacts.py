@@ -10,6 +10,7 @@ A cell that does not convert stays text, and the schema check then names it.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -38,6 +39,52 @@ def check_header(header: Sequence[str]) -> list[str]:
             if other.startswith(name + "."):
                 problems.append(f"column '{name}' is both a value and the parent of '{other}'")
     return problems
+
+
+def _properties(node: Any, root: Mapping[str, Any]) -> tuple[set[str], bool]:
+    """The property names an object node of a schema names (its anyOf / oneOf / allOf too), and
+    whether it is closed (additionalProperties false, in every alternative that names some)."""
+    node = _deref(node, root)
+    if not isinstance(node, Mapping):
+        return set(), False
+    names = set(node.get("properties") or {})
+    closed = node.get("additionalProperties") is False
+    for key in ("anyOf", "oneOf", "allOf"):
+        for sub in node.get(key) or []:
+            more, sub_closed = _properties(sub, root)
+            names |= more
+            closed = closed or (key != "allOf" and sub_closed and bool(more))
+    return names, closed
+
+
+def _unknown_at(parts: Sequence[str], schema: Mapping[str, Any]) -> tuple[int, set[str]] | None:
+    """Where a dotted path leaves what `schema` allows: (the segment's index, the names allowed
+    there), or None when the schema allows the path (or does not say)."""
+    node: Any = schema
+    for i, part in enumerate(parts):
+        if not part.isdigit():
+            names, closed = _properties(node, schema)
+            if part not in names:
+                return (i, names) if closed else None
+        node = _child(node, part, schema)
+        if node is None:
+            return None
+    return None
+
+
+def unknown_columns(header: Sequence[str], schemas: Sequence[Mapping[str, Any]]) -> list[tuple[int, str, str]]:
+    """The columns of a CSV header that name no fact of any of `schemas` (issue 12.15): a typo in the
+    header, which would otherwise fail every row. (column number, name, the closest known path or "")."""
+    out = []
+    for col, name in enumerate(header, 1):
+        parts = name.strip().split(".")
+        misses = [_unknown_at(parts, schema) for schema in schemas]
+        if not schemas or any(m is None for m in misses):
+            continue
+        i, names = next(m for m in misses if m is not None)
+        close = difflib.get_close_matches(parts[i], sorted(names), n=1, cutoff=0.6)
+        out.append((col, name.strip(), ".".join([*parts[:i], close[0], *parts[i + 1:]]) if close else ""))
+    return out
 
 
 def _deref(node: Any, root: Mapping[str, Any]) -> Any:

@@ -4,19 +4,50 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import TypeVar
 
 import jsonschema
 
-from pingji.diagnostics import Diagnostic, error, sort_key, suggest
+from pingji.diagnostics import Diagnostic, Location, error, sort_key, suggest
 from pingji.errors import RulebookError
 from pingji.lang.source import Document, load_yaml
 
-__all__ = ["DECISION_KINDS", "RULEBOOK_KINDS", "check_stages", "display_name", "rulebook_kind", "schema_diagnostics"]
+__all__ = ["DECISION_KINDS", "MAX_EXAMPLES", "MAX_METRICS", "MAX_PROBLEMS", "RULEBOOK_KINDS", "check_stages", "count_limits",
+           "display_name", "rulebook_kind", "schema_diagnostics", "too_many_problems"]
 
 DECISION_KINDS = ("classification", "provisioning", "policy", "monitoring")
+# A schema check stops after this many problems (issue 12.8): 300,000 wrong list items would each be
+# a diagnostic, and finding them all took minutes; the first hundred say what is wrong.
+MAX_PROBLEMS = 100
+
+
+# Examples one rulebook may carry: `pingji check` runs each (about 3 ms a rating example), so 9,000
+# took 25 s; the built-in rulebooks carry at most a few dozen.
+MAX_EXAMPLES = 500
+# Metrics one rulebook may compute: each is parsed, type-checked and compiled (about 0.35 ms), so
+# 20,000 took 7 s; the built-in rulebooks compute a few dozen.
+MAX_METRICS = 2_000
+
+
+def count_limits(doc: Document, limits: Collection[tuple[str, int, str]]) -> list[Diagnostic]:
+    """E012 for each section (`factors`, `rules`, `examples`) of the document with more entries than
+    its limit, `(section, limit, why)`; counted before the schema check, which would take seconds on
+    them (issue 12.8)."""
+    out = []
+    data = doc.data if isinstance(doc.data, Mapping) else {}
+    for section, limit, why in limits:
+        entries = data.get(section)
+        if isinstance(entries, (Mapping, list)) and len(entries) > limit:
+            out.append(error("E012", f"rulebook defines {len(entries)} {section}; {why}", doc.key_loc((section,))))
+    return out
+
+
+def too_many_problems(where: Location) -> Diagnostic:
+    """What ends a list of problems cut at MAX_PROBLEMS (E011, at the start of the document)."""
+    return error("E011", f"more than {MAX_PROBLEMS} problems: the check stopped after the first {MAX_PROBLEMS}",
+                 where)
 RULEBOOK_KINDS = ("rating", *DECISION_KINDS)
 
 
@@ -44,7 +75,11 @@ def schema_diagnostics(doc: Document, validator: jsonschema.protocols.Validator,
     """A document's JSON Schema violations as located diagnostics (E100 required, E105 unknown key, E101 other;
     E124 for a number out of range under `factors.<id>.points` or a factor key in `point_keys`)."""
     out: list[Diagnostic] = []
+    stopped = False
     for err in validator.iter_errors(doc.data):
+        if len(out) >= MAX_PROBLEMS:
+            stopped = True
+            break
         # Report the most specific error of an anyOf / oneOf.
         leaf = err
         while leaf.context:
@@ -53,7 +88,7 @@ def schema_diagnostics(doc: Document, validator: jsonschema.protocols.Validator,
         if leaf.validator == "additionalProperties":
             allowed = list((leaf.schema.get("properties") or {}).keys())  # type: ignore[union-attr]
             extra = [k for k in leaf.instance if k not in allowed]
-            for key in extra:
+            for key in extra[:MAX_PROBLEMS + 1]:
                 hint = suggest(str(key), allowed)
                 if not hint and " " in str(key).strip():
                     # `{en: Pricing, limits}`: YAML reads ` limits` as a second key of the flow mapping
@@ -74,6 +109,9 @@ def schema_diagnostics(doc: Document, validator: jsonschema.protocols.Validator,
         elif leaf.validator == "propertyNames":
             msg = f"{leaf.instance!r} is not a valid id (lower-case letters, digits and '_', starting with a letter)"
         out.append(error("E101", f"{where}: {msg}" if where else msg, doc.loc(path)))
+    if stopped or len(out) > MAX_PROBLEMS:
+        del out[MAX_PROBLEMS:]
+        out.append(too_many_problems(doc.loc(())))
     return out
 
 

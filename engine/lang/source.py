@@ -12,6 +12,9 @@ E005  alias bombs: more than 100 aliases, or aliases that would expand to more t
       recursive aliases; nesting deeper than 200 levels (also counted with aliases expanded)
 E006  tags other than the YAML core ones, keys that are not strings or integers, a top level
       that is not a mapping (when one is expected), more than one document in the stream
+E010  more than 100,000 values (scalars, lists and mappings) in one document, refused at the
+      value past the limit, before the rest is read: 2 MB of tiny values (`[0,0,0,...]`) would
+      take the parser alone seconds, and every check after it longer (issue 12.8)
 ====  ===========================================================================================
 
 How it works: PyYAML's safe loader (the libyaml ``CSafeLoader`` when available) supplies only
@@ -26,16 +29,16 @@ stay integers. Every value and every mapping key gets a ``Location`` keyed by it
 
 from __future__ import annotations
 
-import bisect
+import contextlib
+import gc
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, NoReturn, Union
 
 import yaml
 from yaml.events import (
     AliasEvent,
+    CollectionEndEvent,
     CollectionStartEvent,
     MappingStartEvent,
     ScalarEvent,
@@ -45,21 +48,23 @@ from yaml.events import (
 
 from pingji.diagnostics import Location
 from pingji.errors import RulebookSyntaxError
+from pingji.lang.document import Document, Key, Path
 
 try:  # libyaml is much faster; the pure-Python parser produces the same events
     from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
-__all__ = ["MAX_BYTES", "Document", "load_yaml", "load_yaml_text", "read_bytes"]
+__all__ = ["MAX_BYTES", "MAX_VALUES", "Document", "check_values", "load_yaml", "load_yaml_text", "read_bytes"]
 
 MAX_BYTES = 2_000_000
 MAX_DEPTH = 200
 MAX_ALIASES = 100
 MAX_EXPANDED_NODES = 100_000
-
-Key = Union[str, int]
-Path = tuple[Key, ...]
+# Values (scalars, lists, mappings) in one document. The largest built-in rulebook has about
+# 1,000; a 2 MB loan portfolio in YAML about 100,000. Past it even the parser's events cost
+# seconds (about 2.5 us each), so the count is checked as they arrive.
+MAX_VALUES = 100_000
 
 
 class _EventLoader(_SafeLoader):
@@ -72,80 +77,6 @@ class _PureLoader(yaml.SafeLoader):
 
 # The loader class used to parse; tests may swap in a yaml.SafeLoader subclass.
 _LOADER: type[Any] = _EventLoader
-
-
-# ---------------------------------------------------------------------------------------------
-# The public result
-
-
-@dataclass(frozen=True)
-class Document:
-    """A loaded YAML document: its plain data and the source location of every node in it."""
-
-    file: str
-    data: Any
-    marks: Mapping[Path, Location]
-    key_marks: Mapping[Path, Location]
-    text: str = field(default="", repr=False, compare=False)
-
-    def scalar_locator(self, path: Sequence[Key], value: str) -> Callable[[int], Location]:
-        """Maps an offset inside the string value at `path` to where that character stands in the file.
-
-        Plain, quoted and block scalars all work: the value's characters are matched, in order, to
-        the source text from the scalar's start, skipping the quotes, block indicators, line breaks
-        and indentation YAML folded away.
-        """
-        start = self.loc(path)
-        lines = self.text.split("\n")
-        if not self.text or start.line < 1 or start.line > len(lines):
-            return lambda offset: Location(start.file, start.line, start.col + offset)
-        line_starts = [0]
-        for ln in lines[:-1]:
-            line_starts.append(line_starts[-1] + len(ln) + 1)
-        i = line_starts[start.line - 1] + start.col - 1
-        raw = self.text
-        if i < len(raw) and raw[i] in "\"'":
-            i += 1
-        elif i < len(raw) and raw[i] in "|>":
-            nl = raw.find("\n", i)
-            i = len(raw) if nl < 0 else nl + 1
-        positions: list[int] = []
-        for ch in value:
-            j = i
-            while j < len(raw) and raw[j] != ch and not (ch == " " and raw[j] in "\n\t"):
-                if raw[j] not in " \t\r\n\\\"'":
-                    break
-                j += 1
-            if j < len(raw) and (raw[j] == ch or ch == " "):
-                i = j
-            positions.append(i)
-            i += 1
-        end = i
-
-        def locate(offset: int) -> Location:
-            idx = positions[offset] if 0 <= offset < len(positions) else end
-            line = bisect.bisect_right(line_starts, idx) - 1
-            return Location(start.file, line + 1, idx - line_starts[line] + 1)
-
-        return locate
-
-    def loc(self, path: Sequence[Key]) -> Location:
-        """Location of the value at `path`, or of its nearest ancestor that has one.
-
-        The empty path (and any path with no located ancestor) is the start of the document.
-        """
-        p = tuple(path)
-        while p:
-            found = self.marks.get(p)
-            if found is not None:
-                return found
-            p = p[:-1]
-        return Location(self.file, 1, 1)
-
-    def key_loc(self, path: Sequence[Key]) -> Location:
-        """Location of the mapping key of the entry at `path` if known, else `loc(path)`."""
-        found = self.key_marks.get(tuple(path))
-        return found if found is not None else self.loc(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,15 +137,29 @@ def load_yaml_text(
         text = text[1:]
     _check_characters(text, name)
 
-    root = _compose(text, name)
-    if expect_mapping and not isinstance(root, _Map):
-        found = _describe(root)
-        where = root.loc if root is not None and found != "an empty document" else Location(name, 1, 1)
-        _fail("E006", f"expected a mapping at the top level, found {found}", where)
-    marks: dict[Path, Location] = {}
-    key_marks: dict[Path, Location] = {}
-    data = None if root is None else _build(root, (), marks, key_marks)
+    with _no_gc():
+        root = _compose(text, name)
+        if expect_mapping and not isinstance(root, _Map):
+            found = _describe(root)
+            where = root.loc if root is not None and found != "an empty document" else Location(name, 1, 1)
+            _fail("E006", f"expected a mapping at the top level, found {found}", where)
+        marks: dict[Path, Location] = {}
+        key_marks: dict[Path, Location] = {}
+        data = None if root is None else _build(root, (), marks, key_marks)
     return Document(name, data, marks, key_marks, text)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Any:
+    """The cyclic garbage collector paused: composing allocates a few objects per value and none of
+    them form cycles, yet the collector's full passes over them took a third of the time."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,6 +342,7 @@ class _Composer:
         self.loader, self.name = loader, name
         self.anchors: dict[str, object] = {}
         self.aliases = 0
+        self.values = 0
         self.first_excess_alias: Location | None = None
 
     def loc(self, mark: Any) -> Location:
@@ -420,9 +366,14 @@ class _Composer:
     def node(self) -> _Node:
         """Compose one whole node (the document's root) from the parser's events."""
         stack: list[_Frame] = []
+        get_event = self.loader.get_event
         while True:
-            event = self.loader.get_event()
+            event = get_event()
             node: _Node
+            if not isinstance(event, CollectionEndEvent):
+                self.values += 1
+                if self.values > MAX_VALUES:
+                    _fail("E010", _too_many_values(), self.loc(event.start_mark))
             if isinstance(event, AliasEvent):
                 node = self.alias(event)
             elif isinstance(event, ScalarEvent):
@@ -584,6 +535,31 @@ def _build(node: _Node, path: Path, marks: dict[Path, Location], key_marks: dict
         key_marks[path + (key,)] = key_node.loc
         out[key] = _build(value_node, path + (key,), marks, key_marks)
     return out
+
+
+def _too_many_values() -> str:
+    return f"more than {MAX_VALUES:,} values in one document; the limit is {MAX_VALUES:,} (split the input)"
+
+
+def check_values(data: Any, location: Location) -> None:
+    """Refuse, as a document's YAML is refused, a value built elsewhere (a JSONL record) that holds
+    more than MAX_VALUES values (E010) or nests deeper than MAX_DEPTH levels (E005)."""
+    count = 0  # values counted, and (below) every value waiting on the stack will be
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth >= MAX_DEPTH:
+            _fail("E005", f"nesting deeper than {MAX_DEPTH} levels", location)
+        if count + len(stack) + len(children) > MAX_VALUES:
+            _fail("E010", _too_many_values(), location)
+        stack.extend((c, depth + 1) for c in children)
 
 
 def _fail(code: str, message: str, location: Location) -> NoReturn:

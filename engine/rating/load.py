@@ -25,7 +25,15 @@ from pingji.lang.factschema import fact_types, find_schema, load_schema, schema_
 from pingji.lang.metrics import metric_order as _metric_order
 from pingji.lang.metrics import parse_expr as _expr
 from pingji.lang.references import Scope, find_file, scope_of
-from pingji.lang.schemacheck import DECISION_KINDS, check_stages, display_name, schema_diagnostics
+from pingji.lang.schemacheck import (
+    DECISION_KINDS,
+    MAX_EXAMPLES,
+    MAX_METRICS,
+    check_stages,
+    count_limits,
+    display_name,
+    schema_diagnostics,
+)
 from pingji.lang.source import Document, load_yaml
 from pingji.lang.text import parse_text as _text
 from pingji.rating.checks import build_checks
@@ -36,6 +44,7 @@ from pingji.rating.model import Example, Factor, Grade, Group, Metric, Override,
 from pingji.rating.report_section import parse_report
 from pingji.rating.run import runnable
 from pingji.rating.validate import validate
+from pingji.runtime.limits import MAX_RULES
 
 SECTIONS = ("metrics", "groups", "factors")
 DEFAULT_PRECISION = 4
@@ -130,19 +139,39 @@ def _not_a_rating_rulebook(doc: Document, name: str, loc: Location) -> Diagnosti
                  hint="extends names a rating rulebook: a YAML file with a 'rulebook:' key and kind rating")
 
 
-def _load_chain(path: Path, diags: list[Diagnostic]) -> list[Layer] | None:
+def _count_limits(doc: Document) -> Diagnostic | None:
+    """E012 when a file defines more factors than the engine can run rules for (each factor is at
+    least one rule), more metrics than pingji computes or more examples than check runs, counted
+    before the schema check."""
+    found = count_limits(doc, [
+        ("factors", MAX_RULES, f"the engine runs at most {MAX_RULES} rules, one or more a factor (split the rulebook)"),
+        ("metrics", MAX_METRICS, f"pingji computes at most {MAX_METRICS:,} in one rulebook (split it)"),
+        ("examples", MAX_EXAMPLES, f"pingji check runs at most {MAX_EXAMPLES} (rate the others as a batch)"),
+    ])
+    return found[0] if found else None
+
+
+def _load_chain(path: Path, diags: list[Diagnostic], document: Document | None = None) -> list[Layer] | None:
     chain: list[Layer] = []
     seen: list[Path] = []
     current: Path | None = path.resolve()
     scope = scope_of(path)
     extended: tuple[str, Location] | None = None  # what the previous file's `extends:` said, and where
     while current is not None:
-        doc = load_yaml(current, display_name=display_name(current))
+        name = display_name(current)
+        if document is not None and document.file == name and not chain:
+            doc = document  # parsed already (pingji.checking.check): not again
+        else:
+            doc = load_yaml(current, display_name=name)
         if extended is not None:
             wrong = _not_a_rating_rulebook(doc, *extended)
             if wrong is not None:  # before its schema check, whose messages would quote the file
                 diags.append(wrong)
                 return None
+        too_many = _count_limits(doc)
+        if too_many is not None:  # before the schema check, which would take seconds on them (issue 12.8)
+            diags.append(too_many)
+            return None
         problems = _schema_diagnostics(doc)
         diags.extend(problems)
         chain.append(Layer(current, doc))
@@ -441,9 +470,10 @@ def _build_scale(res: Resolved, diags: list[Diagnostic]) -> Scale | None:
     return Scale(grades, coarse, loc)
 
 
-def _load(path: str | os.PathLike[str], diags: list[Diagnostic]) -> Rulebook | None:
+def _load(path: str | os.PathLike[str], diags: list[Diagnostic], document: Document | None = None
+          ) -> Rulebook | None:
     p = Path(path)
-    chain = _load_chain(p, diags)
+    chain = _load_chain(p, diags, document)
     if chain is None or any(d.is_error for d in diags):
         return None
     res = _resolve(chain, diags)
@@ -457,15 +487,16 @@ def _load(path: str | os.PathLike[str], diags: list[Diagnostic]) -> Rulebook | N
     return rb
 
 
-def check(path: str | os.PathLike[str], *, run_examples: bool = True) -> list[Diagnostic]:
+def check(path: str | os.PathLike[str], *, run_examples: bool = True, document: Document | None = None
+          ) -> list[Diagnostic]:
     """Every diagnostic for the rating rulebook at `path` (errors and warnings), sorted by location.
 
     With `run_examples`, a rulebook without errors also runs its examples (E170, E171).
-    `pingji.checking.check` checks a rulebook of any kind.
+    `pingji.checking.check` checks a rulebook of any kind; `document` is the file already parsed.
     """
     def load(diags: list[Diagnostic]) -> Rulebook | None:
         try:
-            return _load(path, diags)
+            return _load(path, diags, document)
         except ExpressionError as exc:  # pragma: no cover - parse_checked converts these
             diags.append(error(exc.code, exc.message, exc.location or Location(str(path))))
             return None

@@ -262,6 +262,24 @@ class Store(Connection):
             "sections": out,
         }
 
+    def batch_duplicates(self, batch_id: str, limit: int | None = None) -> list[tuple[str, list[str]]]:
+        """Customer ids on more than one record of a batch (every run), each with its records' keys in
+        input order: (customer id, keys), by customer id."""
+        with self._guard():
+            sql = (
+                "SELECT customer_id, group_concat(k, char(10)) FROM (SELECT customer_id, batch_key AS k FROM "
+                "evaluations WHERE batch_id = ? UNION ALL SELECT customer_id, record_key FROM batch_failures "
+                "WHERE batch_id = ? AND customer_id IS NOT NULL) GROUP BY customer_id HAVING count(*) > 1 "
+                "ORDER BY customer_id"
+            )
+            params: tuple[Any, ...] = (batch_id, batch_id)
+            if limit is not None:
+                sql += " LIMIT ?"
+                params += (limit,)
+            rows = self.conn.execute(sql, params).fetchall()
+        return [(cid, sorted(keys.split("\n"), key=lambda k: (len(k), k) if k.isdigit() else (0, k)))
+                for cid, keys in rows]
+
     def batch_failures(self, batch_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         with self._guard():
             sql = (
