@@ -12,6 +12,7 @@ import click
 
 from pingji import codes
 from pingji.errors import PingjiError
+from pingji.rating.catalog import ENV_VAR as RULEBOOKS_ENV_VAR
 from pingji.store.database import DEFAULT_DB, ENV_VAR, Store
 from pingji.store.records import format_id, parse_id
 
@@ -64,6 +65,21 @@ def rulebook_option(f: F) -> F:
         "-r",
         metavar="ID|PATH",
         help="Rulebook id or file; default: chosen from the customer's type and industry.",
+    )(f)
+
+
+def rulebooks_option(f: F) -> F:
+    return click.option(
+        "--rulebooks",
+        "rulebooks",
+        metavar="DIR",
+        multiple=True,
+        type=click.Path(path_type=str),  # its env var splits on os.pathsep (':' on Unix, ';' on Windows)
+        envvar=RULEBOOKS_ENV_VAR,
+        show_envvar=True,
+        help="A folder of your own rulebooks (own customer types too), repeatable; when one of them applies to "
+        "a customer it is chosen before the built-in ones, and it replaces a built-in rulebook of the same id "
+        "(docs/customer-types.md). The env var lists folders separated by the path separator (':').",
     )(f)
 
 

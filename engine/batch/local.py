@@ -53,10 +53,10 @@ __all__ = ["DEFAULT_COMMIT_EVERY", "BatchRun", "default_workers", "outcomes", "r
 _RATER: Rater | None = None
 
 
-def _init(rulebook: str | None, kind: str, display: str) -> None:
+def _init(rulebook: str | None, kind: str, display: str, user: tuple[str, ...] = ()) -> None:
     global _RATER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it keeps what is done
-    _RATER = Rater(rulebook, kind, display)
+    _RATER = Rater(rulebook, kind, display, user=user)
 
 
 def _work(chunk: list[Raw]) -> list[Outcome]:
@@ -66,7 +66,7 @@ def _work(chunk: list[Raw]) -> list[Outcome]:
 
 def outcomes(
     records: Iterator[Raw],
-    args: tuple[str | None, str, str],
+    args: tuple[str | None, str, str, tuple[str, ...]],
     workers: int,
     chunk_size: int,
     cluster: Cluster | None = None,
@@ -76,12 +76,12 @@ def outcomes(
     """Outcomes in input order; at most 4 chunks per worker in flight (per worker thread on a cluster)."""
     if cluster is not None:
         assert loaded is not None
-        _, kind, display = args
+        _, kind, display, _ = args
         portables = (portable(r, kind, display) for r in records)
         yield from cluster.outcomes(portables, loaded, kind, display, chunk_size, batch_id)
         return
     if workers <= 1:
-        rater = Rater(*args)
+        rater = Rater(*args[:3], user=args[3])
         for r in records:
             yield rater.rate(r)
         return
@@ -163,6 +163,7 @@ def run_batch(
     on_start: Callable[[BatchRun], None] | None = None,
     scheduler: str | Cluster | None = None,
     scheduler_timeout: float | None = None,
+    rulebooks: catalog.Folders = (),
 ) -> BatchRun:
     """Rate every record of the input into `store`; see the module docstring.
 
@@ -171,7 +172,8 @@ def run_batch(
     to have a worker, pingji.batch.cluster.DEFAULT_TIMEOUT seconds by default), or a Cluster already
     connected (pingji.batch.cluster.connect; left open). A cluster that cannot be used raises
     ClusterUnavailable before anything is stored; one that fails during the batch raises ClusterLost
-    after storing what was rated before.
+    after storing what was rated before. `rulebooks`: the user's rulebook folders, chosen from before
+    the built-in ones (pingji.rating.catalog); read once per process, not per customer.
     """
     if scheduler is not None and workers is not None:
         raise ValueError("run_batch: give workers (local processes) or scheduler (a Dask cluster), not both")
@@ -180,11 +182,13 @@ def run_batch(
     if total == 0:  # before the store hears of a batch: nothing done is not a success
         raise BatchError(f"input '{source.display}' has no records: nothing to rate", None, "E904")
     rb: Rulebook | None = None
+    user = tuple(os.fspath(d) for d in rulebooks)
     if rulebook is not None:
-        rb = load_rulebook(catalog.find(rulebook))  # refuse a bad rulebook before any record
+        rb = load_rulebook(catalog.find(rulebook, user=user))  # refuse a bad rulebook before any record
         rb_key, rb_label = rb.content_hash, rulebook
     else:
-        rb_key, rb_label = catalog_key(), "auto"
+        catalog.catalog(user=user)  # refuse a bad rulebooks folder before any record (E740-E742)
+        rb_key, rb_label = catalog_key(user=user), "auto"
     cluster: Cluster | None = None
     if isinstance(scheduler, str):
         # Connected before the store hears of the batch: a cluster that cannot be used stores nothing.
@@ -192,9 +196,9 @@ def run_batch(
     elif scheduler is not None:
         cluster = scheduler
     try:
-        loaded = LoadedRulebooks.load(rb) if cluster is not None else None
-        return _run(source, total, store, rulebook, rb_key, rb_label, workers, cluster, loaded, commit_every,
-                    failures_shown, progress, on_start)
+        loaded = LoadedRulebooks.load(rb, user) if cluster is not None else None
+        return _run(source, total, store, (rulebook, user), rb_key, rb_label, workers, cluster, loaded,
+                    commit_every, failures_shown, progress, on_start)
     finally:
         if cluster is not None and cluster is not scheduler:
             cluster.close()
@@ -204,7 +208,7 @@ def _run(
     source: Source,
     total: int,
     store: Store,
-    rulebook: str | None,
+    asked: tuple[str | None, tuple[str, ...]],
     rb_key: str,
     rb_label: str,
     workers: int | None,
@@ -269,7 +273,7 @@ def _run(
 
     parallel = cluster.threads if cluster is not None else workers
     chunk = max(1, min(64, commit_every // max(1, parallel)))
-    args = (rulebook, source.kind, source.display)
+    args = (asked[0], source.kind, source.display, asked[1])
     try:
         for outcome in outcomes(todo(), args, workers, chunk, cluster, loaded, batch_id):
             buffer.append(outcome)

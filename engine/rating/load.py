@@ -105,7 +105,7 @@ class Resolved:
     top_dir: dict[str, Path] = field(default_factory=dict)  # the folder of the file that set each top key
 
 
-def _find_parent(name: str, child: Path) -> Path | None:
+def find_parent(name: str, child: Path) -> Path | None:
     if name.endswith((".yaml", ".yml")) or "/" in name:
         p = (child.parent / name).resolve()
         return p if p.is_file() else None
@@ -131,7 +131,7 @@ def _load_chain(path: Path, diags: list[Diagnostic]) -> list[Layer] | None:
         if not isinstance(parent, str):
             break
         loc = doc.loc(("extends",))
-        found = _find_parent(parent, current)
+        found = find_parent(parent, current)
         if found is None:
             here = [p.stem for p in current.parent.glob("*.y*ml")] + [p.stem for p in rulebooks_dir().glob("*.yaml")]
             diags.append(error("E160", f"extends '{parent}': no such rulebook", loc, hint=suggest(parent, set(here))))

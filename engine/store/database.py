@@ -448,6 +448,17 @@ class Store(Connection):
             for r in rows
         ]
 
+    def rated_by(self) -> dict[tuple[str, str], str]:
+        """(customer id, customer type) → the file of the rating rulebook that rated the customer's
+        latest evaluation of that type, as it was named then (what a snapshot of an own customer type
+        is checked against: `pingji.decisions.snapshots.CustomerSchemas`)."""
+        with self._guard():
+            return {(cid, ctype): file for cid, ctype, file in self.conn.execute(
+                "SELECT e.customer_id, e.customer_type, r.file FROM evaluations e JOIN "
+                "(SELECT max(id) AS id FROM evaluations WHERE customer_type IS NOT NULL "
+                "GROUP BY customer_id, customer_type) l ON e.id = l.id "
+                "JOIN rulebook_versions r ON r.hash = e.rulebook_hash")}
+
     def ratings_as_of(self, as_of: str | None = None) -> list[dict[str, Any]]:
         """Each customer's latest evaluation made on or before the date `as_of` (all, without it).
 
