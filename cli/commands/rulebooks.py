@@ -11,7 +11,7 @@ import click
 
 import pingji
 from pingji.builtin import facts_dir, rulebooks_dir, schema_dir
-from pingji.cli.options import Failure, json_option
+from pingji.cli.options import Failure, json_option, rulebooks_option
 from pingji.diagnostics import sort_key
 from pingji.errors import RulebookError
 from pingji.lang.source import load_yaml
@@ -79,16 +79,20 @@ def _is_rulebook(path: Path) -> bool:
 
 
 @click.command("rulebooks")
+@rulebooks_option
 @json_option
-def rulebooks_cmd(as_json: bool) -> None:
+def rulebooks_cmd(rulebooks: tuple[str, ...], as_json: bool) -> None:
     """List the built-in rulebooks: rating rulebooks and what they apply to, then the
     classification, provisioning, policy and monitoring rulebooks used after the grade.
 
+    With --rulebooks (or PINGJI_RULEBOOKS), your own rulebooks are listed with them, each
+    followed by its file; one of yours replaces a built-in rulebook of the same id.
+
     Example:
 
-        pingji rulebooks
+        pingji rulebooks --rulebooks facts/templates
     """
-    entries = catalog.catalog()
+    entries = catalog.catalog(user=rulebooks)
     if as_json:
         click.echo(
             json.dumps(
@@ -101,6 +105,7 @@ def rulebooks_cmd(as_json: bool) -> None:
                         "customer_type": e.customer_type,
                         "industry": list(e.industries),
                         "extends": e.extends,
+                        "user": e.user,
                     }
                     for e in entries
                 ],
@@ -115,6 +120,7 @@ def rulebooks_cmd(as_json: bool) -> None:
         click.echo(
             f"{e.id:<18} {e.kind:<15} {e.customer_type or '-':<14} {','.join(e.industries) or '-':<12} "
             f"{e.extends or '-':<12} {e.title.get('en', '')} / {e.title.get('zh', '')}"
+            + (f"  [yours: {e.path}]" if e.user else "")
         )
 
 
