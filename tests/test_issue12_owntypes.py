@@ -339,3 +339,31 @@ def test_issue12_20_the_template_loads_and_rates(tmp_path: Path) -> None:
     r = cmd("rate", str(TEMPLATES / "own-type-customer.yaml"), "--rulebooks", str(TEMPLATES), "--db", db)
     assert r.exit_code == 0, r.output
     assert r.output.splitlines()[3:6] == ["total      59.00", "model      B", "grade      B, PD 5.00%"]
+
+
+def test_issue12_20_an_expert_grade_on_an_own_master_scale_maps_by_the_stored_scale(ws: Path) -> None:
+    text = (ws / "mine" / "coop.yaml").read_text(encoding="utf-8")
+    scale = text[text.index("scale:"):]
+    (ws / "mine" / "coop.yaml").write_text(text.replace(scale, """\
+scale:
+  grades:
+    - {grade: K1, from: 70, pd: 0.01, coarse: A, title: {en: Good}}
+    - {grade: K2, from: 40, pd: 0.05, coarse: B, title: {en: Fair}}
+    - {grade: K3, pd: 0.2, coarse: C, title: {en: Poor}}
+  coarse:
+    - {grade: A, title: {en: Good}}
+    - {grade: B, title: {en: Fair}}
+    - {grade: C, title: {en: Poor}}
+"""), encoding="utf-8")
+    assert cmd("rate", "coop-a.yaml", "--rulebook", "mine/coop.yaml", "--db", "s.db").exit_code == 0
+    r = cmd("override", "E000001", "--grade", "K3", "--reviewer", "zhang", "--approved-by", "wang",
+            "--reason", "members left in bulk", "--db", "s.db")
+    assert r.exit_code == 0, r.output
+    r = cmd("price", "E000001", "--db", "s.db")  # was E501: 'coarse_grade' is a required property
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[1].startswith("grade        K3 (coarse C), expert override, rated ")
+    assert r.output.splitlines()[2].startswith("decision     decline — decline-c (")
+    r = cmd("portfolio", "--db", "s.db")  # was a column "K3" beside A/B/C
+    assert r.exit_code == 0, r.output
+    assert "| A Agriculture, forestry, animal husbandry and fishery | 1 | 1 | 1 |" in r.output.splitlines()
+    assert "| Industry | C | Customers | Overridden |" in r.output.splitlines()

@@ -63,7 +63,7 @@ def _grades(db_path: str | None) -> dict[str, str]:
     if not db_path:
         return {}
     with open_store(db_path, readonly=True) as store:
-        return coarse_grades(store.latest_ratings())
+        return coarse_grades(store.latest_ratings(), store.scales())
 
 
 

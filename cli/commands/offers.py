@@ -42,7 +42,8 @@ def price(evaluation_id: str, rulebook: str, db_path: str, as_json: bool, lang: 
     book = pingji.load_decision(catalog.find(rulebook), kind="policy")
     with open_store(db_path, readonly=True) as store:
         record = store.record(evaluation_id)
-    offer = price_offer(book, offer_facts(record))
+        scales = store.scales()
+    offer = price_offer(book, offer_facts(record, scales))
     if as_json:
         out = offer.to_dict()
         out["evaluation_id"] = evaluation_id

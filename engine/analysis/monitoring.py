@@ -44,7 +44,7 @@ def compare(book: DecisionBook, snapshots: Sequence[FactsFile], *, previous: Fac
     else the facts of its latest evaluation in `store`. A customer with neither is listed in
     `unrated`. Ratings and the problem customers' histories come from the store."""
     latest = {r["customer_id"]: r for r in store.latest_ratings()} if store else {}
-    coarse = coarse_grades(list(latest.values())) if latest else {}
+    coarse = coarse_grades(list(latest.values()), store.scales() if store else None) if latest else {}
 
     def stored_facts(row: Mapping[str, Any]) -> Mapping[str, Any]:
         assert store is not None

@@ -64,7 +64,7 @@ def build_portfolio(store: Store | None, *, loans: str | None = None, snapshots:
     book = load_decision(catalog.find("early-warning", user=rulebooks), kind="monitoring")
     sources = [f"store {store.path}"] if store else []
     ratings = store.latest_ratings() if store else []
-    coarse = coarse_grades(ratings)
+    coarse = coarse_grades(ratings, store.scales() if store else None)
     for r in ratings:
         r["coarse"] = coarse.get(r["customer_id"])
     cl = pv = None

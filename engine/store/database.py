@@ -399,10 +399,11 @@ class Store(Connection):
         """Each customer's latest evaluation (by id), with its effective grade after expert overrides.
 
         Sorted by customer id. Keys: customer_id, customer_type, industry, evaluation_id,
-        evaluated_at, rulebook_id, final_grade, coarse_grade, pd, effective_grade, overridden.
+        evaluated_at, rulebook_id, rulebook_hash, final_grade, coarse_grade, pd, effective_grade, overridden.
         """
         return self._effective_ratings(
-            "e.customer_type, e.industry, e.evaluated_at, e.rulebook_id, e.final_grade, e.coarse_grade, e.pd",
+            "e.customer_type, e.industry, e.evaluated_at, e.rulebook_id, e.rulebook_hash, e.final_grade, "
+            "e.coarse_grade, e.pd",
             "9999-12-31", "overridden")
 
     def _effective_ratings(self, columns: str, cut: str, flag: str) -> list[dict[str, Any]]:
