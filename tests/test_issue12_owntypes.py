@@ -367,3 +367,15 @@ scale:
     assert r.exit_code == 0, r.output
     assert "| A Agriculture, forestry, animal husbandry and fishery | 1 | 1 | 1 |" in r.output.splitlines()
     assert "| Industry | C | Customers | Overridden |" in r.output.splitlines()
+
+
+def test_issue12_20_commands_finding_rulebooks_by_id_take_yours_first(ws: Path) -> None:
+    (ws / "ids").mkdir()
+    shutil.copy(ROOT / "rulebooks" / "five-category.yaml", ws / "ids" / "five-category.yaml")
+    loans = str(ROOT / "facts" / "loans" / "portfolio.yaml")
+    r = cmd("classify", loans, env={catalog.ENV_VAR: "ids"})
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[0] == (f"classification of {loans} as of 2026-06-30 (rulebook five-category 2023.1, "
+                                        f"ids/five-category.yaml)")
+    r = cmd("check", "--no-examples", "--rulebooks", "mine")
+    assert (r.exit_code, r.output.splitlines()[-1]) == (0, "16 rulebooks checked: 0 errors, 0 warnings")

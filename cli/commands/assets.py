@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 import pingji
-from pingji.cli.options import json_option, lang_option, open_store, progress
+from pingji.cli.options import json_option, lang_option, open_store, progress, rulebooks_option
 from pingji.decisions.classification import (
     Classification,
     Loans,
@@ -27,8 +27,8 @@ from pingji.rating import catalog
 COMMANDS: list[click.Command] = []
 
 
-def _book(name: str, kind: str) -> DecisionBook:
-    book = pingji.load_decision(catalog.find(name), kind=kind)
+def _book(name: str, kind: str, user: tuple[str, ...] = ()) -> DecisionBook:
+    book = pingji.load_decision(catalog.find(name, user=user), kind=kind)
     if kind == "classification":
         require_category(book)
     return book
@@ -99,9 +99,11 @@ def _summary(cl: Classification, lang: str) -> None:
 @click.option("--db", "db_path", metavar="FILE", default=None,
               help="Take each borrower's grade from this store (its latest evaluation) where a loan does not "
                    "give borrower.grade.")
+@rulebooks_option
 @json_option
 @lang_option
-def classify(loans: str, rulebook: str, db_path: str | None, as_json: bool, lang: str) -> None:
+def classify(loans: str, rulebook: str, db_path: str | None, rulebooks: tuple[str, ...], as_json: bool,
+             lang: str) -> None:
     """Classify loans into the five categories (正常/关注/次级/可疑/损失) by the 2023 measures.
 
     LOANS is a YAML or JSON file `{as_of: YYYY-MM-DD, loans: [...]}`, or a .jsonl file (a first
@@ -116,7 +118,7 @@ def classify(loans: str, rulebook: str, db_path: str | None, as_json: bool, lang
 
         pingji classify facts/loans/portfolio.yaml
     """
-    _, cl = _classify(loans, _book(rulebook, "classification"), db_path)
+    _, cl = _classify(loans, _book(rulebook, "classification", rulebooks), db_path)
     if as_json:
         _echo_json(cl.to_dict())
         return
@@ -133,11 +135,12 @@ def classify(loans: str, rulebook: str, db_path: str | None, as_json: bool, lang
     _summary(cl, lang)
 
 
-def _provisions(loans: str, rulebook: str, classification: str, adequacy: str, db_path: str | None) -> Provisions:
+def _provisions(loans: str, rulebook: str, classification: str, adequacy: str, db_path: str | None,
+                user: tuple[str, ...] = ()) -> Provisions:
     # rulebook errors before data errors
-    books = _book(rulebook, "provisioning"), _book(adequacy, "provisioning")
+    books = _book(rulebook, "provisioning", user), _book(adequacy, "provisioning", user)
     require_outputs(*books)
-    _, cl = _classify(loans, _book(classification, "classification"), db_path)
+    _, cl = _classify(loans, _book(classification, "classification", user), db_path)
     with progress(len(cl.loans), "provisioning") as tick:
         return provide(cl, *books, progress=tick)
 
@@ -152,10 +155,11 @@ def _provisions(loans: str, rulebook: str, classification: str, adequacy: str, d
               help="Rulebook judging the portfolio's coverage ratio and provision rate.")
 @click.option("--db", "db_path", metavar="FILE", default=None,
               help="Take each borrower's grade from this store where a loan does not give borrower.grade.")
+@rulebooks_option
 @json_option
 @lang_option
 def provisions(loans: str, rulebook: str, classification: str, adequacy: str, db_path: str | None,
-               as_json: bool, lang: str) -> None:
+               rulebooks: tuple[str, ...], as_json: bool, lang: str) -> None:
     """Loan-loss reserves and IFRS 9 expected credit loss for a portfolio of loans.
 
     Classifies LOANS (as `pingji classify` does), then per loan: the specific reserve (rate by
@@ -171,7 +175,7 @@ def provisions(loans: str, rulebook: str, classification: str, adequacy: str, db
 
         pingji provisions facts/loans/portfolio.yaml
     """
-    p = _provisions(loans, rulebook, classification, adequacy, db_path)
+    p = _provisions(loans, rulebook, classification, adequacy, db_path, rulebooks)
     if as_json:
         _echo_json(p.to_dict())
         return

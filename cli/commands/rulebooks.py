@@ -22,10 +22,12 @@ from pingji.rating import catalog
 @click.argument("paths", nargs=-1, type=click.Path())
 @json_option
 @click.option("--no-examples", is_flag=True, help="Do not run the rulebooks' examples.")
-def check(paths: tuple[str, ...], as_json: bool, no_examples: bool) -> None:
+@rulebooks_option
+def check(paths: tuple[str, ...], as_json: bool, no_examples: bool, rulebooks: tuple[str, ...]) -> None:
     """Check rulebooks and run their examples; print every problem; exit 1 on any error.
 
-    With no PATH, checks every built-in rulebook. A PATH may be a folder of rulebooks: its YAML
+    With no PATH, checks every built-in rulebook, and your own with --rulebooks (or
+    PINGJI_RULEBOOKS; a rulebook of yours replaces the built-in one of its id). A PATH may be a folder of rulebooks: its YAML
     files that are not rulebooks (no `rulebook:` key, e.g. facts) are skipped with a note on
     stderr. The diagnostics are the command's output (stdout); nothing to check is an error.
 
@@ -34,7 +36,7 @@ def check(paths: tuple[str, ...], as_json: bool, no_examples: bool) -> None:
         pingji check rulebooks/manufacturing.yaml
     """
     files: list[Path] = []
-    for p in paths or [str(e.path) for e in catalog.catalog()]:
+    for p in paths or [str(e.path) for e in catalog.catalog(user=rulebooks)]:
         path = Path(p)
         if not path.is_dir():
             files.append(path)
