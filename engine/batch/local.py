@@ -66,27 +66,29 @@ def _work(chunk: list[Raw]) -> list[Outcome]:
 
 def outcomes(
     records: Iterator[Raw],
-    args: tuple[str | None, str, str, tuple[str, ...]],
+    args: tuple[str | None, str, str],
     workers: int,
     chunk_size: int,
     cluster: Cluster | None = None,
     loaded: LoadedRulebooks | None = None,
     batch_id: str = "",
+    user: tuple[str, ...] = (),
 ) -> Iterator[Outcome]:
-    """Outcomes in input order; at most 4 chunks per worker in flight (per worker thread on a cluster)."""
+    """Outcomes in input order; at most 4 chunks per worker in flight (per worker thread on a cluster);
+    `user`: the user's rulebook folders each local worker process chooses from (read once per process)."""
     if cluster is not None:
         assert loaded is not None
-        _, kind, display, _ = args
+        _, kind, display = args
         portables = (portable(r, kind, display) for r in records)
         yield from cluster.outcomes(portables, loaded, kind, display, chunk_size, batch_id)
         return
     if workers <= 1:
-        rater = Rater(*args[:3], user=args[3])
+        rater = Rater(*args, user=user)
         for r in records:
             yield rater.rate(r)
         return
     pool = ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init, initargs=args
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init, initargs=(*args, user)
     )
     pending: deque[Future[list[Outcome]]] = deque()
     try:
@@ -273,9 +275,9 @@ def _run(
 
     parallel = cluster.threads if cluster is not None else workers
     chunk = max(1, min(64, commit_every // max(1, parallel)))
-    args = (asked[0], source.kind, source.display, asked[1])
+    args = (asked[0], source.kind, source.display)
     try:
-        for outcome in outcomes(todo(), args, workers, chunk, cluster, loaded, batch_id):
+        for outcome in outcomes(todo(), args, workers, chunk, cluster, loaded, batch_id, asked[1]):
             buffer.append(outcome)
             if progress is not None:
                 progress(1)
