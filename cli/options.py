@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from pingji import codes, store
+from pingji.builtin import RULEBOOKS_ENV_VAR
 from pingji.errors import PingjiError
 from pingji.store.ids import DEFAULT_DB, ENV_VAR, format_id, parse_id
 
@@ -66,6 +67,21 @@ def rulebook_option(f: F) -> F:
         "-r",
         metavar="ID|PATH",
         help="Rulebook id or file; default: chosen from the customer's type and industry.",
+    )(f)
+
+
+def rulebooks_option(f: F) -> F:
+    return click.option(
+        "--rulebooks",
+        "rulebooks",
+        metavar="DIR",
+        multiple=True,
+        type=click.Path(path_type=str),  # its env var splits on os.pathsep (':' on Unix, ';' on Windows)
+        envvar=RULEBOOKS_ENV_VAR,
+        show_envvar=True,
+        help="A folder of your own rulebooks (own customer types too), repeatable; when one of them applies to "
+        "a customer it is chosen before the built-in ones, and it replaces a built-in rulebook of the same id "
+        "(docs/customer-types.md). The env var lists folders separated by the path separator (':').",
     )(f)
 
 

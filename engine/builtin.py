@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
+# The user's own rulebook folders, separated by os.pathsep (pingji.rating.catalog; --rulebooks)
+RULEBOOKS_ENV_VAR = "PINGJI_RULEBOOKS"
 
 
 def _locate(name: str) -> Path:

@@ -416,8 +416,10 @@ def test_monitor_bad_input(ws: Path) -> None:
                                           "customer 'C-E-0001', not 'C-C-0001'\n")
     person = _copy(ws, "person.yaml", "customer_type: corporate", "customer_type: person")
     r = cmd("monitor", person, "--previous", EARLIER, "--db", none)
-    assert (r.exit_code, r.output) == (1, f"{person}:7:16: error[E501]: customer_type \"person\" is not one of "
-                                          f"corporate, small_business, individual\n")
+    assert (r.exit_code, r.output) == (1, f"{person}:7:16: error[E744]: no facts schema for customer_type \"person\": "
+                                          f"no rating rulebook applies to it (the rating rulebooks' types: corporate, "
+                                          f"individual, small_business) and no stored evaluation names one; add your "
+                                          f"rulebooks with --rulebooks DIR or PINGJI_RULEBOOKS\n")
     r = cmd("monitor", LATER, EARLIER, "--previous", EARLIER, "--db", none)
     assert r.exit_code == 2 and "--previous compares one customer" in r.output
     r = cmd("monitor", LATER, "--db", none)

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 import pingji
-from pingji.cli.options import json_option, lang_option, open_store, progress
+from pingji.cli.options import json_option, lang_option, open_store, progress, rulebooks_option
 from pingji.decisions.classification import (
     Classification,
     LoanClass,
@@ -29,8 +29,8 @@ from pingji.rating import catalog
 COMMANDS: list[click.Command] = []
 
 
-def _book(name: str, kind: str) -> DecisionBook:
-    book = pingji.load_decision(catalog.find(name), kind=kind)
+def _book(name: str, kind: str, user: tuple[str, ...] = ()) -> DecisionBook:
+    book = pingji.load_decision(catalog.find(name, user=user), kind=kind)
     if kind == "classification":
         require_category(book)
     return book
@@ -81,7 +81,7 @@ def _grades(db_path: str | None) -> dict[str, str]:
     if not db_path:
         return {}
     with open_store(db_path, readonly=True) as store:
-        return coarse_grades(store.latest_ratings())
+        return coarse_grades(store.latest_ratings(), store.scales())
 
 
 
@@ -126,9 +126,11 @@ def _summary(cl: Classification, lang: str) -> None:
               help="Take each borrower's grade from this store (its latest evaluation) where a loan does not "
                    "give borrower.grade.")
 @fx_option
+@rulebooks_option
 @json_option
 @lang_option
-def classify(loans: str, rulebook: str, db_path: str | None, fx_file: str | None, as_json: bool, lang: str) -> None:
+def classify(loans: str, rulebook: str, db_path: str | None, fx_file: str | None, rulebooks: tuple[str, ...],
+             as_json: bool, lang: str) -> None:
     """Classify loans into the five categories (正常/关注/次级/可疑/损失) by the 2023 measures.
 
     LOANS is a YAML or JSON file `{as_of: YYYY-MM-DD, loans: [...]}`, or a .jsonl file (a first
@@ -148,7 +150,7 @@ def classify(loans: str, rulebook: str, db_path: str | None, fx_file: str | None
 
         pingji classify facts/loans/portfolio.yaml
     """
-    _, cl = _classify(loans, _book(rulebook, "classification"), db_path, fx_file)
+    _, cl = _classify(loans, _book(rulebook, "classification", rulebooks), db_path, fx_file)
     if as_json:
         _echo_json(cl.to_dict())
         return
@@ -168,11 +170,11 @@ def classify(loans: str, rulebook: str, db_path: str | None, fx_file: str | None
 
 
 def _provisions(loans: str, rulebook: str, classification: str, adequacy: str, db_path: str | None,
-                fx_file: str | None) -> Provisions:
+                fx_file: str | None, user: tuple[str, ...] = ()) -> Provisions:
     # rulebook errors before data errors
-    books = _book(rulebook, "provisioning"), _book(adequacy, "provisioning")
+    books = _book(rulebook, "provisioning", user), _book(adequacy, "provisioning", user)
     require_outputs(*books)
-    _, cl = _classify(loans, _book(classification, "classification"), db_path, fx_file)
+    _, cl = _classify(loans, _book(classification, "classification", user), db_path, fx_file)
     with progress(len(cl.loans), "provisioning") as tick:
         return provide(cl, *books, progress=tick)
 
@@ -188,10 +190,11 @@ def _provisions(loans: str, rulebook: str, classification: str, adequacy: str, d
 @click.option("--db", "db_path", metavar="FILE", default=None,
               help="Take each borrower's grade from this store where a loan does not give borrower.grade.")
 @fx_option
+@rulebooks_option
 @json_option
 @lang_option
 def provisions(loans: str, rulebook: str, classification: str, adequacy: str, db_path: str | None,
-               fx_file: str | None, as_json: bool, lang: str) -> None:
+               fx_file: str | None, rulebooks: tuple[str, ...], as_json: bool, lang: str) -> None:
     """Loan-loss reserves and IFRS 9 expected credit loss for a portfolio of loans.
 
     Classifies LOANS (as `pingji classify` does), then per loan: the specific reserve (rate by
@@ -210,7 +213,7 @@ def provisions(loans: str, rulebook: str, classification: str, adequacy: str, db
 
         pingji provisions facts/loans/portfolio.yaml
     """
-    p = _provisions(loans, rulebook, classification, adequacy, db_path, fx_file)
+    p = _provisions(loans, rulebook, classification, adequacy, db_path, fx_file, rulebooks)
     if as_json:
         _echo_json(p.to_dict())
         return

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 import pingji
-from pingji.cli.options import EVAL_ID, db_option, json_option, lang_option, open_store
+from pingji.cli.options import EVAL_ID, db_option, json_option, lang_option, open_store, rulebooks_option
 from pingji.decisions.pricing import LIMIT, REVIEW, SPREAD, UNIT, Offer, offer_facts
 from pingji.decisions.pricing import price as price_offer
 from pingji.rating import catalog
@@ -20,10 +20,12 @@ COMMANDS: list[click.Command] = []
 @click.argument("evaluation_id", metavar="EVAL_ID", type=EVAL_ID)
 @click.option("--rulebook", "-r", metavar="ID|PATH", default="pricing", show_default=True,
               help="Policy rulebook: spread, limit, approval authority and re-rating frequency by grade.")
+@rulebooks_option
 @db_option
 @json_option
 @lang_option
-def price(evaluation_id: str, rulebook: str, db_path: str, as_json: bool, lang: str) -> None:
+def price(evaluation_id: str, rulebook: str, rulebooks: tuple[str, ...], db_path: str, as_json: bool,
+          lang: str) -> None:
     """The offer for a rated customer: interest rate, credit limit, approval and re-rating.
 
     Reads the stored evaluation EVAL_ID and prices it on its effective grade (an expert override
@@ -39,10 +41,11 @@ def price(evaluation_id: str, rulebook: str, db_path: str, as_json: bool, lang: 
 
         pingji price E000001
     """
-    book = pingji.load_decision(catalog.find(rulebook), kind="policy")
+    book = pingji.load_decision(catalog.find(rulebook, user=rulebooks), kind="policy")
     with open_store(db_path, readonly=True) as store:
         record = store.record(evaluation_id)
-    offer = price_offer(book, offer_facts(record))
+        scales = store.scales()
+    offer = price_offer(book, offer_facts(record, scales))
     if as_json:
         out = offer.to_dict()
         out["evaluation_id"] = evaluation_id

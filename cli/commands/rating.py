@@ -20,7 +20,15 @@ from pingji.batch.cluster import (  # imports distributed only to connect
 from pingji.batch.local import DEFAULT_COMMIT_EVERY, run_batch
 from pingji.cli import render
 from pingji.cli.commands.watch import DATE
-from pingji.cli.options import Progress, UsageFailure, db_option, json_option, lang_option, rulebook_option
+from pingji.cli.options import (
+    Progress,
+    UsageFailure,
+    db_option,
+    json_option,
+    lang_option,
+    rulebook_option,
+    rulebooks_option,
+)
 from pingji.errors import ClusterUnavailable
 from pingji.rating import catalog
 from pingji.rating.model import Rulebook
@@ -53,20 +61,22 @@ def _scheduler_address(ctx: click.Context, param: click.Parameter, value: str | 
         raise click.BadParameter(exc.message) from None
 
 
-def load_for(rulebook: str | None, facts: dict[str, Any]) -> Rulebook:
-    path = catalog.find(rulebook) if rulebook else catalog.select(facts)
+def load_for(rulebook: str | None, facts: dict[str, Any], user: tuple[str, ...] = ()) -> Rulebook:
+    path = catalog.find(rulebook, user=user) if rulebook else catalog.select(facts, user=user)
     return pingji.load_rulebook(path)
 
 
 @click.command()
 @click.argument("facts", type=click.Path(dir_okay=False))
 @rulebook_option
+@rulebooks_option
 @db_option
 @click.option("--no-store", is_flag=True, help="Do not store the evaluation.")
 @rated_on_option
 @json_option
 @lang_option
-def rate(facts: str, rulebook: str | None, db_path: str, no_store: bool, rated_on: str | None, as_json: bool,
+def rate(facts: str, rulebook: str | None, rulebooks: tuple[str, ...], db_path: str, no_store: bool,
+         rated_on: str | None, as_json: bool,
          lang: str) -> None:
     """Rate one customer from a YAML or JSON facts file, and store the evaluation.
 
@@ -81,7 +91,7 @@ def rate(facts: str, rulebook: str | None, db_path: str, no_store: bool, rated_o
         pingji rate old-facts.yaml --rated-on 2024-12-31
     """
     doc = pingji.read_facts(facts)
-    rb = load_for(rulebook, doc.data)
+    rb = load_for(rulebook, doc.data, rulebooks)
     ev = pingji.evaluate(rb, doc.data, locate=doc.locate, label=doc.file,
                          rating_date=_dt.date.fromisoformat(rated_on) if rated_on else None)
     eid = None
@@ -112,6 +122,7 @@ def warn_relabelled(r: dict[str, Any]) -> None:
 @click.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path())
 @rulebook_option
+@rulebooks_option
 @click.option(
     "--workers",
     "-w",
@@ -148,6 +159,7 @@ def warn_relabelled(r: dict[str, Any]) -> None:
 def batch(
     input_path: str,
     rulebook: str | None,
+    rulebooks: tuple[str, ...],
     workers: int | None,
     db_path: str,
     as_json: bool,
@@ -218,6 +230,7 @@ def batch(
             progress=advance,
             on_start=start,
             rated_on=rated_on,
+            rulebooks=rulebooks,
         )
         relabelled = store.relabelled(batch_id=run.batch_id)
     for r in relabelled:

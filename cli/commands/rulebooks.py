@@ -11,7 +11,7 @@ import click
 
 import pingji
 from pingji.builtin import facts_dir, rulebooks_dir, schema_dir
-from pingji.cli.options import Failure, json_option
+from pingji.cli.options import Failure, json_option, rulebooks_option
 from pingji.diagnostics import sort_key
 from pingji.errors import RulebookError
 from pingji.lang.schemacheck import display_name
@@ -23,10 +23,12 @@ from pingji.rating import catalog
 @click.argument("paths", nargs=-1, type=click.Path())
 @json_option
 @click.option("--no-examples", is_flag=True, help="Do not run the rulebooks' examples.")
-def check(paths: tuple[str, ...], as_json: bool, no_examples: bool) -> None:
+@rulebooks_option
+def check(paths: tuple[str, ...], as_json: bool, no_examples: bool, rulebooks: tuple[str, ...]) -> None:
     """Check rulebooks and run their examples; print every problem; exit 1 on any error.
 
-    With no PATH, checks every built-in rulebook. A PATH may be a folder of rulebooks: its YAML
+    With no PATH, checks every built-in rulebook, and your own with --rulebooks (or
+    PINGJI_RULEBOOKS; a rulebook of yours replaces the built-in one of its id). A PATH may be a folder of rulebooks: its YAML
     files that are not rulebooks (no `rulebook:` key, e.g. facts) are skipped with a note on
     stderr. The diagnostics are the command's output (stdout); nothing to check is an error.
 
@@ -36,7 +38,7 @@ def check(paths: tuple[str, ...], as_json: bool, no_examples: bool) -> None:
     """
     files: list[Path] = []
     parsed: dict[Path, Document] = {}  # each file parsed once (issue 12.8)
-    for p in paths or [str(e.path) for e in catalog.catalog()]:
+    for p in paths or [str(e.path) for e in catalog.catalog(user=rulebooks)]:
         path = Path(p)
         if not path.is_dir():
             files.append(path)
@@ -81,16 +83,20 @@ def _is_rulebook(path: Path, parsed: dict[Path, Document]) -> bool:
 
 
 @click.command("rulebooks")
+@rulebooks_option
 @json_option
-def rulebooks_cmd(as_json: bool) -> None:
+def rulebooks_cmd(rulebooks: tuple[str, ...], as_json: bool) -> None:
     """List the built-in rulebooks: rating rulebooks and what they apply to, then the
     classification, provisioning, policy and monitoring rulebooks used after the grade.
 
+    With --rulebooks (or PINGJI_RULEBOOKS), your own rulebooks are listed with them, each
+    followed by its file; one of yours replaces a built-in rulebook of the same id.
+
     Example:
 
-        pingji rulebooks
+        pingji rulebooks --rulebooks facts/templates
     """
-    entries = catalog.catalog()
+    entries = catalog.catalog(user=rulebooks)
     if as_json:
         click.echo(
             json.dumps(
@@ -103,6 +109,7 @@ def rulebooks_cmd(as_json: bool) -> None:
                         "customer_type": e.customer_type,
                         "industry": list(e.industries),
                         "extends": e.extends,
+                        "user": e.user,
                     }
                     for e in entries
                 ],
@@ -117,6 +124,7 @@ def rulebooks_cmd(as_json: bool) -> None:
         click.echo(
             f"{e.id:<18} {e.kind:<15} {e.customer_type or '-':<14} {','.join(e.industries) or '-':<12} "
             f"{e.extends or '-':<12} {e.title.get('en', '')} / {e.title.get('zh', '')}"
+            + (f"  [yours: {e.path}]" if e.user else "")
         )
 
 

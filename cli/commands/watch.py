@@ -13,10 +13,10 @@ from typing import Any
 import click
 
 import pingji
-from pingji.analysis.monitoring import compare
+from pingji.analysis.monitoring import compare, snapshot_schemas
 from pingji.analysis.portfolio import build_portfolio
 from pingji.cli import render
-from pingji.cli.options import Failure, json_option, lang_option
+from pingji.cli.options import Failure, json_option, lang_option, rulebooks_option
 from pingji.decisions.monitoring import Monitoring
 from pingji.decisions.snapshots import read_customer, read_snapshots
 from pingji.rating import catalog
@@ -44,13 +44,17 @@ class IsoDate(click.ParamType):
 DATE = IsoDate()
 
 
+def _no_store(db_path: str, otherwise: str) -> Failure:
+    return Failure(f"{db_path}: no store here; rate the customers first (pingji rate ... --db {db_path}) or "
+                   f"give {otherwise}")
+
+
 @contextmanager
 def _opened(db_path: str, required: bool, otherwise: str = "--previous") -> Iterator[Store | None]:
     """The store at `db_path` (None when there is none and it is not `required`), closed afterwards."""
     if not os.path.exists(db_path):
         if required:
-            raise Failure(f"{db_path}: no store here; rate the customers first (pingji rate ... --db {db_path}) or "
-                          f"give {otherwise}")
+            raise _no_store(db_path, otherwise)
         yield None
         return
     store = Store.open(db_path, create=False, readonly=True)
@@ -108,16 +112,19 @@ def _render(run: Monitoring, lang: str) -> list[str]:
                    "(default: each snapshot's as_of).")
 @click.option("--db", "db_path", metavar="FILE", envvar=ENV_VAR, default=DEFAULT_DB, show_default=True,
               show_envvar=True, help="The evaluation store: earlier facts, grades and histories.")
+@rulebooks_option
 @json_option
 @lang_option
 def monitor(current: tuple[str, ...], previous: str | None, rulebook: str, as_of: str | None, db_path: str,
-            as_json: bool, lang: str) -> None:
+            rulebooks: tuple[str, ...], as_json: bool, lang: str) -> None:
     """Early-warning signals and re-ratings due, comparing customers' new facts with earlier ones.
 
     CURRENT is one or more customer facts files (YAML or JSON, any customer type), folders of
     them, or JSONL files (one customer per line): the new snapshots. Each is compared with the
     facts of the customer's latest evaluation in the store, or with --previous for a single
-    customer. Prints the watch list (customers with signals, most severe first, each signal with
+    customer. Each snapshot is checked against the facts schema of the rulebook that rated the
+    customer (own customer types too), else of the rating rulebook its type and industry choose
+    (with --rulebooks). Prints the watch list (customers with signals, most severe first, each signal with
     its severity and rule file:line, and the recommended action), the customers due for
     re-rating (by grade frequency, or at once on a severe signal or a downgrade) with the date,
     and the problem customers (high or severe) with their rating history.
@@ -130,14 +137,17 @@ def monitor(current: tuple[str, ...], previous: str | None, rulebook: str, as_of
 
         cd facts/monitoring && pingji monitor machinery-2026-10.yaml --previous machinery-2026-04.yaml
     """
-    book = pingji.load_decision(catalog.find(rulebook), kind="monitoring")
-    docs = read_snapshots(current)
-    if not docs:
-        raise Failure(f"no facts files in {', '.join(current)}")
-    if previous and len(docs) != 1:
-        raise click.UsageError("--previous compares one customer: give exactly one CURRENT snapshot")
-    earlier = read_customer(previous) if previous else None
-    with _opened(db_path, required=previous is None) as store:
+    book = pingji.load_decision(catalog.find(rulebook, user=rulebooks), kind="monitoring")
+    with _opened(db_path, required=False) as store:
+        schemas = snapshot_schemas(store, rulebooks)
+        docs = read_snapshots(current, schemas)
+        if not docs:
+            raise Failure(f"no facts files in {', '.join(current)}")
+        if previous and len(docs) != 1:
+            raise click.UsageError("--previous compares one customer: give exactly one CURRENT snapshot")
+        earlier = read_customer(previous, schemas) if previous else None
+        if store is None and earlier is None:
+            raise _no_store(db_path, "--previous")
         run = compare(book, docs, previous=earlier, as_of=as_of, store=store)
     if as_json:
         click.echo(json.dumps(run.to_dict(), sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False))
@@ -162,10 +172,11 @@ COMMANDS.append(monitor)
               help="Report date: re-ratings are due by it (default: the LOANS file's as_of, else today).")
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
 @click.option("--output", "-o", metavar="FILE", help="Write the report here instead of standard output.")
+@rulebooks_option
 @json_option
 @lang_option
 def portfolio(db_path: str, loans: str | None, fx_file: str | None, snapshots: tuple[str, ...], as_of: str | None,
-              fmt: str, output: str | None, as_json: bool, lang: str) -> None:
+              fmt: str, output: str | None, rulebooks: tuple[str, ...], as_json: bool, lang: str) -> None:
     """The portfolio report (Markdown or HTML): ratings by industry, asset quality, provisions and
     coverage, the watch list and the re-ratings due.
 
@@ -183,7 +194,8 @@ def portfolio(db_path: str, loans: str | None, fx_file: str | None, snapshots: t
     if fx_file and not loans:
         raise click.UsageError("--fx converts the loans of --loans: give --loans FILE too")
     with _opened(db_path, required=loans is None, otherwise="--loans") as store:
-        report = build_portfolio(store, loans=loans, snapshots=snapshots, as_of=as_of, fx=fx_file)
+        report = build_portfolio(store, loans=loans, snapshots=snapshots, as_of=as_of, fx=fx_file,
+                                 rulebooks=rulebooks)
     if as_json:
         click.echo(json.dumps(report.to_dict(), sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False))
         return

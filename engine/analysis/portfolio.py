@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pingji.analysis.monitoring import compare
+from pingji.analysis.monitoring import compare, snapshot_schemas
 from pingji.decisions.classification import Classification, classify_portfolio, coarse_grades, read_loans
 from pingji.decisions.currency import read_fx
 from pingji.decisions.load import load_decision
@@ -29,6 +29,7 @@ from pingji.decisions.snapshots import read_snapshots
 from pingji.diagnostics import Location, error
 from pingji.errors import FactsError
 from pingji.rating import catalog
+from pingji.rating.catalog import Folders
 from pingji.store.database import Store
 
 __all__ = ["Portfolio", "build_portfolio"]
@@ -54,23 +55,27 @@ class Portfolio:
 
 
 def build_portfolio(store: Store | None, *, loans: str | None = None, snapshots: Sequence[str] = (),
-                    as_of: str | None = None, today: _dt.date | None = None, fx: str | None = None) -> Portfolio:
+                    as_of: str | None = None, today: _dt.date | None = None, fx: str | None = None,
+                    rulebooks: Folders = ()) -> Portfolio:
     """The portfolio from the store (if any), a LOANS file (if any) and new snapshots of customers.
 
     The date is `as_of`, else the LOANS file's as_of, else `today` (default: today). `fx`: an FX
     table converting loans in more than one currency into its reporting currency (docs/currencies.md).
+    Customers of any type, own types included: a snapshot is checked against the facts schema of the
+    rulebook that rated the customer, else of the one the catalog (with the user's `rulebooks`
+    folders) chooses.
     """
-    book = load_decision(catalog.find("early-warning"), kind="monitoring")
+    book = load_decision(catalog.find("early-warning", user=rulebooks), kind="monitoring")
     sources = [f"store {store.path}"] if store else []
     ratings = store.latest_ratings() if store else []
-    coarse = coarse_grades(ratings)
+    coarse = coarse_grades(ratings, store.scales() if store else None)
     for r in ratings:
         r["coarse"] = coarse.get(r["customer_id"])
     cl = pv = None
     if loans:
-        classify_book = load_decision(catalog.find("five-category"), kind="classification")
-        books = (load_decision(catalog.find("provisions"), kind="provisioning"),
-                 load_decision(catalog.find("provision-adequacy"), kind="provisioning"))
+        classify_book = load_decision(catalog.find("five-category", user=rulebooks), kind="classification")
+        books = (load_decision(catalog.find("provisions", user=rulebooks), kind="provisioning"),
+                 load_decision(catalog.find("provision-adequacy", user=rulebooks), kind="provisioning"))
         lf = read_loans(loans)
         table = read_fx(fx) if fx else None
         cl = classify_portfolio(classify_book, lf, coarse, fx=table)
@@ -79,7 +84,7 @@ def build_portfolio(store: Store | None, *, loans: str | None = None, snapshots:
         if table:
             sources.append(f"FX table {table.file}")
     when = as_of or (cl.as_of if cl else None) or (today or _dt.date.today()).isoformat()
-    docs = read_snapshots(snapshots)
+    docs = read_snapshots(snapshots, snapshot_schemas(store, rulebooks))
     if snapshots and not docs:  # issue 12.24: asked for snapshots and found none is not a portfolio without them
         raise FactsError([error("E524", f"no snapshots in {', '.join(str(s) for s in snapshots)}: nothing to compare",
                                 Location(str(snapshots[0])))])

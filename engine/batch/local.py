@@ -36,10 +36,9 @@ from typing import Any
 from pingji.batch.cluster import DEFAULT_TIMEOUT, Cluster, connect
 from pingji.batch.rater import LoadedRulebooks, Rater, catalog_key, chunks
 from pingji.batch.sources import Raw, Source, open_source, portable
-from pingji.builtin import rulebooks_dir
 from pingji.diagnostics import Location
 from pingji.errors import BatchError, ClusterLost, PingjiError
-from pingji.lang.factschema import find_schema, load_schema
+from pingji.lang.factschema import load_schema
 from pingji.lang.flatfacts import unknown_columns
 from pingji.rating import catalog
 from pingji.rating.load import load_rulebook
@@ -57,10 +56,10 @@ __all__ = ["DEFAULT_COMMIT_EVERY", "BatchRun", "default_workers", "outcomes", "r
 _RATER: Rater | None = None
 
 
-def _init(rulebook: str | None, kind: str, display: str) -> None:
+def _init(rulebook: str | None, kind: str, display: str, user: tuple[str, ...] = ()) -> None:
     global _RATER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it keeps what is done
-    _RATER = Rater(rulebook, kind, display)
+    _RATER = Rater(rulebook, kind, display, user=user)
 
 
 def _work(chunk: list[Raw]) -> list[Outcome]:
@@ -76,8 +75,10 @@ def outcomes(
     cluster: Cluster | None = None,
     loaded: LoadedRulebooks | None = None,
     batch_id: str = "",
+    user: tuple[str, ...] = (),
 ) -> Iterator[Outcome]:
-    """Outcomes in input order; at most 4 chunks per worker in flight (per worker thread on a cluster)."""
+    """Outcomes in input order; at most 4 chunks per worker in flight (per worker thread on a cluster);
+    `user`: the user's rulebook folders each local worker process chooses from (read once per process)."""
     if cluster is not None:
         assert loaded is not None
         _, kind, display = args
@@ -85,12 +86,12 @@ def outcomes(
         yield from cluster.outcomes(portables, loaded, kind, display, chunk_size, batch_id)
         return
     if workers <= 1:
-        rater = Rater(*args)
+        rater = Rater(*args, user=user)
         for r in records:
             yield rater.rate(r)
         return
     pool = ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init, initargs=args
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init, initargs=(*args, user)
     )
     pending: deque[Future[list[Outcome]]] = deque()
     try:
@@ -108,21 +109,23 @@ def outcomes(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def check_columns(source: Source, rb: Rulebook | None) -> None:
+def check_columns(source: Source, rb: Rulebook | None, user: catalog.Folders = ()) -> None:
     """Refuse a CSV header with a column that names no fact (E921, once, at line 1; issue 12.15):
     every row would otherwise fail for it. The facts schema is the rulebook's, or with the rulebook
     chosen per customer, any of the catalog's rating rulebooks' (a column one of them knows is kept)."""
     if rb is not None:
         schemas = [rb.facts_schema]
     else:
-        schemas = []
-        for ctype in sorted({e.customer_type for e in catalog.catalog() if e.kind == "rating" and e.customer_type}):
-            path = find_schema(ctype, rulebooks_dir())
-            if path is not None:
-                try:
-                    schemas.append(load_schema(path))
-                except PingjiError:
-                    continue
+        schemas, seen = [], set()
+        for e in catalog.catalog(user=user):  # the user's own customer types too (issue 12.20)
+            path = catalog.facts_schema_of(e.path) if e.kind == "rating" else None
+            if path is None or path in seen:
+                continue
+            seen.add(path)
+            try:
+                schemas.append(load_schema(path))
+            except PingjiError:
+                continue
     unknown = unknown_columns(source.header, schemas)
     if unknown:
         parts = [f"column {col} '{name}'" + (f" (did you mean '{hint}'?)" if hint else "") for col, name, hint in unknown]
@@ -203,6 +206,7 @@ def run_batch(
     scheduler: str | Cluster | None = None,
     scheduler_timeout: float | None = None,
     rated_on: str | None = None,
+    rulebooks: catalog.Folders = (),
 ) -> BatchRun:
     """Rate every record of the input into `store`; see the module docstring.
 
@@ -211,7 +215,8 @@ def run_batch(
     to have a worker, pingji.batch.cluster.DEFAULT_TIMEOUT seconds by default), or a Cluster already
     connected (pingji.batch.cluster.connect; left open). A cluster that cannot be used raises
     ClusterUnavailable before anything is stored; one that fails during the batch raises ClusterLost
-    after storing what was rated before.
+    after storing what was rated before. `rulebooks`: the user's rulebook folders, chosen from before
+    the built-in ones (pingji.rating.catalog); read once per process, not per customer.
 
     `rated_on` (YYYY-MM-DD) is the rating date of every record; without it, each record's facts
     `as_of` (else today). A batch with a rating date is another batch than the same input without.
@@ -223,13 +228,15 @@ def run_batch(
     if total == 0:  # before the store hears of a batch: nothing done is not a success
         raise BatchError(f"input '{source.display}' has no records: nothing to rate", None, "E904")
     rb: Rulebook | None = None
+    user = tuple(os.fspath(d) for d in rulebooks)
     if rulebook is not None:
-        rb = load_rulebook(catalog.find(rulebook))  # refuse a bad rulebook before any record
+        rb = load_rulebook(catalog.find(rulebook, user=user))  # refuse a bad rulebook before any record
         rb_key, rb_label = rb.content_hash, rulebook
     else:
-        rb_key, rb_label = catalog_key(), "auto"
+        catalog.catalog(user=user)  # refuse a bad rulebooks folder before any record (E740-E742)
+        rb_key, rb_label = catalog_key(user=user), "auto"
     if source.kind == "csv":
-        check_columns(source, rb)
+        check_columns(source, rb, user)
     cluster: Cluster | None = None
     if isinstance(scheduler, str):
         # Connected before the store hears of the batch: a cluster that cannot be used stores nothing.
@@ -237,9 +244,9 @@ def run_batch(
     elif scheduler is not None:
         cluster = scheduler
     try:
-        loaded = LoadedRulebooks.load(rb) if cluster is not None else None
-        return _run(source, total, store, rulebook, rb_key, rb_label, workers, cluster, loaded, commit_every,
-                    failures_shown, progress, on_start, rated_on)
+        loaded = LoadedRulebooks.load(rb, user) if cluster is not None else None
+        return _run(source, total, store, (rulebook, user), rb_key, rb_label, workers, cluster, loaded,
+                    commit_every, failures_shown, progress, on_start, rated_on)
     finally:
         if cluster is not None and cluster is not scheduler:
             cluster.close()
@@ -249,7 +256,7 @@ def _run(
     source: Source,
     total: int,
     store: Store,
-    rulebook: str | None,
+    asked: tuple[str | None, tuple[str, ...]],
     rb_key: str,
     rb_label: str,
     workers: int | None,
@@ -317,9 +324,9 @@ def _run(
 
     parallel = cluster.threads if cluster is not None else workers
     chunk = max(1, min(64, commit_every // max(1, parallel)))
-    args = (rulebook, source.kind, source.display)
+    args = (asked[0], source.kind, source.display)
     try:
-        for outcome in outcomes(todo(), args, workers, chunk, cluster, loaded, batch_id):
+        for outcome in outcomes(todo(), args, workers, chunk, cluster, loaded, batch_id, asked[1]):
             if rated_on is not None and outcome.prepared is not None:
                 outcome = replace(outcome, prepared=replace(outcome.prepared, rated_on=rated_on))
             buffer.append(outcome)

@@ -25,11 +25,15 @@ from pingji.store.records import RulebookInfo, prepare, rulebook_info
 __all__ = ["LoadedRulebooks", "Rater", "Refusal", "RefusedRulebook", "catalog_key", "chunks"]
 
 
-def catalog_key(folder: Path | None = None) -> str:
-    """What identifies "the rulebook chosen per customer": a hash of every rulebook file of the catalog."""
+def catalog_key(folder: Path | None = None, user: catalog.Folders = ()) -> str:
+    """What identifies "the rulebook chosen per customer": a hash of every rulebook file of the catalog,
+    the user's folders (their files by path) included."""
     h = hashlib.sha256()
     for p in sorted((folder or rulebooks_dir()).glob("*.yaml")):
         h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    for d in user:
+        for p in sorted([*Path(d).glob("*.yaml"), *Path(d).glob("*.yml")]):
+            h.update(b"user\0" + str(p).encode() + b"\0" + p.read_bytes() + b"\0")
     return "auto:" + h.hexdigest()
 
 
@@ -64,10 +68,10 @@ class LoadedRulebooks:
     books: tuple[tuple[Path, Rulebook | Refusal], ...] = ()
 
     @classmethod
-    def load(cls, rulebook: str | Rulebook | None) -> LoadedRulebooks:
+    def load(cls, rulebook: str | Rulebook | None, user: catalog.Folders = ()) -> LoadedRulebooks:
         if rulebook is not None:
-            return cls(rulebook if isinstance(rulebook, Rulebook) else load_rulebook(catalog.find(rulebook)))
-        entries = tuple(catalog.catalog())
+            return cls(rulebook if isinstance(rulebook, Rulebook) else load_rulebook(catalog.find(rulebook, user=user)))
+        entries = tuple(catalog.catalog(user=user))
         books: list[tuple[Path, Rulebook | Refusal]] = []
         for e in entries:
             if e.kind == "rating":  # catalog.select chooses among these only
@@ -89,17 +93,18 @@ class LoadedRulebooks:
 
 class Rater:
     """Rates records in one process: loads each rulebook once (the named one, or one per customer kind),
-    unless given them already loaded (`loaded`, see LoadedRulebooks)."""
+    unless given them already loaded (`loaded`, see LoadedRulebooks); `user`: the user's rulebook folders."""
 
-    def __init__(self, rulebook: str | None, kind: str, display: str, loaded: LoadedRulebooks | None = None):
+    def __init__(self, rulebook: str | None, kind: str, display: str, loaded: LoadedRulebooks | None = None,
+                 user: catalog.Folders = ()):
         self.kind, self.display = kind, display
         self.paths: dict[tuple[str, str, str], Path] = {}
         self.books: dict[Path, Rulebook | PingjiError] = {}
         self.infos: dict[str, RulebookInfo] = {}
         self.fixed: Rulebook | None
         if loaded is None:
-            self.fixed = load_rulebook(catalog.find(rulebook)) if rulebook else None
-            self.entries = catalog.catalog() if rulebook is None else None
+            self.fixed = load_rulebook(catalog.find(rulebook, user=user)) if rulebook else None
+            self.entries = catalog.catalog(user=user) if rulebook is None else None
             return
         self.fixed = loaded.fixed
         self.entries = list(loaded.entries) if loaded.entries is not None else None

@@ -312,17 +312,24 @@ class Classification:
         }
 
 
-def coarse_grades(ratings: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+def coarse_grades(ratings: Sequence[Mapping[str, Any]],
+                  stored: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> dict[str, str]:
     """customer id → the coarse grade (A/B/C) of its effective grade, from `Store.latest_ratings()`.
 
     An expert override's grade on a master scale (M8) is mapped to its coarse grade by the scale of
-    the rating rulebook that rated the customer (found by id among the built-in rulebooks); a grade
-    that cannot be mapped is left out (the loan is then treated as unrated).
+    the rating rulebook version that rated the customer: the one stored with it (`stored`:
+    `Store.scales()`, by the row's `rulebook_hash`; a user's own rulebook too), else the built-in
+    rulebook of its id; a grade that cannot be mapped is left out (the loan is then treated as unrated).
     """
     scales: dict[str, dict[str, str]] = {}
     out: dict[str, str] = {}
     for r in ratings:
         rid = str(r.get("rulebook_id") or "")
+        digest = str(r.get("rulebook_hash") or "")
+        if stored and digest in stored:
+            rid = "#" + digest
+            if rid not in scales:
+                scales[rid] = {str(g["grade"]): str(g.get("coarse") or g["grade"]) for g in stored[digest]}
         if rid not in scales:
             try:
                 rb = load_rulebook(catalog.find(rid))

@@ -6,8 +6,8 @@
     run.watch_list(), run.rerate_due(), run.problems(), run.unrated, run.to_dict()
 
 `snapshot(facts)` takes the figures a monitoring rulebook compares from a customer facts document
-of any type (corporate, small business, individual); a figure the document does not have stays
-absent (missing), never 0. `subject(...)` puts two snapshots, the customer and its stored rating
+of any type (corporate, small business, individual, or a user's own type, read under the corporate
+names: docs/customer-types.md); a figure the document does not have stays absent (missing), never 0. `subject(...)` puts two snapshots, the customer and its stored rating
 together as facts/monitoring.schema.json describes, and `watch` runs the monitoring rulebook on it.
 The changes (revenue, leverage, collateral, statement age) are the rulebook's metrics, the signals
 its rules; no threshold lives here. What this module reads of the decision: the outputs severity,

@@ -27,7 +27,7 @@ without collateral, `guarantee` when the facts list a guarantee, else `none`.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -68,15 +68,17 @@ def _number(d: Decimal) -> int | float:
     return int(d) if d == d.to_integral_value() else float(d)
 
 
-def offer_facts(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The policy subject of a stored evaluation (`Store.record`), on its effective grade."""
+def offer_facts(record: Mapping[str, Any],
+                scales: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> dict[str, Any]:
+    """The policy subject of a stored evaluation (`Store.record`), on its effective grade; `scales`
+    (`Store.scales()`) maps an expert's grade to its coarse grade by the stored rulebook version."""
     facts: Mapping[str, Any] = record.get("facts") or {}
     overrides = record.get("expert_overrides") or []
     rb = record.get("rulebook") or {}
-    row = {"customer_id": str(facts.get("id", "")), "rulebook_id": rb.get("id"),
+    row = {"customer_id": str(facts.get("id", "")), "rulebook_id": rb.get("id"), "rulebook_hash": rb.get("hash"),
            "effective_grade": record["effective_grade"], "overridden": bool(overrides),
            "coarse_grade": record.get("coarse_grade") or record["final_grade"]}
-    coarse = coarse_grades([row]).get(row["customer_id"]) or fallback_coarse(str(record["effective_grade"]))
+    coarse = coarse_grades([row], scales).get(row["customer_id"]) or fallback_coarse(str(record["effective_grade"]))
     out: dict[str, Any] = {"id": row["customer_id"], "grade": record["effective_grade"], "overridden": bool(overrides)}
     if coarse:
         out["coarse_grade"] = coarse

@@ -4,51 +4,112 @@
 
 A file is YAML or JSON (one customer); a folder holds such files (every *.yaml, *.yml and *.json
 under it, in path order, as `pingji batch` reads a folder); a `.jsonl` / `.ndjson` file holds one
-customer per line. Every snapshot is checked against the facts schema of its `customer_type`
-(corporate, small_business, individual) and every problem is located: `file:line:col` in a file,
-`file:line:col` of the line in a JSONL file.
+customer per line. Every snapshot is checked against the facts schema of its `customer_type`, built
+in or a user's own (`CustomerSchemas` says where that schema comes from), and every problem is
+located: `file:line:col` in a file, `file:line:col` of the line in a JSONL file.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from pingji.builtin import facts_dir
 from pingji.diagnostics import Diagnostic, Location, error
-from pingji.errors import BatchError, FactsError, RulebookSyntaxError
+from pingji.errors import BatchError, FactsError, RulebookNotFound, RulebookSyntaxError
 from pingji.lang.facts import FactsFile, read_facts
-from pingji.lang.factschema import find_schema, load_schema, require_valid
+from pingji.lang.factschema import load_schema, require_valid
 from pingji.lang.source import load_yaml_text
+from pingji.rating import catalog
 
-__all__ = ["CUSTOMER_TYPES", "FACT_SUFFIXES", "JSONL_SUFFIXES", "check_customer", "read_customer", "read_snapshots"]
+__all__ = ["FACT_SUFFIXES", "JSONL_SUFFIXES", "CustomerSchemas", "check_customer", "read_customer",
+           "read_snapshots"]
 
-CUSTOMER_TYPES = ("corporate", "small_business", "individual")
 FACT_SUFFIXES = (".yaml", ".yml", ".json")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
+# customer id, customer type -> the file of the rating rulebook that rated the customer's latest
+# stored evaluation of that type (as the store names it), or None
+StoredRulebook = Callable[[str, str], "str | None"]
 
-def check_customer(doc: FactsFile) -> FactsFile:
-    """The snapshot, checked against the facts schema of its customer type (FactsError E501 otherwise)."""
+
+class CustomerSchemas:
+    """Where the facts schema of a snapshot comes from, first found wins:
+
+    1. `stored`: the rating rulebook that rated the customer's latest stored evaluation of the same
+       customer type, when its file is still there: the schema it names (the customer's facts were
+       rated under it, own types included);
+    2. the catalog: the rating rulebook `pingji rate` would choose for the snapshot, among the
+       built-in ones and the `user` folders (--rulebooks, PINGJI_RULEBOOKS);
+    3. else E744, located at the snapshot's customer_type.
+
+    The catalog is read once, when first needed; each rulebook's schema is looked up once.
+    """
+
+    def __init__(self, user: catalog.Folders = (), stored: StoredRulebook | None = None):
+        self.user, self.stored = tuple(user), stored
+        self._entries: list[catalog.Entry] | None = None
+        self._by_file: dict[str, Path | None] = {}
+
+    def entries(self) -> list[catalog.Entry]:
+        if self._entries is None:
+            self._entries = catalog.catalog(user=self.user)
+        return self._entries
+
+    def _schema_of(self, rulebook: Path) -> Path | None:
+        key = os.fspath(rulebook)
+        if key not in self._by_file:
+            self._by_file[key] = catalog.facts_schema_of(rulebook) if rulebook.is_file() else None
+        return self._by_file[key]
+
+    def path_for(self, doc: FactsFile) -> Path:
+        """The facts schema file of the snapshot `doc` (a mapping with a customer_type)."""
+        data, ctype = doc.data, str(doc.data["customer_type"])
+        cid = data.get("id")
+        if self.stored is not None and isinstance(cid, str):
+            file = self.stored(cid, ctype)
+            found = self._schema_of(Path(file)) if file else None
+            if found is not None:
+                return found
+        try:
+            found = self._schema_of(catalog.select(data, entries=self.entries()))
+        except RulebookNotFound as exc:
+            if exc.code != "E700":
+                raise
+            found = None
+        if found is not None:
+            return found
+        who = f" of customer '{cid}'" if self.stored is not None and isinstance(cid, str) else ""
+        raise FactsError([error(
+            "E744", f"no facts schema for customer_type {json.dumps(ctype, ensure_ascii=False)}: no rating rulebook "
+                    f"applies to it (the rating rulebooks' types: {', '.join(catalog.customer_types(self.entries()))}) "
+                    f"and no stored evaluation{who} names one; add your rulebooks with --rulebooks DIR or "
+                    f"{catalog.ENV_VAR}", doc.loc(("customer_type",)))])
+
+
+def check_customer(doc: FactsFile, schemas: CustomerSchemas | None = None) -> FactsFile:
+    """The snapshot, checked against the facts schema of its customer type (FactsError E501 when it
+    does not match, E744 when no schema is known for its type; `schemas`: built-in types only)."""
     data = doc.data
     if not isinstance(data, dict):
         raise FactsError([error("E903", f"a snapshot must be an object of facts; got {type(data).__name__}",
                                 doc.loc(()))])
     ctype = data.get("customer_type")
-    schema_path = find_schema(ctype, facts_dir()) if ctype in CUSTOMER_TYPES else None
-    if schema_path is None:
-        raise FactsError([error("E501", f"customer_type {json.dumps(ctype, ensure_ascii=False)} is not one of "
-                                        f"{', '.join(CUSTOMER_TYPES)}",
+    schemas = schemas or CustomerSchemas()
+    if not isinstance(ctype, str) or not ctype:
+        raise FactsError([error("E501", f"customer_type {json.dumps(ctype, ensure_ascii=False)} is not a customer "
+                                        f"type: give one of {', '.join(catalog.customer_types(schemas.entries()))} "
+                                        f"or your own type",
                                 doc.loc(("customer_type",) if "customer_type" in data else ()))])
-    require_valid(data, load_schema(schema_path), doc.locate, doc.file)
+    path = schemas.path_for(doc)
+    require_valid(data, load_schema(path), doc.locate, doc.file)
     return doc
 
 
-def read_customer(path: str | os.PathLike[str]) -> FactsFile:
+def read_customer(path: str | os.PathLike[str], schemas: CustomerSchemas | None = None) -> FactsFile:
     """One customer's facts file (YAML or JSON), checked against its customer type's schema."""
-    return check_customer(read_facts(path))
+    return check_customer(read_facts(path), schemas)
 
 
 def _shift(loc: Location, line: int, file: str) -> Location:
@@ -84,15 +145,16 @@ def _files(folder: Path) -> list[Path]:
                   key=lambda q: q.relative_to(folder).as_posix())
 
 
-def read_snapshots(paths: Sequence[str | os.PathLike[str]]) -> list[FactsFile]:
+def read_snapshots(paths: Sequence[str | os.PathLike[str]], schemas: CustomerSchemas | None = None) -> list[FactsFile]:
     """Every snapshot in files, folders and JSONL files, in the order given; the first bad one raises."""
+    schemas = schemas or CustomerSchemas()
     out: list[FactsFile] = []
     for p in paths:
         path, display = Path(p), os.fspath(p)
         if path.is_dir():
-            out.extend(read_customer(f) for f in _files(path))
+            out.extend(read_customer(f, schemas) for f in _files(path))
         elif path.suffix.lower() in JSONL_SUFFIXES:
-            out.extend(check_customer(doc) for doc in _jsonl(path, display))
+            out.extend(check_customer(doc, schemas) for doc in _jsonl(path, display))
         else:
-            out.append(read_customer(path))
+            out.append(read_customer(path, schemas))
     return out

@@ -120,6 +120,15 @@ class Resolved:
 RULEBOOK_SUFFIXES = (".yaml", ".yml")
 
 
+def find_parent(name: str, child: Path) -> Path | None:
+    """The rulebook `extends: name` in the file `child` names, within `child`'s folder tree and the
+    built-in catalog; None when there is none or it lies outside (loading the rulebook says why)."""
+    try:
+        return _find_parent(name, child, scope_of(child), Location(str(child)))
+    except RulebookError:
+        return None
+
+
 def _find_parent(name: str, child: Path, scope: Scope, loc: Location) -> Path | None:
     """The rulebook `extends: name` in `child` names (see pingji.lang.references); RulebookError E182
     when it is outside the loaded rulebook's folder tree and the built-in catalog."""

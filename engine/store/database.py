@@ -427,10 +427,11 @@ class Store(Connection):
         """Each customer's latest evaluation (by rating date), with its effective grade after expert overrides.
 
         Sorted by customer id. Keys: customer_id, customer_type, industry, evaluation_id, rated_on,
-        evaluated_at, rulebook_id, final_grade, coarse_grade, pd, effective_grade, overridden.
+        evaluated_at, rulebook_id, rulebook_hash, final_grade, coarse_grade, pd, effective_grade, overridden.
         """
         return self._effective_ratings(
-            "e.customer_type, e.industry, e.rated_on, e.evaluated_at, e.rulebook_id, e.final_grade, e.coarse_grade, e.pd",
+            "e.customer_type, e.industry, e.rated_on, e.evaluated_at, e.rulebook_id, e.rulebook_hash, e.final_grade, "
+            "e.coarse_grade, e.pd",
             "9999-12-31", "overridden")
 
     def _effective_ratings(self, columns: str, cut: str, flag: str) -> list[dict[str, Any]]:
@@ -476,6 +477,17 @@ class Store(Connection):
              "facts": json.loads(r["facts"])}
             for r in rows
         ]
+
+    def rated_by(self) -> dict[tuple[str, str], str]:
+        """(customer id, customer type) → the file of the rating rulebook that rated the customer's
+        latest evaluation of that type, as it was named then (what a snapshot of an own customer type
+        is checked against: `pingji.decisions.snapshots.CustomerSchemas`)."""
+        with self._guard():
+            return {(cid, ctype): file for cid, ctype, file in self.conn.execute(
+                "SELECT e.customer_id, e.customer_type, r.file FROM evaluations e JOIN "
+                "(SELECT max(id) AS id FROM evaluations WHERE customer_type IS NOT NULL "
+                "GROUP BY customer_id, customer_type) l ON e.id = l.id "
+                "JOIN rulebook_versions r ON r.hash = e.rulebook_hash")}
 
     def ratings_as_of(self, as_of: str | None = None) -> list[dict[str, Any]]:
         """Each customer's latest evaluation rated on or before the date `as_of` (all, without it).
