@@ -27,7 +27,7 @@ __all__ = ["Failure", "cli", "commands", "fail", "main"]
 # every library (issue 11.4); tests/test_cli.py checks this table against the commands themselves.
 TABLE: tuple[tuple[str, str, str, str], ...] = (
     ("rate", "rating", "rate", "Rate one customer from a YAML or JSON facts file, and store the evaluation."),
-    ("batch", "rating", "batch", "Rate a portfolio: a CSV file, a JSONL file or a folder of fact files."),
+    ("batch", "batching", "batch", "Rate a portfolio: a CSV file, a JSONL file or a folder of fact files."),
     ("trace", "review", "trace", "The rules that fired for a stored evaluation, in order."),
     ("report", "review", "report", "The justification report of a stored evaluation."),
     ("override", "review", "override",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,24 @@ if TYPE_CHECKING:
     from pingji.store.database import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class IsoDate(click.ParamType):
+    """A calendar date YYYY-MM-DD, kept as its ISO text."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        try:  # exactly YYYY-MM-DD: fromisoformat alone would also take 20241231 and 2024-W01-1
+            if len(text) == 10 and text[4] == "-" and text[7] == "-":
+                return _dt.date.fromisoformat(text).isoformat()
+        except ValueError:
+            pass
+        self.fail(f"'{value}' is not a date YYYY-MM-DD", param, ctx)
+
+
+DATE = IsoDate()
 
 
 class Failure(click.ClickException):

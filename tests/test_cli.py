@@ -598,11 +598,17 @@ def test_the_command_table_matches_the_commands():
 
 
 def test_help_and_one_command_import_only_what_they_use():
-    """`pingji --help` imports no command and no heavy library; `pingji history` does not load the engine."""
+    """`pingji --help` imports no command and no heavy library; `pingji rate` does not import the batch
+    machinery (worker pools, Dask, the input readers)."""
     code = ("import sys; from pingji.cli.main import cli\n"
             "try:\n    cli(['--help'], prog_name='pingji')\nexcept SystemExit:\n    pass\n"
             "heavy = ('durable_rules', 'jsonschema', 'sqlite_utils', 'yaml', 'markdown', 'pingji.cli.commands.rating')\n"
             "print(sorted(m for m in heavy if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.splitlines()[-1] == "[]"
+    code = ("import sys; from pingji.cli.main import load_command; load_command('rate')\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('pingji.batch', 'distributed', 'asyncio', "
+            "'concurrent.futures.process', 'pingji.cli.commands.watch'))))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.splitlines()[-1] == "[]"
 

@@ -21,7 +21,7 @@ from pingji.rating.review import decide
 from pingji.store.database import Store
 from pingji.store.ids import format_id, parse_id
 from pingji.store.records import prepare
-from pingji.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from pingji.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
 BOOKS = Path(__file__).parent / "data" / "books"
 

@@ -12,8 +12,7 @@ from typing import Any
 import click
 
 from pingji.cli import render
-from pingji.cli.commands.watch import DATE
-from pingji.cli.options import UsageFailure, db_option, open_store
+from pingji.cli.options import DATE, UsageFailure, db_option, open_store
 from pingji.report.export import FORMATS, MissingExtra, write_csv, write_jsonl, write_xlsx
 from pingji.store.listing import COLUMNS, Filter, select
 

@@ -12,8 +12,7 @@ import pingji
 from pingji.analysis.outcomes import read_outcomes
 from pingji.analysis.validation import dropped_warning
 from pingji.analysis.validation import validate as run_validation
-from pingji.cli.commands.watch import DATE
-from pingji.cli.options import db_option, json_option, open_store
+from pingji.cli.options import DATE, db_option, json_option, open_store
 from pingji.rating import catalog
 from pingji.report.validation import render_html, render_markdown, render_text
 

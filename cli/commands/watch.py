@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import pingji
 from pingji.analysis.monitoring import compare, snapshot_schemas
 from pingji.analysis.portfolio import build_portfolio
 from pingji.cli import render
-from pingji.cli.options import Failure, json_option, lang_option, rulebooks_option
+from pingji.cli.options import DATE, Failure, json_option, lang_option, rulebooks_option
 from pingji.decisions.monitoring import Monitoring
 from pingji.decisions.snapshots import read_customer, read_snapshots
 from pingji.rating import catalog
@@ -24,24 +23,6 @@ from pingji.report.portfolio import render_portfolio_html, render_portfolio_mark
 from pingji.store.database import DEFAULT_DB, ENV_VAR, Store
 
 COMMANDS: list[click.Command] = []
-
-
-class IsoDate(click.ParamType):
-    """A calendar date YYYY-MM-DD, kept as its ISO text."""
-
-    name = "DATE"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        text = str(value)
-        try:  # exactly YYYY-MM-DD: fromisoformat alone would also take 20241231 and 2024-W01-1
-            if len(text) == 10 and text[4] == "-" and text[7] == "-":
-                return _dt.date.fromisoformat(text).isoformat()
-        except ValueError:
-            pass
-        self.fail(f"'{value}' is not a date YYYY-MM-DD", param, ctx)
-
-
-DATE = IsoDate()
 
 
 def _no_store(db_path: str, otherwise: str) -> Failure:
