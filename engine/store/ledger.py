@@ -54,27 +54,22 @@ def _canonical(value: Any) -> Any:
 
 
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
                       default=_canonical).encode("utf-8")
-
-
-def _dict(cur: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
-    return {d[0]: _canonical(v) for d, v in zip(cur.description, row)}
 
 
 def row_hash(conn: sqlite3.Connection, table: str, key: tuple[Any, ...]) -> str | None:
     """The SHA-256 of the row's canonical bytes as stored now (with an evaluation's factor scores and
-    trace), or None when there is no such row."""
+    trace), or None when there is no such row. The bytes: the compact JSON of [table, the row's values
+    in column order, and for an evaluation its factor score rows by factor and trace rows by seq]."""
     where = " AND ".join(f"{c} = ?" for c in CHAINED[table])
-    cur = conn.execute(f"SELECT * FROM {table} WHERE {where}", key)
-    row = cur.fetchone()
+    row = conn.execute(f"SELECT * FROM {table} WHERE {where}", key).fetchone()
     if row is None:
         return None
-    doc: dict[str, Any] = {"table": table, "row": _dict(cur, row)}
+    doc: list[Any] = [table, row]
     if table == "evaluations":
         for child, order in CHILDREN:
-            c = conn.execute(f"SELECT * FROM {child} WHERE evaluation_id = ? ORDER BY {order}", key)
-            doc[child] = [_dict(c, r) for r in c.fetchall()]
+            doc.append(conn.execute(f"SELECT * FROM {child} WHERE evaluation_id = ? ORDER BY {order}", key).fetchall())
     return hashlib.sha256(_dumps(doc)).hexdigest()
 
 
