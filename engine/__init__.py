@@ -18,9 +18,9 @@ not import the rules engine, JSON Schema and SQLite libraries all at once (issue
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from pingji import lazy
 from pingji.version import __version__
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
@@ -68,17 +68,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pingji' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # the next lookup is a plain attribute
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy.attributes("pingji", _LAZY, globals())
 
 __all__ = [
     "Decision",

@@ -4,7 +4,7 @@ durable-rules importer, and docs/architecture.md listing every sub-package.
 
 The layers, lowest first (a module imports only from its own layer or lower ones):
 
-    base       numbers, diagnostics, errors, codes, builtin, schema, version
+    base       numbers, diagnostics, errors, codes, builtin, schema, version, lazy
     lang       YAML with positions, the expression language, conditions, fact schemas
     runtime    the only durable-rules importer; its limits
     rating     rating rulebooks: model, load, validate, factor methods, compile, run
@@ -28,7 +28,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = ["base", "lang", "runtime", "rating", "decisions", "store", "batch", "analysis", "report", "api", "cli"]
-BASE = {"numbers", "diagnostics", "errors", "codes", "builtin", "schema", "version"}
+BASE = {"numbers", "diagnostics", "errors", "codes", "builtin", "schema", "version", "lazy"}
 OPTIONAL = {"distributed", "dask", "zen", "openpyxl"}  # optional extras: imported where they are used
 MAX_LINES = 600
 

@@ -9,8 +9,9 @@ Names load on first use (PEP 562): `pingji.store.ids` is importable without SQLi
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pingji import lazy
 
 if TYPE_CHECKING:
     from pingji.store.database import Outcome, Store
@@ -28,11 +29,6 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pingji.store' has no attribute '{name}'")
-    return getattr(importlib.import_module(module), name)
-
+__getattr__, __dir__ = lazy.attributes("pingji.store", _LAZY, globals())
 
 __all__ = ["DEFAULT_DB", "ENV_VAR", "Outcome", "Prepared", "Store", "default_path", "prepare"]
