@@ -369,8 +369,8 @@ def test_without_distributed_installed(ws, monkeypatch):
         "error[E910]: running a batch on a Dask cluster needs the distributed package: pip install 'pingji[dask]'\n",
     )
     with pytest.raises(ClusterUnavailable, match=r"pip install 'pingji\[dask\]'"):
-        with Store.open(ws / "lib.db") as s:
-            run_batch("p.csv", s, scheduler="tcp://127.0.0.1:8786")
+        with Store.open(ws / "lib.db") as s:  # the rulebook that knows p.csv's columns (else E921 comes first)
+            run_batch("p.csv", s, rulebook="books/mini.yaml", scheduler="tcp://127.0.0.1:8786")
 
 
 @pytest.mark.parametrize(
